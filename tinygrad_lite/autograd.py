@@ -161,6 +161,11 @@ def topological_order(root: Tensor) -> list:
     return order
 
 
+# Callables f(node, ctx, grad_out, parent_grads) run after each node's backward rule, in the
+# order backpropagation visits nodes (used by `tl.trace_backward`; empty in normal use).
+backward_hooks: list = []
+
+
 def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Backpropagate `grad` (dL/droot) through the graph that produced `root`."""
     grads = {id(root): grad}
@@ -184,6 +189,8 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
         parent_grads = ctx.backward(g)
         if len(ctx.parents) == 1:
             parent_grads = (parent_grads,)
+        for hook in backward_hooks:
+            hook(node, ctx, g, parent_grads)
         for parent, pg, needed in zip(ctx.parents, parent_grads, ctx.needs_input_grad):
             if not needed or pg is None:
                 continue
