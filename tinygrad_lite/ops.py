@@ -34,6 +34,7 @@ def _expand(grad: np.ndarray, shape: tuple, axes: Optional[tuple], keepdims: boo
 
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
+    rule = "grad_a = grad_out, grad_b = grad_out"
 
     def forward(self, a, b):
         return a + b
@@ -44,6 +45,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
+    rule = "grad_a = grad_out, grad_b = -grad_out"
 
     def forward(self, a, b):
         return a - b
@@ -54,6 +56,7 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
+    rule = "grad_a = grad_out * b, grad_b = grad_out * a"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -68,6 +71,7 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b**2."""
+    rule = "grad_a = grad_out / b, grad_b = -grad_out * a / b**2"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -82,6 +86,7 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
+    rule = "grad_in = -grad_out"
 
     def forward(self, x):
         return -x
@@ -92,6 +97,7 @@ class Neg(Function):
 
 class Pow(Function):
     """y = x**c for a constant c;  dy/dx = c * x**(c-1)."""
+    rule = "grad_in = grad_out * c * x**(c-1)"
 
     def forward(self, x, exponent: float):
         self.exponent = exponent
@@ -106,6 +112,7 @@ class Pow(Function):
 
 class Cast(Function):
     """y = x converted to `dtype`;  dy/dx = 1 (the gradient goes back in x's dtype)."""
+    rule = "grad_in = grad_out cast back to x's dtype"
 
     def forward(self, x, dtype):
         self.input_dtype = x.dtype
@@ -120,6 +127,7 @@ class Cast(Function):
 
 class MatMul(Function):
     """y = a @ b (2-D, batched with broadcasting, or 1-D);  da = grad @ b^T,  db = a^T @ grad."""
+    rule = "grad_a = grad_out b^T, grad_b = a^T grad_out"
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -157,6 +165,7 @@ class Linear(Function):
     dx = grad @ W,  dW = grad^T @ x (summed over the batch),  db = grad summed over the batch.
     One fused op instead of MatMul + Transpose + Add: fewer temporaries, one backward.
     """
+    rule = "grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)"
 
     def forward(self, x, weight, bias=None):
         if x.shape[-1] != weight.shape[1]:
@@ -186,6 +195,7 @@ class Linear(Function):
 
 class Transpose(Function):
     """y = x with axes permuted;  dx = grad with the inverse permutation."""
+    rule = "grad_in = grad_out with the axes permuted back"
 
     def forward(self, x, axes=None):
         self.axes = axes
@@ -199,6 +209,7 @@ class Transpose(Function):
 
 class Reshape(Function):
     """y = x viewed with a new shape;  dx = grad reshaped back."""
+    rule = "grad_in = grad_out reshaped to x's shape"
 
     def forward(self, x, shape):
         self.input_shape = x.shape
@@ -215,6 +226,7 @@ def _is_basic_index(index) -> bool:
 
 class GetItem(Function):
     """y = x[index];  dx = zeros with grad added at `index` (np.add.at: repeats accumulate)."""
+    rule = "grad_in = zeros with grad_out added at the index"
 
     def forward(self, x, index):
         self.index = index
@@ -233,6 +245,7 @@ class GetItem(Function):
 
 class Concatenate(Function):
     """y = concatenate(xs, axis);  each dx_i = its slice of grad along `axis`."""
+    rule = "grad_i = slice i of grad_out along the axis"
 
     def forward(self, *xs, axis=0):
         self.axis = axis
@@ -245,6 +258,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = stack(xs, axis) (a new axis);  each dx_i = grad indexed at i along `axis`."""
+    rule = "grad_i = grad_out[i] along the axis"
 
     def forward(self, *xs, axis=0):
         self.axis = axis
@@ -259,6 +273,7 @@ class Stack(Function):
 
 class Sum(Function):
     """y = sum of x over `axis`;  dx = grad broadcast back over the summed axes."""
+    rule = "grad_in = grad_out broadcast over the summed axes"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
@@ -270,6 +285,7 @@ class Sum(Function):
 
 class Mean(Function):
     """y = mean of x over `axis` (n elements each);  dx = grad / n broadcast back."""
+    rule = "grad_in = grad_out / n broadcast over the averaged axes"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
@@ -283,6 +299,7 @@ class Mean(Function):
 
 class Max(Function):
     """y = max of x over `axis`;  dx = grad at the maximal elements (ties share it equally)."""
+    rule = "grad_in = grad_out at the maxima (ties share it)"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
@@ -302,6 +319,7 @@ class Max(Function):
 
 class Exp(Function):
     """y = exp(x);  dy/dx = exp(x) = y."""
+    rule = "grad_in = grad_out * exp(x)"
 
     def forward(self, x):
         y = np.exp(x)
@@ -315,6 +333,7 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x);  dy/dx = 1/x."""
+    rule = "grad_in = grad_out / x"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -327,6 +346,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+    rule = "grad_in = grad_out / (2 sqrt(x))"
 
     def forward(self, x):
         y = np.sqrt(x)
@@ -340,6 +360,7 @@ class Sqrt(Function):
 
 class ReLU(Function):
     """y = max(0, x);  dy/dx = [x > 0] (0 at exactly 0, as the notebook's `Z > 0`)."""
+    rule = "grad_in = grad_out * (x > 0)"
 
     def forward(self, x):
         self.save_for_backward(x > 0)
@@ -352,6 +373,7 @@ class ReLU(Function):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (no overflow);  dy/dx = y (1 - y)."""
+    rule = "grad_in = grad_out * y * (1 - y)"
 
     def forward(self, x):
         y = 0.5 * (np.tanh(0.5 * x) + 1)
@@ -365,6 +387,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - y**2."""
+    rule = "grad_in = grad_out * (1 - y**2)"
 
     def forward(self, x):
         y = np.tanh(x)
@@ -384,6 +407,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 class Softmax(Function):
     """s = exp(x) / sum(exp(x)) along `axis`;  dx = s * (grad - sum(grad * s))."""
+    rule = "grad_in = s * (grad_out - sum(grad_out * s))"
 
     def forward(self, x, axis=-1):
         self.axis = axis
@@ -399,6 +423,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along `axis`;  dx = grad - softmax(x) * sum(grad)."""
+    rule = "grad_in = grad_out - softmax(x) * sum(grad_out)"
 
     def forward(self, x, axis=-1):
         self.axis = axis
@@ -416,6 +441,7 @@ class CrossEntropy(Function):
 
     dL/dlogits = (softmax(logits) - onehot(t)) / N — the notebook's dZ2 = A2 - Y, over m.
     """
+    rule = "grad_logits = (softmax - onehot) / N * grad_out"
 
     def forward(self, logits, targets):
         n = logits.shape[0]
