@@ -12,6 +12,8 @@ from .tensor import Tensor, concatenate, ones, stack, tensor, zeros
 from .random import manual_seed, rand, randn
 from .gradcheck import GradcheckError, gradcheck
 from . import nn, optim
+from . import viz
+from .trace import trace_backward
 
 __version__ = "0.1.0"
 
@@ -33,5 +35,7 @@ __all__ = [
     "randn",
     "stack",
     "tensor",
+    "trace_backward",
+    "viz",
     "zeros",
 ]

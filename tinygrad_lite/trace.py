@@ -1,0 +1,131 @@
+"""`tl.trace_backward()`: print each step of backpropagation, with the local rule it applied.
+
+    with tl.trace_backward(params=model):
+        loss.backward()
+
+prints one line per op, in the order backpropagation visits them (the reverse of the forward
+pass), for the notebook's two-layer net::
+
+    CrossEntropy: grad_logits = (softmax - onehot) / N * grad_out  [(4, 10), (4,) no grad -> ()]
+    Linear: grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)  [...]
+    ReLU: grad_in = grad_out * (x > 0)  [(4, 10) -> (4, 10)]
+    Linear: grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)  [...]
+
+Each line is `Op: rule  [input shapes -> output shape]`; inputs that need no gradient (the
+data, integer targets) are marked "no grad", and parameters are labelled by module path when
+`params` is given. The rule is the op class's `rule` attribute (see `ops.py`), or, for an op
+without one, the first line of its docstring.
+
+The context manager yields a `BackwardTrace` that keeps the steps (`.steps`, `.lines`) and the
+norm of every gradient that flowed through, so `tl.viz.to_dot(loss, trace=tr)` can show
+gradient norms on intermediate nodes, which backward does not otherwise keep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from . import autograd
+from .viz import parameter_labels
+
+__all__ = ["BackwardTrace", "TraceStep", "rule_of", "trace_backward"]
+
+
+def rule_of(function_class: type) -> str:
+    """The local backward rule of a Function class: its `rule`, else its docstring's first line."""
+    rule = getattr(function_class, "rule", None)
+    if rule:
+        return str(rule)
+    doc = function_class.__doc__  # not inherited: an undocumented op does not get Function's
+    if doc and doc.strip():
+        return doc.strip().splitlines()[0]
+    return "(no rule documented)"
+
+
+@dataclass
+class TraceStep:
+    """One node of backpropagation: the op, its inputs and output, the rule applied."""
+
+    op: str
+    rule: str
+    inputs: tuple  # (label or None, shape, needs_grad) per input
+    output_shape: tuple
+    grad_out_norm: float
+
+    @property
+    def input_shapes(self) -> tuple:
+        return tuple(shape for _, shape, _ in self.inputs)
+
+    def line(self, show_norms: bool = False) -> str:
+        parts = []
+        for label, shape, needs_grad in self.inputs:
+            text = f"{label} {shape}" if label else str(shape)
+            parts.append(text if needs_grad else text + " no grad")
+        line = f"{self.op}: {self.rule}  [{', '.join(parts)} -> {self.output_shape}]"
+        if show_norms:
+            line += f"  |grad_out| = {self.grad_out_norm:.4g}"
+        return line
+
+
+class BackwardTrace:
+    """An `autograd.backward_hooks` callable that records, and prints, each backward step."""
+
+    def __init__(self, file: Any = None, params: Any = None, show_norms: bool = False):
+        self.file = file
+        self.show_norms = show_norms
+        self.labels = parameter_labels(params)
+        self.steps: list = []
+        self._norms: dict = {}  # id(tensor) -> (weak reference, norm of dL/dtensor)
+
+    def __call__(self, node: Any, ctx: Any, grad_out: np.ndarray, parent_grads: Any) -> None:
+        norm = float(np.linalg.norm(grad_out))
+        inputs = tuple(
+            (self.labels.get(id(p)) or p.name, p.shape, needed)
+            for p, needed in zip(ctx.parents, ctx.needs_input_grad)
+        )
+        step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, node.shape, norm)
+        self.steps.append(step)
+        self._norms[id(node)] = (weakref.ref(node), norm)
+        print(step.line(self.show_norms), file=sys.stdout if self.file is None else self.file)
+
+    @property
+    def lines(self) -> list:
+        return [step.line(self.show_norms) for step in self.steps]
+
+    def grad_norm(self, tensor: Any) -> Optional[float]:
+        """Norm of the last gradient dL/dtensor seen for this (non-leaf) tensor, or None."""
+        entry = self._norms.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            return None
+        return entry[1]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextlib.contextmanager
+def trace_backward(
+    file: Any = None, params: Any = None, show_norms: bool = False
+) -> Iterator[BackwardTrace]:
+    """Inside the block, every `backward()` prints its steps in backprop order.
+
+    `file`: where to print (default: the current `sys.stdout`). `params`: a Module or a
+    {name: tensor} dict, to label parameters by path (`0.weight`). `show_norms`: also print
+    the norm of each op's incoming gradient. Yields the `BackwardTrace`; the hook is removed
+    when the block exits, also on an exception.
+    """
+    tracer = BackwardTrace(file=file, params=params, show_norms=show_norms)
+    autograd.backward_hooks.append(tracer)
+    try:
+        yield tracer
+    finally:
+        for i, hook in enumerate(autograd.backward_hooks):
+            if hook is tracer:
+                del autograd.backward_hooks[i]
+                break
