@@ -187,7 +187,7 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
                 "arrays were freed. Pass retain_graph=True to the first backward()."
             )
         parent_grads = ctx.backward(g)
-        if len(ctx.parents) == 1:
+        if not isinstance(parent_grads, tuple):
             parent_grads = (parent_grads,)
         for hook in backward_hooks:
             hook(node, ctx, g, parent_grads)

@@ -67,7 +67,7 @@ def gradcheck(
             index = tuple(int(k) for k in np.argwhere(bad)[0])
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}) at index {index}: "
-                f"autograd {analytic[index]!r} != numerical {numeric[index]!r} "
+                f"autograd {float(analytic[index])!r} != numerical {float(numeric[index])!r} "
                 f"({int(bad.sum())} of {bad.size} elements differ)"
             )
     return True
