@@ -445,15 +445,18 @@ class CrossEntropy(Function):
 
     def forward(self, logits, targets):
         n = logits.shape[0]
-        logp = _log_softmax(logits, axis=1)
         rows = np.arange(n)
-        self.save_for_backward(logp, targets)
-        return np.asarray(-logp[rows, targets].sum() / n, dtype=logits.dtype)
+        shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
+        e = np.exp(shifted)
+        total = e.sum(axis=1)
+        self.save_for_backward(e / total[:, None], targets)  # softmax, reused by backward
+        # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
+        return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
 
     def backward(self, grad):
-        logp, targets = self.saved_tensors
-        n = logp.shape[0]
-        d = np.exp(logp)  # softmax
+        probs, targets = self.saved_tensors
+        n = probs.shape[0]
+        d = probs.copy()  # softmax (a copy: the graph may be retained)
         d[np.arange(n), targets] -= 1  # - onehot
         d *= grad / n
         return d, None
