@@ -87,14 +87,15 @@ class Adam(Optimizer):
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
+        self.scratch = [np.empty_like(p.data) for p in self.params]  # no allocation per step
         self.t = 0
 
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas
         step_size = self.lr / (1 - b1**self.t)
-        sqrt_bc2 = math.sqrt(1 - b2**self.t)
-        for p, m, v in zip(self.params, self.m, self.v):
+        inv_sqrt_bc2 = 1 / math.sqrt(1 - b2**self.t)
+        for p, m, v, tmp in zip(self.params, self.m, self.v, self.scratch):
             g = p.grad
             if g is None:
                 continue
@@ -104,13 +105,18 @@ class Adam(Optimizer):
                 else:
                     g = g + self.weight_decay * p.data
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp  # m = b1 m + (1 - b1) g
             v *= b2
-            v += (1 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom /= sqrt_bc2
-            denom += self.eps
-            p.data -= step_size * m / denom
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp  # v = b2 v + (1 - b2) g^2
+            np.sqrt(v, out=tmp)
+            tmp *= inv_sqrt_bc2
+            tmp += self.eps  # sqrt(v / (1 - b2^t)) + eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p.data -= tmp
 
 
 class AdamW(Adam):
