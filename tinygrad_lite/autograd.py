@@ -92,7 +92,7 @@ class Function:
 
     def __init__(self, *parents: Tensor):
         self.parents = parents
-        self.needs_input_grad = tuple(p.requires_grad for p in parents)
+        self.needs_input_grad = tuple([p.requires_grad for p in parents])
         self.saved_tensors: Optional[tuple] = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
@@ -108,7 +108,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run the op on tensors (arrays and scalars are wrapped) and record it in the graph."""
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         ctx = cls(*tensors)
         try:
             data = ctx.forward(*[t.data for t in tensors], **options)

@@ -23,10 +23,13 @@ def _axes(axis, ndim: int) -> Optional[tuple]:
 
 
 def _expand(grad: np.ndarray, shape: tuple, axes: Optional[tuple], keepdims: bool) -> np.ndarray:
-    """Re-insert the axes a reduction removed, then broadcast to the input's shape."""
-    if axes is not None and not keepdims:
-        grad = np.expand_dims(grad, axes)
-    return np.broadcast_to(grad, shape)
+    """Copy `grad` back over the axes a reduction removed (the adjoint of a sum)."""
+    if not keepdims:  # re-insert the reduced axes as size 1
+        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+        grad = grad.reshape(kept)
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad  # broadcasting assignment: cheaper than np.broadcast_to for small arrays
+    return out
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
