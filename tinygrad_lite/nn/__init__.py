@@ -1,14 +1,24 @@
 """Neural-network building blocks, named as in PyTorch's `torch.nn`."""
 
 from . import functional, init
+from .conv import Conv2d
+from .dropout import Dropout
 from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .loss import CrossEntropyLoss
 from .module import Module, ModuleList, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
     "Flatten",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ModuleList",
     "Parameter",

@@ -1,0 +1,386 @@
+"""Neural-network ops: convolution, pooling, dropout, batch normalisation.
+
+Same conventions as `ops.py`: each op is a `Function` with `forward` and its gradient rule
+`backward` side by side; `grad` is dL/dy for the output y. Images are NCHW: x (N, C, H, W).
+
+Convolution is im2col + one matrix product. The windows of the (padded) input are a strided
+*view* (`sliding_window_view`); one copy lays them out as a column matrix
+
+    cols[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh * sh + i, ow * sw + j]     (C*kh*kw, N*OH*OW)
+
+so that y = W.reshape(O, C*kh*kw) @ cols is the whole convolution in a single BLAS call. The
+backward pass is two more products (dW = grad @ cols^T, dcols = W^T @ grad) and col2im, which
+adds dcols back onto the input: one vectorised slice-add per kernel offset (i, j), kh*kw in
+all, never a loop over pixels or batch elements. The pooling ops use the same offset loop.
+
+Working in the (C, N, H, W) memory order inside these ops is deliberate: the output of one
+convolution comes out of the matrix product channel-major, a transposed *view* presents it as
+NCHW, elementwise ops that follow keep that memory order, and the next convolution's im2col
+reads it without an extra transpose.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .autograd import Function
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def pair(value, name: str = "value") -> tuple:
+    """An int or a pair of ints -> (height, width) pair; anything else is a TypeError."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value), int(value))
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        return (int(value[0]), int(value[1]))
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def _check_image(x: np.ndarray) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"expected a 4-D input (N, C, H, W), got shape {x.shape}")
+
+
+def _out_size(x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+    """(OH, OW) = floor((H + 2p - k) / s) + 1 per axis; ValueError if the kernel cannot fit."""
+    h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    if kernel[0] > h or kernel[1] > w:
+        raise ValueError(
+            f"kernel {kernel} is larger than the padded input {(h, w)} "
+            f"(input {x_shape}, padding {padding})"
+        )
+    return (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+
+
+def _pad_cnhw(x: np.ndarray, padding: tuple, value: float = 0.0, dtype=None) -> np.ndarray:
+    """x (N, C, H, W) -> a padded copy laid out (C, N, H + 2ph, W + 2pw) in memory."""
+    n, c, h, w = x.shape
+    ph, pw = padding
+    out = np.empty((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype or x.dtype)
+    if ph or pw:
+        out.fill(value)
+    out[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
+def _windows(xc: np.ndarray, kernel: tuple, stride: tuple, out_hw: tuple) -> np.ndarray:
+    """View (C, N, OH, OW, kh, kw) of the windows of a padded (C, N, Hp, Wp) array."""
+    view = sliding_window_view(xc, kernel, axis=(2, 3))
+    return view[:, :, : (out_hw[0] - 1) * stride[0] + 1 : stride[0],
+                : (out_hw[1] - 1) * stride[1] + 1 : stride[1]]  # fmt: skip
+
+
+def _offset_slices(i: int, j: int, stride: tuple, out_hw: tuple) -> tuple:
+    """Index of the input pixels at kernel offset (i, j) of every window, in (C, N, Hp, Wp)."""
+    return (
+        slice(None),
+        slice(None),
+        slice(i, i + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
+        slice(j, j + stride[1] * (out_hw[1] - 1) + 1, stride[1]),
+    )
+
+
+def _unpad(dxc: np.ndarray, padding: tuple) -> np.ndarray:
+    """(C, N, Hp, Wp) gradient of the padded input -> NCHW gradient of the input (a view)."""
+    ph, pw = padding
+    hp, wp = dxc.shape[2:]
+    return dxc[:, :, ph : hp - ph, pw : wp - pw].transpose(1, 0, 2, 3)
+
+
+# ---- convolution ----------------------------------------------------------------------------
+
+
+class Conv2d(Function):
+    """y = cross-correlation of x with W, plus b (PyTorch's conv2d, NCHW).
+
+    x (N, C, H, W), W (O, C, kh, kw), b (O,)  ->  y (N, O, OH, OW),
+    OH = (H + 2 ph - kh) // sh + 1 (likewise OW), and
+
+        y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, c, p sh + i, q sw + j].
+
+    As matrices (im2col): y = W2 @ cols + b with W2 = W.reshape(O, C kh kw). Hence
+    dW = grad2 @ cols^T, db = grad summed over (n, p, q), and dx = col2im(W2^T @ grad2): each
+    column's gradient is added back onto the input pixels its window covered.
+    """
+
+    rule = "grad_W = grad_out @ cols^T, grad_b = sum(grad_out), grad_x = col2im(W^T @ grad_out)"
+
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+        _check_image(x)
+        if weight.ndim != 4:
+            raise ValueError(f"weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+        if x.shape[1] != weight.shape[1]:
+            raise ValueError(
+                f"input has {x.shape[1]} channels but weight {weight.shape} expects "
+                f"{weight.shape[1]} (input shape {x.shape})"
+            )
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        o, c, kh, kw = weight.shape
+        n = x.shape[0]
+        out_hw = _out_size(x.shape, (kh, kw), stride, padding)
+        dtype = np.result_type(x.dtype, weight.dtype)
+        xc = _pad_cnhw(x, padding, dtype=dtype)
+        # im2col: the one copy, (C, kh, kw, N, OH, OW) -> (C kh kw, N OH OW)
+        cols = _windows(xc, (kh, kw), stride, out_hw).transpose(0, 4, 5, 1, 2, 3)
+        cols = cols.reshape(c * kh * kw, -1)
+        w2 = weight.reshape(o, -1)
+        y = w2 @ cols  # (O, N OH OW)
+        if bias is not None:
+            y += bias[:, None]
+        self.stride, self.padding, self.out_hw = stride, padding, out_hw
+        self.xc_shape, self.w_shape = xc.shape, weight.shape
+        self.save_for_backward(
+            cols if self.needs_input_grad[1] else None, w2 if self.needs_input_grad[0] else None
+        )
+        return y.reshape(o, n, *out_hw).transpose(1, 0, 2, 3)  # NCHW view of (O, N, OH, OW)
+
+    def backward(self, grad):
+        cols, w2 = self.saved_tensors
+        o, c, kh, kw = self.w_shape
+        g2 = grad.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N OH OW); free if grad is ours
+        dx = dw = db = None
+        if self.needs_input_grad[1]:
+            dw = (g2 @ cols.T).reshape(self.w_shape)
+        if len(self.parents) > 2 and self.needs_input_grad[2]:
+            db = g2.sum(axis=1)
+        if self.needs_input_grad[0]:
+            n = self.xc_shape[1]
+            dcols = (w2.T @ g2).reshape(c, kh, kw, n, *self.out_hw)
+            dxc = np.zeros(self.xc_shape, dtype=dcols.dtype)
+            for i in range(kh):  # col2im: one slice-add per kernel offset
+                for j in range(kw):
+                    dxc[_offset_slices(i, j, self.stride, self.out_hw)] += dcols[:, i, j]
+            dx = _unpad(dxc, self.padding)
+        return (dx, dw, db)[: len(self.parents)]
+
+
+# ---- pooling --------------------------------------------------------------------------------
+
+
+def _pool_geometry(x, kernel_size, stride, padding):
+    _check_image(x)
+    if min(kernel_size) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(
+            f"kernel_size and stride must be positive and padding non-negative, got "
+            f"kernel_size={kernel_size}, stride={stride}, padding={padding}"
+        )
+    if padding[0] * 2 > kernel_size[0] or padding[1] * 2 > kernel_size[1]:
+        raise ValueError(
+            f"padding {padding} must be at most half the kernel size {kernel_size}"
+        )
+    return _out_size(x.shape, kernel_size, stride, padding)
+
+
+class MaxPool2d(Function):
+    """y[n, c, p, q] = max of x over the window (p sh .. p sh + kh - 1, q sw .. q sw + kw - 1).
+
+    x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2 ph - kh) // sh + 1; padding counts as -inf.
+    dy/dx is 1 at the window's maximum and 0 elsewhere: backward routes each grad element to
+    the argmax of its window (the first one on ties, as PyTorch); overlapping windows add up.
+    """
+
+    rule = "grad_in = grad_out routed to each window's argmax"
+
+    def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
+        stride = kernel_size if stride is None else stride
+        out_hw = _pool_geometry(x, kernel_size, stride, padding)
+        xc = _pad_cnhw(x, padding, value=-np.inf)
+        kh, kw = kernel_size
+        # running max over the kernel offsets, remembering which offset won (first on ties)
+        best = np.array(xc[_offset_slices(0, 0, stride, out_hw)])
+        arg = np.zeros(best.shape, dtype=np.min_scalar_type(kh * kw))
+        for k in range(1, kh * kw):
+            v = xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
+            better = v > best
+            better |= np.isnan(v)  # NaN propagates, as in PyTorch
+            np.copyto(best, v, where=better)
+            arg[better] = k
+        self.kernel, self.stride, self.padding, self.out_hw = kernel_size, stride, padding, out_hw
+        self.xc_shape = xc.shape
+        self.save_for_backward(arg)
+        return best.transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        (arg,) = self.saved_tensors
+        kh, kw = self.kernel
+        g = grad.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
+        dxc = np.zeros(self.xc_shape, dtype=grad.dtype)
+        for k in range(kh * kw):
+            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += np.where(
+                arg == k, g, 0
+            )
+        return _unpad(dxc, self.padding)
+
+
+class AvgPool2d(Function):
+    """y[n, c, p, q] = mean of x over the kh x kw window at (p sh, q sw).
+
+    x (N, C, H, W) -> y (N, C, OH, OW). Zero padding is counted in the mean (PyTorch's
+    count_include_pad=True). dy/dx = 1 / (kh kw) for each pixel of the window, so backward adds
+    grad / (kh kw) onto every pixel of every window (overlaps add up).
+    """
+
+    rule = "grad_in = grad_out / (kh kw) spread over each window"
+
+    def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
+        stride = kernel_size if stride is None else stride
+        out_hw = _pool_geometry(x, kernel_size, stride, padding)
+        xc = _pad_cnhw(x, padding)
+        kh, kw = kernel_size
+        total = np.array(xc[_offset_slices(0, 0, stride, out_hw)])
+        for k in range(1, kh * kw):
+            total += xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
+        total /= kh * kw
+        self.kernel, self.stride, self.padding, self.out_hw = kernel_size, stride, padding, out_hw
+        self.xc_shape, self.dtype = xc.shape, xc.dtype
+        return total.transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        kh, kw = self.kernel
+        g = grad.transpose(1, 0, 2, 3) / (kh * kw)
+        dxc = np.zeros(self.xc_shape, dtype=g.dtype)
+        for k in range(kh * kw):
+            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += g
+        return _unpad(dxc, self.padding)
+
+
+# ---- dropout --------------------------------------------------------------------------------
+
+
+class Dropout(Function):
+    """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) per element (inverted dropout).
+
+    Kept elements are scaled by 1 / (1 - p) so E[y] = x; dy/dx = m / (1 - p), the same mask.
+    p = 1 drops everything (y = 0). The mask is drawn from `rng` (default `tl.random.get_rng()`).
+    """
+
+    rule = "grad_in = grad_out * mask / (1 - p)"
+
+    def forward(self, x, p=0.5, rng=None):
+        if p >= 1:
+            scaled_mask = np.zeros(x.shape, dtype=x.dtype)
+        else:
+            dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+            keep = rng.random(x.shape, dtype=dtype) >= p
+            scaled_mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
+        self.save_for_backward(scaled_mask)
+        return x * scaled_mask
+
+    def backward(self, grad):
+        (scaled_mask,) = self.saved_tensors
+        return grad * scaled_mask
+
+
+# ---- batch normalisation --------------------------------------------------------------------
+
+
+class BatchNorm(Function):
+    """Batch normalisation over every axis but the channel axis 1 (PyTorch's batch_norm).
+
+    x (N, C) or (N, C, L) or (N, C, H, W); weight gamma and bias beta (C,) or absent.
+    Per channel, over the M = x.size / C values of that channel:
+
+        xhat = (x - mu) / sqrt(var + eps),   y = gamma * xhat + beta
+
+    Training (`training=True`): mu and var (biased) are the batch's; `running_mean` and
+    `running_var` (if given) are updated in place, running = (1 - momentum) running +
+    momentum * batch, with the *unbiased* batch variance var * M / (M - 1), as PyTorch. mu and var
+    depend on x, so with dxhat = grad * gamma,
+
+        dx = (M dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M sqrt(var + eps)).
+
+    Evaluation (`training=False`): mu, var are the running statistics, constants, so
+    dx = grad * gamma / sqrt(var + eps). Both modes: dgamma = sum(grad * xhat), dbeta = sum(grad).
+    """
+
+    rule = "grad_x = (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) / (M std), dxhat = grad gamma"
+
+    def forward(
+        self,
+        x,
+        weight=None,
+        bias=None,
+        running_mean: Optional[np.ndarray] = None,
+        running_var: Optional[np.ndarray] = None,
+        training: bool = True,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+    ):
+        if x.ndim < 2:
+            raise ValueError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
+        c = x.shape[1]
+        for name, a in (
+            ("weight", weight),
+            ("bias", bias),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ):
+            if a is not None and a.shape != (c,):
+                raise ValueError(
+                    f"batch_norm: {name} has shape {a.shape}, expected ({c},) for input {x.shape}"
+                )
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        m = x.size // c if c else 0
+        if training:
+            if m <= 1:
+                raise ValueError(
+                    f"batch_norm: expected more than 1 value per channel when training, got "
+                    f"input of shape {x.shape}"
+                )
+            mean = x.mean(axis=axes)
+            centered = x - mean.reshape(shape)
+            var = np.mean(np.square(centered), axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += momentum * var * (m / (m - 1))
+        else:
+            if running_mean is None or running_var is None:
+                raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+            mean, var = running_mean, running_var
+            centered = x - mean.reshape(shape).astype(x.dtype, copy=False)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = centered
+        xhat *= invstd.reshape(shape)  # centered is our own temporary: normalise in place
+        y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(shape)
+        self.axes, self.shape, self.m, self.training = axes, shape, m, training
+        self.save_for_backward(xhat, invstd, weight)
+        return y
+
+    def backward(self, grad):
+        xhat, invstd, weight = self.saved_tensors
+        axes, shape = self.axes, self.shape
+        needs = self.needs_input_grad
+        dx = dw = db = None
+        sum_g = grad.sum(axis=axes)
+        sum_gx = np.sum(grad * xhat, axis=axes)
+        if len(needs) > 1 and needs[1]:
+            dw = sum_gx
+        if len(needs) > 2 and needs[2]:
+            db = sum_g
+        if needs[0]:
+            scale = invstd if weight is None else invstd * weight  # gamma / std, per channel
+            if self.training:
+                # dxhat = gamma grad; the sums of dxhat are gamma times the sums of grad
+                mean_g = (sum_g / self.m).reshape(shape)
+                mean_gx = (sum_gx / self.m).reshape(shape)
+                dx = grad - mean_g
+                dx -= xhat * mean_gx
+                dx *= scale.reshape(shape)
+            else:
+                dx = grad * scale.reshape(shape)
+        return (dx, dw, db)[: len(self.parents)]
