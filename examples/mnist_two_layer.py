@@ -14,6 +14,7 @@ nn.Linear, nn.ReLU and cross_entropy; every gradient comes from autograd.
     python examples/mnist_two_layer.py --preset fast       # 784-512-10, Adam, batches: >= 98%
     python examples/mnist_two_layer.py --limit 2000 --iterations 300 --plot run.png
     python examples/mnist_two_layer.py --dtype float64 --check-manual 200
+    python examples/mnist_two_layer.py --iterations 10 --graph graph.svg   # + graph.dot
     python examples/mnist_two_layer.py --save model.npz
     python examples/predict.py model.npz my_digit.png        # or a Kaggle test.csv
     python examples/mnist_two_layer.py --data path/to/kaggle/train.csv
@@ -27,6 +28,7 @@ learning rate...) exits with status 2 and a one-line message. A loss that stops 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import sys
 import time
@@ -170,6 +172,11 @@ def make_parser() -> OneLineParser:
     p.add_argument("--plot", metavar="PATH",
                    help="write a PNG with loss and accuracy curves, the test confusion matrix "
                         "and misclassified test digits")
+    p.add_argument("--graph", metavar="PATH",
+                   help="after training, write the net's computation graph (ops, shapes, "
+                        "parameter names, gradient norms of one forward/backward pass) as "
+                        "PATH with suffix .dot, and render PATH itself (.svg, .png, .pdf) "
+                        "with Graphviz's dot program when it is installed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -217,7 +224,7 @@ def resolve_config(args: argparse.Namespace) -> Dict[str, Any]:
         widths = " ".join(map(str, cfg["hidden"]))
         raise UsageError("--check-manual compares with the notebook's two-layer net: it needs "
                          f"exactly one hidden layer, got --hidden {widths}")
-    for flag, path in (("--save", args.save), ("--plot", args.plot)):
+    for flag, path in (("--save", args.save), ("--plot", args.plot), ("--graph", args.graph)):
         if path is not None:
             folder = Path(path).parent
             if not folder.is_dir():
@@ -501,6 +508,25 @@ def save_plot(
     plt.close(fig)
 
 
+# ---- the graph -----------------------------------------------------------------------------
+
+
+def write_graph(path: str, model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
+    """One forward/backward pass on (X, y), traced; its graph to PATH.dot, and to PATH rendered
+    by Graphviz when PATH is an image and `dot` is installed (otherwise a one-line note)."""
+    model.zero_grad()
+    loss = cross_entropy(model(tl.Tensor(X)), y)
+    with tl.trace_backward(file=io.StringIO()) as trace:  # keeps intermediate gradient norms
+        loss.backward()
+    dot_path = str(Path(path).with_suffix(".dot"))
+    print(f"saved graph {tl.viz.draw(loss, dot_path, model, trace=trace)}")
+    if dot_path != path:
+        try:
+            print(f"saved graph {tl.viz.draw(loss, path, model, trace=trace)}")
+        except RuntimeError as e:  # no Graphviz, or a format it does not know
+            print(f"{path} not written: {e}", file=sys.stderr)
+
+
 # ---- main ----------------------------------------------------------------------------------
 
 
@@ -541,8 +567,9 @@ def run(args: argparse.Namespace) -> int:
     history: Dict[str, List[float]] = {"loss": [], "acc": [], "dev_step": [], "dev_acc": []}
     train_start = time.perf_counter()
     if steps:
-        history = train(model, data, cfg, steps, log_every, args.check_manual,
-                        progress=not args.no_progress)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by name
+            history = train(model, data, cfg, steps, log_every, args.check_manual,
+                            progress=not args.no_progress)
     train_time = time.perf_counter() - train_start
 
     results = {name: accuracy(model, data[name]) for name in ("train", "dev", "test")}
@@ -565,6 +592,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{describe(arch)} MLP, {cfg['optimizer']} lr {cfg['lr']:g}, {steps} iterations"
                   f" - {data['source']}")
         print(f"saved plot {args.plot}")
+    if args.graph:
+        write_graph(args.graph, model, data["train"][0][:batch], data["train"][1][:batch])
     print(f"wall time {time.perf_counter() - start:.1f} s (training {train_time:.1f} s)")
     return 0
 
