@@ -335,3 +335,36 @@ def test_every_op_has_a_rule():
     for cls in found:
         rule = rule_of(cls)
         assert rule and "\n" not in rule and rule != "(no rule documented)", cls.__name__
+
+
+# ---- examples/mnist_two_layer.py --graph -------------------------------------------------------
+
+
+def _example():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "mnist_two_layer.py"
+    spec = importlib.util.spec_from_file_location("mnist_two_layer_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_graph_flag_writes_dot_and_notes_missing_graphviz(tmp_path, monkeypatch, capsys):
+    example = _example()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    target = tmp_path / "graph.svg"
+    args = ["--limit", "64", "--iterations", "1", "--no-progress", "--graph", str(target)]
+    assert example.main(args) == 0
+    out, err = capsys.readouterr()
+    assert f"saved graph {tmp_path / 'graph.dot'}" in out
+    assert not target.exists()
+    (note,) = [line for line in err.splitlines() if "not written" in line]
+    assert "apt-get install graphviz" in note
+    text = (tmp_path / "graph.dot").read_text()
+    nodes, _ = check_dot(text)
+    labels = set(labels_of(text).values())
+    assert len(nodes) == 10 and "input\n(64, 784)" in labels
+    assert any(v.startswith("0.weight\n(10, 784)\n|grad| = ") for v in labels)
+    assert any(v.startswith("ReLU\n(64, 10)\n|grad| = ") for v in labels)  # from the trace
