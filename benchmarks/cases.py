@@ -1,0 +1,573 @@
+"""The benchmark cases. Each returns `(times, notes)`: seconds per named measurement, and notes.
+
+Within a case the implementations run interleaved (a, b, c, a, b, c, ...) after a warm-up, so
+a burst of load on a shared machine hits all of them alike; the figure is the median.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+
+REPO = Path(__file__).resolve().parent.parent
+Times = Dict[str, float]
+Result = Tuple[Times, List[str]]
+
+torch = None  # PyTorch is optional: set by load_torch(); its columns are skipped when absent
+torch_F = None
+
+
+def load_torch() -> None:
+    """Import PyTorch if it is installed (slow: seconds), and its optimizers' lazy imports."""
+    global torch, torch_F
+    try:
+        import torch as _torch
+        import torch.nn.functional as _functional
+        import torch.optim  # noqa: F401 - first use imports torch._dynamo: keep it out of timings
+    except ImportError:
+        return
+    torch, torch_F = _torch, _functional
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+def _reference():
+    """The notebook's hand-written numpy net (tinygrad_lite/reference.py), if it exists yet."""
+    try:
+        from tinygrad_lite import reference
+    except ImportError:
+        return None
+    return reference
+
+
+@dataclass
+class Sizes:
+    """How big each case is: the full benchmark, or `--smoke` (seconds, for the test)."""
+
+    step_images: int = 41_000  # the notebook's training set size (42,000 less 1,000 for dev)
+    epoch_images: int = 60_000
+    tiny_iterations: int = 2_000  # tiny-graph forward+backward passes per timing
+    add_iterations: int = 20_000
+    chain_ops: int = 100_000
+    rss_iterations: int = 20  # `--iterations` for the memory case's training runs
+    repeats: int = 5
+    warmup: int = 1
+
+    @classmethod
+    def smoke(cls) -> Sizes:
+        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0)
+
+
+def interleaved(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Times:
+    """Median seconds per call of each function, the functions run round-robin."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: Dict[str, list] = {name: [] for name in fns}
+    for _ in range(max(repeats, 1)):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def per_call(fn: Callable[[], object], number: int) -> Callable[[], float]:
+    """A function that runs `fn` `number` times; `interleaved` then divides by `number`."""
+
+    def run() -> None:
+        for _ in range(number):
+            fn()
+
+    run.number = number  # type: ignore[attr-defined]
+    return run
+
+
+def interleaved_per_call(fns: Dict[str, Callable[[], object]], number: int, sz: Sizes) -> Times:
+    loops = {name: per_call(fn, number) for name, fn in fns.items()}
+    return {k: v / number for k, v in interleaved(loops, sz.repeats, sz.warmup).items()}
+
+
+TORCH_MISSING = "not installed"  # or "--no-torch", set by run.py
+
+
+def no_torch_note(case: str) -> List[str]:
+    if torch is not None:
+        return []
+    return [f"{case}: PyTorch columns skipped (PyTorch {TORCH_MISSING})"]
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+_mnist_cache: dict = {}
+
+
+def mnist_train() -> Tuple[np.ndarray, np.ndarray]:
+    """The shipped MNIST training split: uint8 images (60000, 28, 28) and labels (60000,)."""
+    if "train" not in _mnist_cache:
+        from tinygrad_lite.data import load_mnist
+
+        _mnist_cache["train"] = load_mnist("train")
+    return _mnist_cache["train"]
+
+
+def _tl_mlp(sizes: Tuple[int, ...], dtype: type) -> nn.Module:
+    layers: list = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        if i:
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(n_in, n_out, dtype=dtype))
+    return nn.Sequential(*layers)
+
+
+def _torch_mlp(sizes: Tuple[int, ...], dtype: type):
+    layers: list = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        if i:
+            layers.append(torch.nn.ReLU())
+        layers.append(torch.nn.Linear(n_in, n_out))
+    return torch.nn.Sequential(*layers).to(torch.float64 if dtype == np.float64 else torch.float32)
+
+
+# ---- case 1: the notebook's full-batch gradient-descent step --------------------------------
+
+
+def case_step(sz: Sizes) -> Result:
+    """One GD step of 784-10-10 on `step_images` images, float64 and float32."""
+    images, labels = mnist_train()
+    n = sz.step_images
+    times: Times = {}
+    notes = no_torch_note("notebook step")
+    ref = _reference()
+    if ref is None:
+        notes.append("notebook step: tinygrad_lite/reference.py not found, numpy column skipped")
+    for dtype in (np.float64, np.float32):
+        tag = np.dtype(dtype).name
+        x_rows = np.ascontiguousarray(images[:n].reshape(n, 784), dtype=dtype) / dtype(255)
+        y = labels[:n].astype(np.int64)
+        x_cols = np.ascontiguousarray(x_rows.T)  # the notebook's X: (784, m), one column each
+        fns: Dict[str, Callable[[], object]] = {}
+
+        model = _tl_mlp((784, 10, 10), dtype)
+        opt = tl.optim.SGD(list(model.parameters()), lr=0.1)
+        xt = tl.Tensor(x_rows)
+
+        def tl_step(model=model, opt=opt, xt=xt, y=y) -> None:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(xt), y)
+            loss.backward()
+            opt.step()
+
+        fns["tinygrad_lite"] = tl_step
+
+        if ref is not None:
+            fns["numpy"] = _reference_step(ref, x_cols, y, dtype)
+
+        if torch is not None:
+            tmodel = _torch_mlp((784, 10, 10), dtype)
+            topt = torch.optim.SGD(tmodel.parameters(), lr=0.1)
+            tx, ty = torch.from_numpy(x_rows), torch.from_numpy(y)
+
+            def torch_step(tmodel=tmodel, topt=topt, tx=tx, ty=ty) -> None:
+                topt.zero_grad()
+                loss = torch_F.cross_entropy(tmodel(tx), ty)
+                loss.backward()
+                topt.step()
+
+            fns["pytorch"] = torch_step
+
+        fns["blas_floor"] = _blas_floor(x_cols, dtype, columns=True)
+        fns["blas_floor_rows"] = _blas_floor(x_rows, dtype, columns=False)
+        for name, t in interleaved(fns, sz.repeats, sz.warmup).items():
+            times[f"{name}/{tag}"] = t
+    return times, notes
+
+
+def _reference_step(ref, x_cols: np.ndarray, y: np.ndarray, dtype: type) -> Callable[[], None]:
+    """The notebook's step: forward_prop, backward_prop, update_params, params in `dtype`."""
+    params = list(ref.init_params(np.random.RandomState(0), dtype=dtype))
+    state = {"params": params}
+
+    def step() -> None:
+        W1, b1, W2, b2 = state["params"]
+        Z1, A1, Z2, A2 = ref.forward_prop(W1, b1, W2, b2, x_cols)
+        dW1, db1, dW2, db2 = ref.backward_prop(Z1, A1, Z2, A2, W1, W2, x_cols, y)
+        state["params"] = ref.update_params(W1, b1, W2, b2, dW1, db1, dW2, db2, 0.1)
+
+    return step
+
+
+def _blas_floor(x: np.ndarray, dtype: type, columns: bool) -> Callable[[], None]:
+    """The step's five matrix products alone: two forward, three backward (no dX).
+
+    `columns`: the notebook's layout (X is (784, m)); otherwise rows (X is (m, 784)) as a
+    framework with PyTorch's layout computes them.
+    """
+    rng = np.random.default_rng(0)
+    m = x.shape[1] if columns else x.shape[0]
+    W1 = rng.random((10, 784)).astype(dtype) - dtype(0.5)
+    W2 = rng.random((10, 10)).astype(dtype) - dtype(0.5)
+    G = rng.random((10, m) if columns else (m, 10)).astype(dtype)
+
+    if columns:
+
+        def floor() -> None:
+            A1 = W1 @ x  # Z1
+            W2 @ A1  # Z2
+            G @ A1.T  # dW2
+            dZ1 = W2.T @ G
+            dZ1 @ x.T  # dW1
+
+    else:
+
+        def floor() -> None:
+            A1 = x @ W1.T
+            A1 @ W2.T
+            G.T @ A1
+            dZ1 = G @ W2
+            dZ1.T @ x
+
+    return floor
+
+
+# ---- case 2: a mini-batch epoch of a 784-128-10 MLP with Adam --------------------------------
+
+
+def case_epoch(sz: Sizes) -> Result:
+    """One epoch, batch 128, Adam lr 1e-3, float32, the same shuffled batches for everyone."""
+    from numpy_mlp import NumpyMLP
+
+    from tinygrad_lite.data import DataLoader, to_float
+
+    images, labels = mnist_train()
+    n = sz.epoch_images
+    x = to_float(images[:n], np.float32)
+    y = labels[:n].astype(np.int64)
+    notes = no_torch_note("mini-batch epoch")
+    notes.append(
+        "mini-batch epoch: batches from tinygrad_lite.data.DataLoader(shuffle=True, seed 0) "
+        "for all three; PyTorch gets them through torch.from_numpy"
+    )
+
+    # the same permutation sequence for every implementation: fresh seeded loaders each epoch
+    def batches():
+        return DataLoader(x, y, batch_size=128, shuffle=True, rng=0)
+
+    fns: Dict[str, Callable[[], object]] = {}
+    model = _tl_mlp((784, 128, 10), np.float32)
+    opt = tl.optim.Adam(list(model.parameters()), lr=1e-3)
+    cross_entropy = nn.functional.cross_entropy
+
+    def tl_epoch() -> None:
+        for xb, yb in batches():
+            opt.zero_grad()
+            loss = cross_entropy(model(tl.Tensor(xb)), yb)
+            loss.backward()
+            opt.step()
+
+    fns["tinygrad_lite"] = tl_epoch
+
+    np_model = NumpyMLP((784, 128, 10), np.float32, lr=1e-3)
+
+    def numpy_epoch() -> None:
+        for xb, yb in batches():
+            np_model.train_step(xb, yb)
+
+    fns["numpy"] = numpy_epoch
+
+    if torch is not None:
+        tmodel = _torch_mlp((784, 128, 10), np.float32)
+        topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+
+        def torch_epoch() -> None:
+            for xb, yb in batches():
+                topt.zero_grad()
+                loss = torch_F.cross_entropy(tmodel(torch.from_numpy(xb)), torch.from_numpy(yb))
+                loss.backward()
+                topt.step()
+
+        fns["pytorch"] = torch_epoch
+
+    return interleaved(fns, sz.repeats, sz.warmup), notes
+
+
+# ---- case 3: per-op overhead on a tiny graph ---------------------------------------------------
+
+
+def _tiny_graph(a, b, c):
+    """~10 ops on 10x10 inputs: the same code drives tinygrad_lite, PyTorch and numpy."""
+    h = a @ b
+    h = h + c
+    h = relu(h)
+    h = h * a
+    h = h - b
+    h = tanh(h)
+    h = h * 0.5
+    h = sigmoid(h)
+    h = h * h
+    return h.sum()
+
+
+def relu(h):
+    return np.maximum(h, 0) if isinstance(h, np.ndarray) else h.relu()
+
+
+def tanh(h):
+    return np.tanh(h) if isinstance(h, np.ndarray) else h.tanh()
+
+
+def sigmoid(h):
+    if isinstance(h, np.ndarray):
+        return 1 / (1 + np.exp(-h))
+    return h.sigmoid()
+
+
+TINY_OPS = 10
+
+
+def case_tiny(sz: Sizes) -> Result:
+    """Forward+backward of the tiny graph (us per graph), and a lone 10x10 add."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((10, 10)).astype(np.float32) for _ in range(3)]
+    notes = no_torch_note("op overhead")
+    notes.append(
+        f"op overhead: tiny graph = {TINY_OPS} ops on 10x10 float32 (matmul, add, relu, "
+        "mul, sub, tanh, scalar mul, sigmoid, mul, sum), 3 leaves requiring grad"
+    )
+    leaves = [tl.Tensor(a, requires_grad=True) for a in arrays]
+
+    def tl_graph() -> None:
+        for t in leaves:
+            t.grad = None
+        _tiny_graph(*leaves).backward()
+
+    fns: Dict[str, Callable[[], object]] = {
+        "tinygrad_lite": tl_graph,
+        "numpy_forward": lambda: _tiny_graph(*arrays),
+    }
+    a_np, b_np = arrays[0], arrays[1]
+    ta, tb = tl.Tensor(a_np), tl.Tensor(b_np)
+    ga, gb = leaves[0], leaves[1]
+    adds: Dict[str, Callable[[], object]] = {
+        "numpy": lambda: a_np + b_np,
+        "tinygrad_lite": lambda: ta + tb,
+        "tinygrad_lite_grad": lambda: ga + gb,
+    }
+    if torch is not None:
+        tleaves = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+        def torch_graph() -> None:
+            for t in tleaves:
+                t.grad = None
+            _tiny_graph(*tleaves).backward()
+
+        fns["pytorch"] = torch_graph
+        t_a, t_b = torch.from_numpy(a_np), torch.from_numpy(b_np)
+        adds["pytorch"] = lambda: t_a + t_b
+        adds["pytorch_grad"] = lambda: tleaves[0] + tleaves[1]
+    times = {f"graph/{k}": v for k, v in interleaved_per_call(fns, sz.tiny_iterations, sz).items()}
+    for k, v in interleaved_per_call(adds, sz.add_iterations, sz).items():
+        times[f"add/{k}"] = v
+    return times, notes
+
+
+# ---- case 4: a deep graph -------------------------------------------------------------------
+
+
+def _chain(x, n: int):
+    """n scalar ops, alternating y*c and y+c, each depending on the last."""
+    y = x
+    for i in range(n):
+        y = y * 1.0001 if i % 2 == 0 else y + 0.0001
+    return y
+
+
+def case_chain(sz: Sizes) -> Result:
+    """Build a chain of `chain_ops` scalar ops, then backward through it (timed apart)."""
+    n = sz.chain_ops
+    notes = no_torch_note("deep graph")
+    notes.append(
+        f"deep graph: {n:,} scalar float32 ops (alternating *c and +c); build = forward "
+        "recording the graph, backward = y.backward() through it"
+    )
+    impls = {"tinygrad_lite": lambda: tl.Tensor(np.float32(1.0), requires_grad=True)}
+    if torch is not None:
+        impls["pytorch"] = lambda: torch.tensor(1.0, requires_grad=True)
+    samples: Dict[str, list] = {f"{p}/{k}": [] for k in impls for p in ("build", "backward")}
+    for r in range(sz.warmup + max(sz.repeats, 1)):
+        for name, make in impls.items():
+            x = make()
+            t0 = time.perf_counter()
+            y = _chain(x, n)
+            t1 = time.perf_counter()
+            y.backward()
+            t2 = time.perf_counter()
+            g = float(x.grad) if name == "pytorch" else float(np.asarray(x.grad))
+            if not np.isfinite(g):
+                raise AssertionError(f"deep graph: {name} gave a non-finite gradient {g}")
+            del y, x
+            if r >= sz.warmup:
+                samples[f"build/{name}"].append(t1 - t0)
+                samples[f"backward/{name}"].append(t2 - t1)
+    return {k: statistics.median(v) for k, v in samples.items()}, notes
+
+
+# ---- case 5: peak memory of the MNIST example vs the hand-written reference -----------------
+
+EXAMPLE = REPO / "examples" / "mnist_two_layer.py"
+CNN_EXAMPLE = REPO / "examples" / "mnist_cnn.py"
+
+
+# A small middle process forks and execs the command and reports the command's own peak RSS.
+# Measuring the child of this (large) process directly would not do: Linux carries the peak
+# RSS of the address space a process had before execve (after fork, a copy of its parent's)
+# into the new program's ru_maxrss, so every child would report this process's size.
+_RSS_WRAPPER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
+def peak_rss(cmd: List[str], env: Optional[dict] = None) -> Tuple[float, float, str]:
+    """(peak RSS in MiB, wall seconds, output) of a command run as a grandchild process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rss"
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _RSS_WRAPPER, str(report), *cmd],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        maxrss, code = (int(v) for v in report.read_text().split())
+    if proc.returncode or code:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}:\n{proc.stdout[-2000:]}")
+    # Linux reports ru_maxrss in KiB, macOS in bytes
+    return maxrss / (1024 if sys.platform != "darwin" else 2**20), wall, proc.stdout
+
+
+def case_memory(sz: Sizes) -> Result:
+    notes: List[str] = []
+    if not EXAMPLE.exists():
+        return {}, ["memory: examples/mnist_two_layer.py not found, case skipped"]
+    if _reference() is None:
+        return {}, ["memory: tinygrad_lite/reference.py not found, case skipped"]
+    its = str(sz.rss_iterations)
+    example = [sys.executable, str(EXAMPLE), "--iterations", its, "--no-progress"]
+    reference = [
+        sys.executable,
+        str(Path(__file__).parent / "rss_reference.py"),
+        "--iterations",
+        its,
+    ]
+    baseline = [sys.executable, "-c", "import numpy, tinygrad_lite"]
+    times: Times = {}
+    for name, cmd in (("interpreter", baseline), ("tinygrad_lite", example), ("numpy", reference)):
+        rss, _, _ = peak_rss(cmd)
+        times[f"rss_mib/{name}"] = rss
+    notes.append(
+        f"memory: peak RSS (MiB, ru_maxrss of the child) of `examples/mnist_two_layer.py "
+        f"--iterations {its}` vs benchmarks/rss_reference.py (the hand-written "
+        f"reference on the same data, same iterations); `interpreter` = python importing "
+        f"numpy and tinygrad_lite only"
+    )
+    return times, notes
+
+
+# ---- case 6: loading the data ----------------------------------------------------------------
+
+
+def case_load(sz: Sizes) -> Result:
+    """All 70,000 shipped images (and labels) through tinygrad_lite.data.load_mnist."""
+    from tinygrad_lite.data import default_data_root, load_mnist
+
+    root = default_data_root()
+    files = sorted(root.glob("*.gz"))
+
+    def load_all() -> None:
+        xs, ys = load_mnist("train")
+        xt, yt = load_mnist("test")
+        assert len(xs) + len(xt) == 70_000 and len(ys) + len(yt) == 70_000
+
+    def gunzip_only() -> None:
+        for f in files:
+            gzip.decompress(f.read_bytes())
+
+    times = interleaved(
+        {"load_mnist": load_all, "gunzip_floor": gunzip_only}, sz.repeats, sz.warmup
+    )
+    notes = [
+        "loading: load_mnist('train') + load_mnist('test') (70,000 images and labels, from "
+        ".gz); gunzip_floor = gzip.decompress of the four files alone"
+    ]
+    return times, notes
+
+
+# ---- case 7: time to accuracy (long) ---------------------------------------------------------
+
+_ACC = re.compile(r"test acc(?:uracy)?\W*(\d+(?:\.\d+)?)(\s*%)?", re.IGNORECASE)
+
+
+def last_test_accuracy(output: str) -> Optional[float]:
+    """The last 'test accuracy 0.9812' (or '98.12 %') an example printed, in percent."""
+    found = _ACC.findall(output)
+    if not found:
+        return None
+    value, percent = found[-1]
+    return float(value) if percent or float(value) > 1 else 100 * float(value)
+
+
+def case_accuracy(sz: Sizes) -> Result:
+    """Wall time of `mnist_two_layer.py --preset fast` and `mnist_cnn.py`, with final accuracy."""
+    times: Times = {}
+    notes: List[str] = []
+    runs = [
+        ("two_layer_fast", EXAMPLE, ["--preset", "fast", "--no-progress"]),
+        ("cnn", CNN_EXAMPLE, []),
+    ]
+    for name, script, extra in runs:
+        if not script.exists():
+            notes.append(f"time to accuracy: {script.relative_to(REPO)} not found, skipped")
+            continue
+        rss, wall, out = peak_rss([sys.executable, str(script), *extra])
+        times[f"wall/{name}"] = wall
+        acc = last_test_accuracy(out)
+        if acc is not None:
+            times[f"acc/{name}"] = acc
+        notes.append(
+            f"time to accuracy: {name}: `python {script.relative_to(REPO)} "
+            f"{' '.join(extra)}`, wall {wall:.1f} s, peak RSS {rss:.0f} MiB, last test "
+            f"accuracy printed: {f'{acc:.2f}%' if acc is not None else 'not found'}"
+        )
+    return times, notes
+
+
+CASES = {
+    "step": case_step,
+    "epoch": case_epoch,
+    "tiny": case_tiny,
+    "chain": case_chain,
+    "memory": case_memory,
+    "load": case_load,
+    "accuracy": case_accuracy,
+}
