@@ -160,17 +160,10 @@ def case_step(sz: Sizes) -> Result:
         x_cols = np.ascontiguousarray(x_rows.T)  # the notebook's X: (784, m), one column each
         fns: Dict[str, Callable[[], object]] = {}
 
-        model = _tl_mlp((784, 10, 10), dtype)
-        opt = tl.optim.SGD(list(model.parameters()), lr=0.1)
-        xt = tl.Tensor(x_rows)
-
-        def tl_step(model=model, opt=opt, xt=xt, y=y) -> None:
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(xt), y)
-            loss.backward()
-            opt.step()
-
-        fns["tinygrad_lite"] = tl_step
+        # rows: x (m, 784) C-order, PyTorch's layout; xT: x = X.T, a view of the notebook's
+        # own (784, m) array (the same memory the hand-written reference multiplies)
+        fns["tinygrad_lite"] = _tl_step(x_rows, y, dtype)
+        fns["tinygrad_lite_xT"] = _tl_step(x_cols.T, y, dtype)
 
         if ref is not None:
             fns["numpy"] = _reference_step(ref, x_cols, y, dtype)
@@ -193,6 +186,21 @@ def case_step(sz: Sizes) -> Result:
         for name, t in interleaved(fns, sz.repeats, sz.warmup).items():
             times[f"{name}/{tag}"] = t
     return times, notes
+
+
+def _tl_step(x: np.ndarray, y: np.ndarray, dtype: type) -> Callable[[], None]:
+    """The framework's step: Sequential(Linear, ReLU, Linear), cross_entropy, SGD lr 0.1."""
+    model = _tl_mlp((784, 10, 10), dtype)
+    opt = tl.optim.SGD(list(model.parameters()), lr=0.1)
+    xt = tl.Tensor(x)
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(xt), y)
+        loss.backward()
+        opt.step()
+
+    return step
 
 
 def _reference_step(ref, x_cols: np.ndarray, y: np.ndarray, dtype: type) -> Callable[[], None]:

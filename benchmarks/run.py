@@ -164,6 +164,12 @@ ROWS: List[Row] = []
 for _dt in ("float64", "float32"):
     ROWS += [
         ("step", f"notebook step {_dt}: tinygrad_lite", f"tinygrad_lite/{_dt}", f"numpy/{_dt}"),
+        (
+            "step",
+            f"notebook step {_dt}: tinygrad_lite, x = X.T",
+            f"tinygrad_lite_xT/{_dt}",
+            f"numpy/{_dt}",
+        ),
         ("step", f"notebook step {_dt}: hand-written numpy", f"numpy/{_dt}", f"numpy/{_dt}"),
         ("step", f"notebook step {_dt}: PyTorch", f"pytorch/{_dt}", f"numpy/{_dt}"),
         (
@@ -236,6 +242,34 @@ TARGETS = [
         "blas_floor/float32",
         1.3,
     ),
+    (
+        "(x = X.T) notebook step f64: tinygrad_lite / numpy <= 1.10",
+        "step",
+        "tinygrad_lite_xT/float64",
+        "numpy/float64",
+        1.10,
+    ),
+    (
+        "(x = X.T) notebook step f32: tinygrad_lite / numpy <= 1.10",
+        "step",
+        "tinygrad_lite_xT/float32",
+        "numpy/float32",
+        1.10,
+    ),
+    (
+        "(x = X.T) notebook step f64: tinygrad_lite / BLAS floor <= 1.3",
+        "step",
+        "tinygrad_lite_xT/float64",
+        "blas_floor/float64",
+        1.3,
+    ),
+    (
+        "(x = X.T) notebook step f32: tinygrad_lite / BLAS floor <= 1.3",
+        "step",
+        "tinygrad_lite_xT/float32",
+        "blas_floor/float32",
+        1.3,
+    ),
     ("epoch: tinygrad_lite / PyTorch <= 0.85", "epoch", "tinygrad_lite", "pytorch", 0.85),
     ("epoch: tinygrad_lite / numpy <= 1.15", "epoch", "tinygrad_lite", "numpy", 1.15),
     (
@@ -295,7 +329,7 @@ def results_table(runs: Dict[str, dict]) -> List[str]:
 def targets_table(runs: Dict[str, dict]) -> Tuple[List[str], int]:
     configs = list(runs)
     lines = [
-        "| target | " + " | ".join(f"{CONFIG_TITLES[c]} | " for c in configs) + "|",
+        "| target | " + " | ".join(f"{CONFIG_TITLES[c]} | verdict" for c in configs) + " |",
         "|" + " --- |" * (1 + 2 * len(configs)),
     ]
     misses = 0
