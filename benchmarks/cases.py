@@ -551,7 +551,7 @@ def case_accuracy(sz: Sizes) -> Result:
     notes: List[str] = []
     runs = [
         ("two_layer_fast", EXAMPLE, ["--preset", "fast", "--no-progress"]),
-        ("cnn", CNN_EXAMPLE, []),
+        ("cnn", CNN_EXAMPLE, ["--no-progress"]),
     ]
     for name, script, extra in runs:
         if not script.exists():
