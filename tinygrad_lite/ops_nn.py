@@ -193,17 +193,24 @@ class MaxPool2d(Function):
     def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
         stride = kernel_size if stride is None else stride
         out_hw = _pool_geometry(x, kernel_size, stride, padding)
-        xc = _pad_cnhw(x, padding, value=-np.inf)
+        # (C, N, H, W) order, as the convolution's output already is in memory: no copy
+        xc = _pad_cnhw(x, padding, value=-np.inf) if max(padding) else x.transpose(1, 0, 2, 3)
         kh, kw = kernel_size
-        # running max over the kernel offsets, remembering which offset won (first on ties)
-        best = np.array(xc[_offset_slices(0, 0, stride, out_hw)])
+        offsets = [xc[_offset_slices(k // kw, k % kw, stride, out_hw)] for k in range(kh * kw)]
+        # running max over the kernel offsets; arg remembers which offset won. A strictly
+        # greater value takes over, so ties keep the first maximum (as PyTorch).
+        best = np.array(offsets[0])
         arg = np.zeros(best.shape, dtype=np.min_scalar_type(kh * kw))
+        better, step = np.empty(best.shape, dtype=bool), np.empty_like(arg)
         for k in range(1, kh * kw):
-            v = xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
-            better = v > best
-            better |= np.isnan(v)  # NaN propagates, as in PyTorch
-            np.copyto(best, v, where=better)
-            arg[better] = k
+            np.greater(offsets[k], best, out=better)
+            np.maximum(best, offsets[k], out=best)  # NaN propagates, as in PyTorch
+            np.subtract(arg.dtype.type(k), arg, out=step)  # arg += better * (k - arg):
+            step *= better  # branch-free, faster than a masked copy
+            arg += step
+        if np.isnan(best).any():  # a NaN window: its gradient goes to its (last) NaN, as PyTorch
+            for k in range(kh * kw):
+                np.copyto(arg, k, where=np.isnan(offsets[k]))
         self.kernel, self.stride, self.padding, self.out_hw = kernel_size, stride, padding, out_hw
         self.xc_shape = xc.shape
         self.save_for_backward(arg)
@@ -214,10 +221,11 @@ class MaxPool2d(Function):
         kh, kw = self.kernel
         g = grad.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
         dxc = np.zeros(self.xc_shape, dtype=grad.dtype)
+        scratch, hit = np.empty(g.shape, dtype=grad.dtype), np.empty(g.shape, dtype=bool)
         for k in range(kh * kw):
-            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += np.where(
-                arg == k, g, 0
-            )
+            np.equal(arg, k, out=hit)
+            np.multiply(g, hit, out=scratch)
+            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += scratch
         return _unpad(dxc, self.padding)
 
 
