@@ -598,11 +598,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
+def run_cli(parser: argparse.ArgumentParser, body: Any, args: argparse.Namespace) -> int:
+    """`body(args)`, with the scripts' exit conventions: bad input (UsageError, DataError,
+    CheckpointError) -> one line on stderr and status 2; a diverging run -> status 1;
+    Ctrl-C -> status 130. No tracebacks for any of these."""
     try:
-        return run(args)
+        return body(args)
     except UsageError as e:
         parser.error(str(e))
     except (DataError, CheckpointError) as e:
@@ -614,7 +615,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return 2  # parser.error exits; not reached
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = make_parser()
+    return run_cli(parser, run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
-from mnist_two_layer import OneLineParser, predict_labels  # the sibling script
+from mnist_two_layer import OneLineParser, predict_labels, run_cli  # the sibling script
 
 import tinygrad_lite as tl
 from tinygrad_lite.checkpoint import CheckpointError, atomic_write, describe, load_model
@@ -138,19 +138,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     out = Path(args.out)
     if csvs and not (out.parent if str(out.parent) else Path(".")).is_dir():
         parser.error(f"--out {out}: folder {out.parent} does not exist")
-    try:
-        model, arch = load_model(args.model)
-        if arch.get("in_features") != MNIST_SIDE * MNIST_SIDE:
-            raise CheckpointError(f"{args.model}: model {describe(arch)} does not take 28x28 "
-                                  f"images")
-        dtype = np.dtype(arch.get("dtype", "float32"))
-        if csvs:
-            predict_csv(model, dtype, csvs[0], out)
-        else:
-            predict_images(model, dtype, inputs)
-    except (DataError, CheckpointError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
+    return run_cli(parser, lambda args: predict(args, csvs, inputs, out), args)
+
+
+def predict(args: Any, csvs: List[Path], inputs: List[Path], out: Path) -> int:
+    model, arch = load_model(args.model)
+    if arch.get("in_features") != MNIST_SIDE * MNIST_SIDE:
+        raise CheckpointError(f"{args.model}: model {describe(arch)} does not take 28x28 images")
+    dtype = np.dtype(arch.get("dtype", "float32"))
+    if csvs:
+        predict_csv(model, dtype, csvs[0], out)
+    else:
+        predict_images(model, dtype, inputs)
     return 0
 
 
