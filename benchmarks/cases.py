@@ -71,17 +71,35 @@ class Sizes:
 
 
 def interleaved(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Times:
-    """Median seconds per call of each function, the functions run round-robin."""
+    """Median seconds per call of each function, the functions run round-robin.
+
+    Also the median CPU time of this process per call, under the key "cpu:" + name: with BLAS
+    limited to one thread it leaves out the time other processes held the CPU, so its ratios
+    are the steadiest on a busy machine (with several BLAS threads it counts their spinning).
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    samples: Dict[str, list] = {name: [] for name in fns}
+    wall: Dict[str, list] = {name: [] for name in fns}
+    cpu: Dict[str, list] = {name: [] for name in fns}
     for _ in range(max(repeats, 1)):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    times = {name: statistics.median(s) for name, s in wall.items()}
+    times.update({f"cpu:{name}": statistics.median(s) for name, s in cpu.items()})
+    return times
+
+
+def renamed(times: Times, fmt: str) -> Times:
+    """Keys formatted with `fmt` ("graph/{}"), keeping the "cpu:" prefix in front."""
+    out = {}
+    for key, value in times.items():
+        cpu, name = ("cpu:", key[4:]) if key.startswith("cpu:") else ("", key)
+        out[cpu + fmt.format(name)] = value
+    return out
 
 
 def per_call(fn: Callable[[], object], number: int) -> Callable[[], float]:
@@ -183,8 +201,7 @@ def case_step(sz: Sizes) -> Result:
 
         fns["blas_floor"] = _blas_floor(x_cols, dtype, columns=True)
         fns["blas_floor_rows"] = _blas_floor(x_rows, dtype, columns=False)
-        for name, t in interleaved(fns, sz.repeats, sz.warmup).items():
-            times[f"{name}/{tag}"] = t
+        times.update(renamed(interleaved(fns, sz.repeats, sz.warmup), "{}/" + tag))
     return times, notes
 
 
@@ -385,9 +402,8 @@ def case_tiny(sz: Sizes) -> Result:
         t_a, t_b = torch.from_numpy(a_np), torch.from_numpy(b_np)
         adds["pytorch"] = lambda: t_a + t_b
         adds["pytorch_grad"] = lambda: tleaves[0] + tleaves[1]
-    times = {f"graph/{k}": v for k, v in interleaved_per_call(fns, sz.tiny_iterations, sz).items()}
-    for k, v in interleaved_per_call(adds, sz.add_iterations, sz).items():
-        times[f"add/{k}"] = v
+    times = renamed(interleaved_per_call(fns, sz.tiny_iterations, sz), "graph/{}")
+    times.update(renamed(interleaved_per_call(adds, sz.add_iterations, sz), "add/{}"))
     return times, notes
 
 
@@ -413,15 +429,17 @@ def case_chain(sz: Sizes) -> Result:
     impls = {"tinygrad_lite": lambda: tl.Tensor(np.float32(1.0), requires_grad=True)}
     if torch is not None:
         impls["pytorch"] = lambda: torch.tensor(1.0, requires_grad=True)
-    samples: Dict[str, list] = {f"{p}/{k}": [] for k in impls for p in ("build", "backward")}
+    samples: Dict[str, list] = {
+        f"{c}{p}/{k}": [] for k in impls for p in ("build", "backward") for c in ("", "cpu:")
+    }
     for r in range(sz.warmup + max(sz.repeats, 1)):
         for name, make in impls.items():
             x = make()
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             y = _chain(x, n)
-            t1 = time.perf_counter()
+            c1, t1 = time.process_time(), time.perf_counter()
             y.backward()
-            t2 = time.perf_counter()
+            c2, t2 = time.process_time(), time.perf_counter()
             g = float(x.grad) if name == "pytorch" else float(np.asarray(x.grad))
             if not np.isfinite(g):
                 raise AssertionError(f"deep graph: {name} gave a non-finite gradient {g}")
@@ -429,6 +447,8 @@ def case_chain(sz: Sizes) -> Result:
             if r >= sz.warmup:
                 samples[f"build/{name}"].append(t1 - t0)
                 samples[f"backward/{name}"].append(t2 - t1)
+                samples[f"cpu:build/{name}"].append(c1 - c0)
+                samples[f"cpu:backward/{name}"].append(c2 - c1)
     return {k: statistics.median(v) for k, v in samples.items()}, notes
 
 
