@@ -24,7 +24,18 @@ learning rate...) exits with status 2 and a one-line message. A loss that stops 
 stops training with a message naming the iteration (status 1).
 """
 
+# ruff: noqa: E402  (the BLAS thread count below must be set before numpy is imported)
 from __future__ import annotations
+
+import os
+
+# One BLAS thread unless the environment asks for more; this must happen before numpy loads
+# OpenBLAS. numpy's elementwise work is single-threaded anyway, and on the shared 2-core machine
+# a second BLAS thread waiting for a busy core stalled every matrix product: an epoch took
+# 4 minutes with two threads, 1 with one (examples/README.md). OPENBLAS_NUM_THREADS=2 overrides.
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+if not any(name in os.environ for name in _BLAS_THREADS):
+    os.environ.update({name: "1" for name in _BLAS_THREADS})
 
 import argparse
 import math

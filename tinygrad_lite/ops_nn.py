@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .autograd import Function
+from .autograd import Function, ShapeError
 
 # ---- helpers --------------------------------------------------------------------------------
 
@@ -58,6 +58,22 @@ def _out_size(x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> t
             f"(input {x_shape}, padding {padding})"
         )
     return (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+
+
+def check_layer_input(
+    layer: str, x_shape: tuple, kernel: tuple, padding: tuple, channels: Optional[int] = None
+) -> None:
+    """ShapeError naming `layer` (e.g. its repr) unless x is (N, C, H, W), with C = `channels`
+    if given, and the kernel fits inside the padded input."""
+    if len(x_shape) != 4 or (channels is not None and x_shape[1] != channels):
+        c = "C" if channels is None else channels
+        raise ShapeError(f"{layer}: expected input of shape (N, {c}, H, W), got {x_shape}")
+    h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    if kernel[0] > h or kernel[1] > w:
+        raise ShapeError(
+            f"{layer}: kernel {kernel} is larger than the padded input {(h, w)} "
+            f"(input shape {x_shape}, padding {padding})"
+        )
 
 
 def _pad_cnhw(x: np.ndarray, padding: tuple, value: float = 0.0, dtype=None) -> np.ndarray:

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import ShapeError
-from ..ops_nn import pair
+from ..ops_nn import check_layer_input, pair
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -61,15 +60,7 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            want = f"(N, {self.in_channels}, H, W)"
-            raise ShapeError(f"{self!r}: expected input of shape {want}, got {x.shape}")
-        h, w = x.shape[2] + 2 * self.padding[0], x.shape[3] + 2 * self.padding[1]
-        if self.kernel_size[0] > h or self.kernel_size[1] > w:
-            raise ShapeError(
-                f"{self!r}: kernel {self.kernel_size} is larger than the padded input {(h, w)} "
-                f"(input shape {x.shape})"
-            )
+        check_layer_input(repr(self), x.shape, self.kernel_size, self.padding, self.in_channels)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import ShapeError
-from ..ops_nn import pair
+from ..ops_nn import check_layer_input, pair
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -23,16 +22,6 @@ class _Pool2d(Module):
                 f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
             )
 
-    def _check(self, x: Tensor) -> None:
-        if x.ndim != 4:
-            raise ShapeError(f"{self!r}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
-        h, w = x.shape[2] + 2 * self.padding[0], x.shape[3] + 2 * self.padding[1]
-        if self.kernel_size[0] > h or self.kernel_size[1] > w:
-            raise ShapeError(
-                f"{self!r}: kernel {self.kernel_size} is larger than the padded input {(h, w)} "
-                f"(input shape {x.shape})"
-            )
-
     def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         return s + (f", padding={self.padding}" if self.padding != (0, 0) else "")
@@ -46,7 +35,7 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check(x)
+        check_layer_input(repr(self), x.shape, self.kernel_size, self.padding)
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
@@ -54,5 +43,5 @@ class AvgPool2d(_Pool2d):
     """Mean over kh x kw windows: (N, C, H, W) -> (N, C, OH, OW); zero padding is counted."""
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check(x)
+        check_layer_input(repr(self), x.shape, self.kernel_size, self.padding)
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
