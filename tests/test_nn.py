@@ -61,6 +61,14 @@ def test_state_dict_roundtrip_and_errors():
         b.load_state_dict({**a.state_dict(), "fc1.weight": np.zeros((4, 4))})
 
 
+def test_load_state_dict_checks_buffer_shapes():
+    bn = nn.BatchNorm2d(3)
+    state = bn.state_dict()
+    state["running_mean"] = np.zeros(4)
+    with pytest.raises(ValueError, match=r"running_mean: checkpoint \(4,\) vs model \(3,\)"):
+        bn.load_state_dict(state)
+
+
 def test_buffers_in_state_dict():
     class WithBuffer(nn.Module):
         def __init__(self):
@@ -174,9 +182,34 @@ def test_adamw_matches_formula():
     np.testing.assert_allclose(got, _adam_reference(True, 0.1), rtol=1e-10)
 
 
+def test_adam_counts_steps_per_parameter():
+    """A parameter with no gradient on the first step starts its bias correction at t = 1."""
+    early = tl.Tensor(np.zeros(3), requires_grad=True)
+    late = tl.Tensor(np.zeros(3), requires_grad=True)
+    opt = tl.optim.Adam([early, late], lr=0.1)
+    g = np.array([1.0, -2.0, 0.5])
+    early.grad = g.copy()
+    opt.step()  # late has no gradient yet
+    late.grad = g.copy()
+    opt.step()
+    # one Adam step from zero moves each element by lr * sign(g) (up to eps)
+    np.testing.assert_allclose(late.data, -0.1 * np.sign(g), rtol=1e-6)
+
+
+def test_cosine_schedule_continues_past_t_max():
+    p = tl.Tensor(np.zeros(1), requires_grad=True)
+    opt = tl.optim.SGD([p], lr=1.0)
+    sched = tl.optim.CosineAnnealingLR(opt, T_max=2)
+    lrs = []
+    for _ in range(4):
+        sched.step()
+        lrs.append(opt.lr)
+    np.testing.assert_allclose(lrs, [0.5, 0.0, 0.5, 1.0], atol=1e-12)  # PyTorch's closed form
+
+
 def test_optimizer_bad_arguments():
     p = tl.Tensor(np.zeros(2), requires_grad=True)
-    with pytest.raises(ValueError, match="learning rate must be positive, got -1"):
+    with pytest.raises(ValueError, match="learning rate must be >= 0, got -1"):
         tl.optim.SGD([p], lr=-1)
     with pytest.raises(ValueError, match="empty parameter list"):
         tl.optim.Adam([])

@@ -138,11 +138,6 @@ def test_optimizer_and_schedule_match_torch(name, kwargs, schedule):
         np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Adam counts steps per optimizer, PyTorch per parameter: a parameter whose grad was "
-    "None on early steps gets a different bias correction (reported to the lead)",
-)
 def test_adam_matches_torch_when_a_parameter_starts_late():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)

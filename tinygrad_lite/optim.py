@@ -22,8 +22,8 @@ class Optimizer:
         for p in self.params:
             if not (isinstance(p, Tensor) and p.requires_grad):
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors requiring grad")
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be positive, got {lr}")
+        if not lr >= 0:
+            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
         self.lr = lr
 
     def zero_grad(self) -> None:
@@ -88,17 +88,17 @@ class Adam(Optimizer):
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         self.scratch = [np.empty_like(p.data) for p in self.params]  # no allocation per step
-        self.t = 0
+        self.steps = [0] * len(self.params)  # per parameter, as PyTorch: one may start late
 
     def step(self) -> None:
-        self.t += 1
         b1, b2 = self.betas
-        step_size = self.lr / (1 - b1**self.t)
-        inv_sqrt_bc2 = 1 / math.sqrt(1 - b2**self.t)
-        for p, m, v, tmp in zip(self.params, self.m, self.v, self.scratch):
+        for i, (p, m, v, tmp) in enumerate(zip(self.params, self.m, self.v, self.scratch)):
             g = p.grad
             if g is None:
                 continue
+            self.steps[i] = t = self.steps[i] + 1
+            step_size = self.lr / (1 - b1**t)
+            inv_sqrt_bc2 = 1 / math.sqrt(1 - b2**t)
             if self.weight_decay:
                 if self.decoupled:
                     p.data *= 1 - self.lr * self.weight_decay
@@ -174,5 +174,5 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch: int) -> float:
-        cos = math.cos(math.pi * min(epoch, self.T_max) / self.T_max)
+        cos = math.cos(math.pi * epoch / self.T_max)  # past T_max it rises again, as PyTorch
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + cos) / 2

@@ -118,14 +118,14 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays into the parameters and buffers; mismatched keys or shapes are an error."""
         own = dict(self.named_parameters())
-        buffers = {name: None for name, _ in self.named_buffers()}
-        expected = list(own) + list(buffers)
-        missing = [k for k in expected if k not in state]
-        unexpected = [k for k in state if k not in own and k not in buffers]
+        shapes = {k: p.shape for k, p in own.items()}
+        shapes.update((k, np.shape(b)) for k, b in self.named_buffers())
+        missing = [k for k in shapes if k not in state]
+        unexpected = [k for k in state if k not in shapes]
         wrong = [
-            f"{k}: checkpoint {np.shape(state[k])} vs model {own[k].shape}"
-            for k in own
-            if k in state and np.shape(state[k]) != own[k].shape
+            f"{k}: checkpoint {np.shape(state[k])} vs model {shape}"
+            for k, shape in shapes.items()
+            if k in state and np.shape(state[k]) != shape
         ]
         if missing or unexpected or wrong:
             parts = []
