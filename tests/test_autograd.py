@@ -251,3 +251,50 @@ def test_sigmoid_no_overflow():
     x = t64([-1e4, 0.0, 1e4])
     y = x.sigmoid()
     np.testing.assert_allclose(y.data, [0.0, 0.5, 1.0])
+
+
+# ---- leaf gradients adopted without a copy must never alias ----------------------------------
+def test_leaf_grads_never_alias_each_other_or_user_arrays():
+    rng = np.random.default_rng(0)
+    a, b = t64(rng.random((3, 4))), t64(rng.random((3, 4)))
+    g = rng.random((3, 4))
+    g0 = g.copy()
+    (a + b).backward(g)  # Add passes the user's array through to both leaves
+    assert a.grad is not g and b.grad is not g and a.grad is not b.grad
+    a.grad += 1
+    np.testing.assert_array_equal(g, g0)
+    np.testing.assert_array_equal(b.grad, g0)
+
+
+def test_adopted_grads_accumulate_correctly():
+    x = tl.Tensor(np.random.default_rng(1).random((5, 3)))
+    lin = tl.nn.Linear(3, 2, dtype=np.float64)
+    targets = np.array([0, 1, 0, 1, 1])
+    for _ in range(2):
+        F.cross_entropy(lin(x), targets).backward()
+    twice = lin.weight.grad.copy()
+    lin.weight.grad = None
+    F.cross_entropy(lin(x), targets).backward()
+    np.testing.assert_allclose(twice, 2 * lin.weight.grad)
+    assert type(lin.weight.grad) is np.ndarray and lin.weight.grad.dtype == np.float64
+
+
+def test_scalar_leaf_grad_is_an_array():
+    x = tl.Tensor(np.float32(2.0), requires_grad=True)
+    (x * 3.0).backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 3
+
+
+def test_linear_gives_the_same_numbers_for_either_memory_layout():
+    rng = np.random.default_rng(2)
+    columns = rng.random((6, 40))  # the notebook's (n_in, m) array
+    lin = tl.nn.Linear(6, 3, dtype=np.float64)
+    rows = tl.Tensor(np.ascontiguousarray(columns.T))
+    transposed = tl.Tensor(columns.T)  # F-ordered view: Linear computes (W @ X).T
+    np.testing.assert_allclose(lin(rows).data, lin(transposed).data, rtol=1e-14)
+
+
+def test_zero_dim_results_stay_arrays():
+    x = tl.Tensor(np.float64(2.0), requires_grad=True)
+    y = (x * 3.0).exp()
+    assert type(y.data) is np.ndarray and y.shape == ()

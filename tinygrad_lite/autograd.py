@@ -90,6 +90,12 @@ class Function:
 
     __slots__ = ("parents", "needs_input_grad", "saved_tensors", "__dict__")
 
+    # True when `backward` returns newly allocated arrays that nothing else references (and a
+    # different one per input): the engine may then hand such an array to a leaf as its `.grad`
+    # instead of copying it. False (the safe default) for rules that pass `grad` through or
+    # return views of it (Add, Sub, Reshape, Transpose, Concatenate, Stack).
+    fresh_grads = False
+
     def __init__(self, *parents: Tensor):
         self.parents = parents
         self.needs_input_grad = tuple([p.requires_grad for p in parents])
@@ -115,6 +121,8 @@ class Function:
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
+        if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
+            data = np.asarray(data)
         if _grad_enabled and True in ctx.needs_input_grad:
             return Tensor._make(data, True, ctx)
         return Tensor._make(data, False, None)
@@ -169,16 +177,24 @@ backward_hooks: list = []
 def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Backpropagate `grad` (dL/droot) through the graph that produced `root`."""
     grads = {id(root): grad}
+    private: set = set()  # ids of tensors whose pending gradient is a temporary nobody else holds
+    adopt = not backward_hooks  # hooks may keep the arrays they are shown
     for node in reversed(topological_order(root)):
-        g = grads.pop(id(node), None)
+        key = id(node)
+        g = grads.pop(key, None)
         if g is None:
             continue
         ctx = node._ctx
         if ctx is None or node._retains_grad:  # a leaf, or a tensor asked to keep its grad
-            if node.grad is None:
-                node.grad = np.array(g, dtype=node.data.dtype)  # own copy: safe to += later
-            else:
+            if node.grad is not None:
                 node.grad += g
+            elif (
+                adopt and key in private and type(g) is np.ndarray
+                and g.dtype == node.data.dtype
+            ):
+                node.grad = g  # a private temporary: no copy needed to += into it later
+            else:
+                node.grad = np.array(g, dtype=node.data.dtype)  # own copy: safe to += later
         if ctx is None:
             continue
         if ctx.saved_tensors is None:
@@ -191,15 +207,21 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
             parent_grads = (parent_grads,)
         for hook in backward_hooks:
             hook(node, ctx, g, parent_grads)
+        fresh = ctx.fresh_grads
         for parent, pg, needed in zip(ctx.parents, parent_grads, ctx.needs_input_grad):
             if not needed or pg is None:
                 continue
             pg = unbroadcast(pg, parent.data.shape)
-            key = id(parent)
-            if key in grads:
-                grads[key] = grads[key] + pg
+            pkey = id(parent)
+            if pkey in grads:
+                grads[pkey] = grads[pkey] + pg  # a new array
+                private.add(pkey)
             else:
-                grads[key] = pg
+                grads[pkey] = pg
+                if fresh:
+                    private.add(pkey)
+                else:
+                    private.discard(pkey)
         if not retain_graph:
             ctx.saved_tensors = None
 

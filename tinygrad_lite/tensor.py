@@ -146,7 +146,7 @@ class Tensor:
                     f"backward(): grad can be implicitly created only for a scalar output; "
                     f"this tensor has shape {self.shape}. Pass grad= of that shape."
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = _to_array(grad, self.dtype)
             if grad.shape != self.shape:
