@@ -147,8 +147,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return summed.reshape(shape)
 
 
-def topological_order(root: Tensor) -> list:
-    """Tensors of the graph that need a gradient, parents before children (iterative DFS)."""
+def topological_order(root: Tensor, all_nodes: bool = False) -> list:
+    """Tensors of the graph, parents before children (iterative DFS: no recursion limit).
+
+    By default only the tensors that need a gradient; `all_nodes=True` keeps the rest too
+    (input batches, targets, constants), which is what a drawing of the graph wants.
+    """
     order: list = []
     visited: set = set()
     stack = [(root, False)]
@@ -163,8 +167,8 @@ def topological_order(root: Tensor) -> list:
         stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
+            for parent in reversed(ctx.parents):
+                if (all_nodes or parent.requires_grad) and id(parent) not in visited:
                     stack.append((parent, False))
     return order
 

@@ -25,6 +25,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .autograd import topological_order
 from .tensor import Tensor
 
 __all__ = ["GraphvizNotFoundError", "draw", "parameter_labels", "to_dot"]
@@ -63,24 +64,7 @@ def graph_nodes(root: Tensor) -> list:
     Unlike `autograd.topological_order` this keeps tensors that need no gradient (the input
     batch, integer targets, constants), so the drawing shows the whole computation.
     """
-    order: list = []
-    visited: set = set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in reversed(ctx.parents):
-                if id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
+    return topological_order(root, all_nodes=True)
 
 
 def _quote(text: str) -> str:
