@@ -109,18 +109,17 @@ def test_reference_gradient_matches_finite_differences():
     def loss():
         return reference.cross_entropy(reference.forward_prop(*params, X)[3], Y)
 
-    eps = 1e-6
+    def central_difference(p, idx, eps=1e-6):
+        old = p[idx]
+        p[idx] = old + eps
+        up = loss()
+        p[idx] = old - eps
+        down, p[idx] = loss(), old
+        return (up - down) / (2 * eps)
+
     for p, g in zip(params, grads):
-        num = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            up = loss()
-            p[idx] = old - eps
-            down = loss()
-            p[idx] = old
-            num[idx] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-7)
+        num = np.array([central_difference(p, idx) for idx in np.ndindex(p.shape)])
+        np.testing.assert_allclose(g, num.reshape(p.shape), rtol=1e-4, atol=1e-7)
 
 
 def test_softmax_is_stable_and_equals_the_notebook_form():
