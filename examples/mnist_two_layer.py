@@ -553,6 +553,10 @@ def run(args: argparse.Namespace) -> int:
         model = build_model(arch, cfg["init"], cfg["seed"], rng)
         init_text = f"{cfg['init']} init"
 
+    if cfg["batch_size"] is None:
+        # full batch: keep the images in the notebook's layout, X (784, N) with x = X.T, for
+        # which nn.Linear runs its products ~1.5x faster (W @ X rather than x @ W.T)
+        data["train"] = (np.asfortranarray(data["train"][0]), data["train"][1])
     n_train = len(data["train"][0])
     batch = n_train if cfg["batch_size"] is None else min(cfg["batch_size"], n_train)
     steps_per_epoch = math.ceil(n_train / batch)
