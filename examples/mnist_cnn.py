@@ -55,6 +55,7 @@ from mnist_two_layer import (  # the sibling script: same command-line conventio
     positive,
     predict_labels,
     prepare_data,
+    run_cli,
     save_plot,
 )
 from tqdm import tqdm
@@ -301,21 +302,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except UsageError as e:
-        parser.error(str(e))
-    except (DataError, CheckpointError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except NonFiniteLoss as e:
-        print(f"{parser.prog}: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(parser, run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
