@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-DOCUMENTS = ["autograd_vs_manual.md"]
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = ["docs/autograd_vs_manual.md", "README.md"]
 
 _FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
@@ -39,7 +39,7 @@ def test_block_extraction():
 
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_document_code_blocks_run(name, tmp_path, monkeypatch):
-    path = DOCS / name
+    path = ROOT / name
     blocks = fenced_blocks(path.read_text(encoding="utf-8"))
     assert any(lang == "python" for lang, _, _ in blocks), f"{name} has no ```python blocks"
     monkeypatch.chdir(tmp_path)  # blocks may write files (graphs, hypothesis's database)
