@@ -514,3 +514,11 @@ def test_to_float_and_one_hot():
     assert oh.sum() == 3
     with pytest.raises(DataError, match="10"):
         one_hot(np.array([1, 10]))
+
+
+def test_to_float_column_major_layout():
+    images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    rows, cols = to_float(images), to_float(images, order="F")
+    assert rows.flags.c_contiguous and cols.flags.f_contiguous
+    np.testing.assert_array_equal(rows, cols)
+    np.testing.assert_array_equal(rows, images.reshape(2, 9) / np.float32(255))

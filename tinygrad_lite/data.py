@@ -528,8 +528,12 @@ class DataLoader:
             yield xb if self.y is None else (xb, self.y[sel])
 
 
-def to_float(images: np.ndarray, dtype: DTypeLike = np.float32) -> np.ndarray:
-    """uint8 images ``(N, H, W)`` (or already ``(N, D)``) -> ``(N, H*W)`` floats in [0, 1]."""
+def to_float(images: np.ndarray, dtype: DTypeLike = np.float32, order: str = "C") -> np.ndarray:
+    """uint8 images ``(N, H, W)`` (or already ``(N, D)``) -> ``(N, H*W)`` floats in [0, 1].
+
+    ``order="F"`` lays the result out column-major, i.e. as the transpose of the notebook's
+    ``(H*W, N)`` array, written directly (no second copy in memory).
+    """
     images = np.asarray(images)
     if images.dtype.kind not in "ui":
         raise DataError(
@@ -540,7 +544,9 @@ def to_float(images: np.ndarray, dtype: DTypeLike = np.float32) -> np.ndarray:
         raise DataError(f"to_float: expected (N, H, W) or (N, D) images, got shape {images.shape}")
     if np.dtype(dtype).kind != "f":
         raise DataError(f"to_float: dtype must be a float type, got {np.dtype(dtype)}")
-    return np.divide(images.reshape(len(images), -1), np.dtype(dtype).type(255), dtype=dtype)
+    flat = images.reshape(len(images), -1)
+    out = np.empty(flat.shape, dtype=dtype, order=order)
+    return np.divide(flat, np.dtype(dtype).type(255), out=out)
 
 
 def one_hot(labels: np.ndarray, num_classes: int = 10, dtype: DTypeLike = np.float32) -> np.ndarray:
