@@ -28,7 +28,7 @@ def test_step_lr_closed_form(step_size, gamma, lr):
     for epoch in range(1, 12):
         sched.step()
         assert math.isclose(opt.lr, lr * gamma ** (epoch // step_size), rel_tol=1e-12)
-        assert sched.get_last_lr() == opt.lr
+        assert sched.get_last_lr() == [opt.lr]  # one lr per parameter group, as PyTorch
 
 
 @FAST
@@ -82,7 +82,7 @@ def test_adamw_decay_is_decoupled_from_the_gradient():
         opt.step()
     np.testing.assert_allclose(b.data, 2.0 * (1 - 0.01 * 0.1), rtol=1e-12)
     np.testing.assert_allclose(a.data, 2.0 - 0.01, rtol=1e-6)  # m/sqrt(v) = 1 on step 1
-    assert optim.AdamW([_param()]).weight_decay == 1e-2  # PyTorch's default
+    assert optim.AdamW([_param()]).defaults["weight_decay"] == 1e-2  # PyTorch's default
 
 
 def test_optimizers_skip_parameters_without_grad():

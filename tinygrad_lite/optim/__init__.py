@@ -1,0 +1,45 @@
+"""Optimizers and learning-rate schedules, with PyTorch's update rules and API.
+
+    opt = tl.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt = tl.optim.Adam([{"params": body, "lr": 1e-3}, {"params": head}], lr=1e-2)
+    sched = tl.optim.lr_scheduler.StepLR(opt, step_size=10)   # also tl.optim.StepLR
+
+An optimizer holds `param_groups` (dicts of parameters and options); `zero_grad()` clears
+their `.grad`, `step()` updates `.data` in place from `.grad` (and bumps each updated
+parameter's version). `optimizer.lr` reads / sets the lr of all groups (schedules set it per
+group). `state_dict()` / `load_state_dict()` save and restore the state, as PyTorch's.
+
+Files: `optimizer.py` (the base class), `sgd.py`, `adam.py` (Adam, AdamW), `rmsprop.py`,
+`lr_scheduler.py`.
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiStepLR,
+    StepLR,
+)
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+    "lr_scheduler",
+]

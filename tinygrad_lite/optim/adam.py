@@ -1,0 +1,124 @@
+"""Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), PyTorch's `torch.optim.Adam` /
+`AdamW` update rules, with `amsgrad` and `maximize`. The update works in preallocated
+buffers: no array is allocated per step (except for L2 `weight_decay` or `maximize`)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, check_lr
+
+
+class Adam(Optimizer):
+    """Adam, PyTorch's form. With g = grad (negated if `maximize`) and t the parameter's own
+    step count:
+
+        weight decay: g += weight_decay * p   (L2)  or, decoupled (AdamW),
+                      p *= 1 - lr * weight_decay
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  vmax = max(vmax, v) if amsgrad
+        p -= lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)
+
+    State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq" with amsgrad).
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ):
+        check_lr(type(self).__name__, lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+        self._scratch: dict = {}  # id(p) -> a work array shaped like p (not saved state)
+
+    def _update_group(self, group: dict) -> None:
+        lr, (b1, b2), eps, weight_decay = (
+            group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        )  # fmt: skip
+        amsgrad, maximize, decoupled = (
+            group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        )  # fmt: skip
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+            tmp = self._scratch.get(id(p))
+            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+                tmp = self._scratch[id(p)] = np.empty_like(p.data)
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            state["step"] = t = state["step"] + 1
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                if decoupled:
+                    p.data *= 1 - lr * weight_decay
+                else:
+                    g = g + weight_decay * p.data
+            m *= b1
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp  # m = b1 m + (1 - b1) g (torch's lerp_ rounds slightly differently)
+            # v = b2 v + (1 - b2) g g
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            if amsgrad:
+                vmax = state.get("max_exp_avg_sq")
+                if vmax is None:
+                    vmax = state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            step_size = lr / (1 - b1**t)
+            np.sqrt(v, out=tmp)
+            tmp *= 1 / (1 - b2**t) ** 0.5
+            tmp += eps  # sqrt(v / (1 - b2^t)) + eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p.data -= tmp
+            p._bump_version()
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step,
+    instead of adding weight_decay * p to the gradient. PyTorch's default weight_decay 1e-2."""
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+            decoupled_weight_decay=True,
+        )  # fmt: skip

@@ -1,0 +1,257 @@
+"""The `Optimizer` base class: parameter groups, per-parameter state, `zero_grad`,
+`state_dict` / `load_state_dict` (PyTorch's structure and rules).
+
+An optimizer holds `param_groups`, a list of dicts `{"params": [Tensor, ...], "lr": ..., ...}`;
+options a group does not give are filled in from the constructor's (`optimizer.defaults`).
+`optimizer.state[p]` is a dict per parameter (moment buffers, step count), created on the
+first `step()` that updates `p`. Parameters are told apart by identity, never by `==`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, MutableMapping
+from typing import Any, Callable, Iterable, Optional
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+
+class _Required:
+    """Marks an option a parameter group must give when the constructor has no default."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class ParamState(MutableMapping):
+    """`optimizer.state`: a mapping from parameter (by identity) to its state dict.
+
+    Like PyTorch's `defaultdict(dict)`, reading a missing parameter creates its empty dict.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict = {}  # id(param) -> (param, state); the param keeps its id valid
+
+    def __getitem__(self, param: Tensor) -> dict:
+        item = self._items.get(id(param))
+        if item is None:
+            item = self._items[id(param)] = (param, {})
+        return item[1]
+
+    def __setitem__(self, param: Tensor, value: dict) -> None:
+        self._items[id(param)] = (param, value)
+
+    def __delitem__(self, param: Tensor) -> None:
+        del self._items[id(param)]
+
+    def __contains__(self, param: object) -> bool:
+        return id(param) in self._items
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (param for param, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"ParamState({len(self)} parameters)"
+
+
+def _typename(x: object) -> str:
+    return type(x).__module__ + "." + type(x).__qualname__
+
+
+def check_lr(name: str, lr: float) -> None:
+    if not lr >= 0:
+        raise ValueError(f"{name}: Invalid learning rate: learning rate must be >= 0, got {lr}")
+
+
+class Optimizer:
+    """Base class: `Optimizer(params, defaults)`; subclasses implement `step()`.
+
+    `params` is an iterable of Tensors (one group) or of dicts (one group each, options per
+    group). `optimizer.lr` reads / writes the learning rate of every group (a convenience:
+    PyTorch has only `param_groups[i]["lr"]`).
+    """
+
+    def __init__(self, params: Iterable, defaults: dict):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                "dicts, but got " + _typename(params)
+            )
+        self.state = ParamState()
+        self.param_groups: list = []
+        param_groups = list(params)
+        if not param_groups:
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    # ---- groups --------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (a dict with "params" and optional per-group options)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            param_group["params"] = list(params)
+        for p in param_group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is " + _typename(p)
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    "parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        # PyTorch only warns for a duplicate inside one group; here it is an error too
+        seen: set = {id(p) for group in self.param_groups for p in group["params"]}
+        for p in param_group["params"]:
+            if id(p) in seen:
+                raise ValueError("some parameters appear in more than one parameter group")
+            seen.add(id(p))
+        self.param_groups.append(param_group)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate shared by all groups (ValueError if the groups differ)."""
+        lrs = [group["lr"] for group in self.param_groups]
+        if any(lr != lrs[0] for lr in lrs[1:]):
+            raise ValueError(
+                f"the parameter groups have different learning rates {lrs}; "
+                "read optimizer.param_groups[i]['lr']"
+            )
+        return lrs[0]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            group["lr"] = value
+
+    # ---- gradients and steps ---------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients: set `.grad` to None (default), or with
+        `set_to_none=False` fill the existing gradient arrays with zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.fill(0)
+
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """One update of every parameter that has a `.grad`; `closure` (optional)
+        re-evaluates the model and returns the loss, which `step` returns."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        raise NotImplementedError
+
+    # ---- saving and loading ----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """`{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}`,
+        parameters numbered in group order (PyTorch's layout). Arrays are copies (PyTorch
+        returns references to the live buffers)."""
+        index: dict = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {
+            index[id(p)]: {k: _copy_value(v) for k, v in s.items()}
+            for p, s in ((p, self.state[p]) for p in self.state)
+            if id(p) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict()` returned (for the same parameters, in the same
+        groups): per-parameter state and every group's options."""
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(
+            len(g["params"]) != len(s["params"]) for g, s in zip(self.param_groups, saved_groups)
+        ):
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of "
+                "optimizer's group"
+            )
+        id_map = {
+            i: p
+            for s, g in zip(saved_groups, self.param_groups)
+            for i, p in zip(s["params"], g["params"])
+        }
+        state = ParamState()
+        for i, s in state_dict["state"].items():
+            if i in id_map:
+                p = id_map[i]
+                state[p] = {k: _cast_value(v, p, k) for k, v in s.items()}
+        for group, saved in zip(self.param_groups, saved_groups):
+            saved["params"] = group["params"]
+        self.state = state
+        self.param_groups = saved_groups
+
+
+def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:
+    """a = a + weight (b - a) in place, as torch's `lerp_` computes it (`tmp`: scratch)."""
+    np.subtract(b, a, out=tmp)
+    if abs(weight) < 0.5:
+        tmp *= weight
+        a += tmp
+    else:
+        tmp *= 1 - weight
+        np.subtract(b, tmp, out=a)
+
+
+def _copy_value(v: Any) -> Any:
+    return v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)
+
+
+def _cast_value(v: Any, p: Tensor, key: str) -> Any:
+    """A loaded state entry as the optimizer keeps it: arrays copied, floating ones in the
+    parameter's dtype (as PyTorch casts to the parameter's dtype); the step count as is."""
+    if isinstance(v, np.ndarray) and key != "step":
+        if np.issubdtype(v.dtype, np.floating) and np.issubdtype(p.dtype, np.floating):
+            return np.array(v, dtype=p.dtype, order="K")
+        return v.copy()
+    return copy.deepcopy(v)
