@@ -317,7 +317,8 @@ class BatchNorm(Function):
 
     Training (`training=True`): mu and var (biased) are the batch's; `running_mean` and
     `running_var` (if given) are updated in place, running = (1 - momentum) running +
-    momentum * batch, with the *unbiased* batch variance var * M / (M - 1), as PyTorch. mu and var
+    momentum * batch, with the *unbiased* batch variance var * M / (M - 1), as PyTorch — as the
+    last step of forward, so a forward that raises leaves them untouched. mu and var
     depend on x, so with dxhat = grad * gamma,
 
         dx = (M dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M sqrt(var + eps)).
@@ -364,12 +365,6 @@ class BatchNorm(Function):
             mean = x.mean(axis=axes)
             centered = x - mean.reshape(shape)
             var = np.mean(np.square(centered), axis=axes)
-            if running_mean is not None:
-                running_mean *= 1 - momentum
-                running_mean += momentum * mean
-            if running_var is not None:
-                running_var *= 1 - momentum
-                running_var += momentum * var * (m / (m - 1))
         else:
             if running_mean is None or running_var is None:
                 raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
@@ -381,6 +376,16 @@ class BatchNorm(Function):
         y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             y += bias.reshape(shape)
+        if training:  # last, once nothing can fail: a forward that raises changes no statistic
+            new_mean = new_var = None
+            if running_mean is not None:
+                new_mean = running_mean * (1 - momentum) + momentum * mean
+            if running_var is not None:
+                new_var = running_var * (1 - momentum) + momentum * var * (m / (m - 1))
+            if new_mean is not None:
+                running_mean[...] = new_mean
+            if new_var is not None:
+                running_var[...] = new_var
         self.axes, self.shape, self.m, self.training = axes, shape, m, training
         self.save_for_backward(xhat, invstd, weight)
         return y

@@ -3,9 +3,21 @@
 from . import functional, init
 from .conv import Conv2d
 from .dropout import Dropout
-from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
+from .layers import (
+    GELU,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from .loss import CrossEntropyLoss
-from .module import Module, ModuleList, Parameter
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
 
@@ -17,15 +29,22 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "GELU",
+    "Identity",
+    "IncompatibleKeys",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "StateDictError",
     "Tanh",
     "functional",
     "init",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import warnings
+from collections import OrderedDict
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from .. import ops
+from .. import ops, ops_activation
 from ..tensor import Tensor
 from . import init
-from .module import Module, ModuleList, Parameter
+from .module import Module, Parameter
 
 
 class Linear(Module):
@@ -94,11 +96,142 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Sequential(ModuleList):
-    """Modules applied in order: Sequential(a, b, c)(x) == c(b(a(x)))."""
+class Identity(Module):
+    """y = x (a placeholder layer; constructor arguments are accepted and ignored, as in
+    PyTorch)."""
 
-    def __init__(self, *modules: Module):
-        super().__init__(modules)
+    def __init__(self, *args: Any, **kwargs: Any):
+        pass
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class LeakyReLU(Module):
+    """x where x > 0, negative_slope * x elsewhere, elementwise."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        if inplace:
+            raise NotImplementedError("LeakyReLU(inplace=True) is not supported")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (approximate="none", exact via erf), or
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (approximate="tanh")."""
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(
+                f"GELU: approximate argument must be either none or tanh, got {approximate!r}"
+            )
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+def _implicit_softmax_dim(name: str, ndim: int) -> int:
+    """PyTorch's legacy choice when no dim is given (0 for 0-, 1- and 3-D input, else 1)."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        "include dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along `dim`, computed stably as x - logsumexp(x)."""
+
+    def __init__(self, dim: Optional[int] = None):
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = _implicit_softmax_dim("log_softmax", x.ndim) if self.dim is None else self.dim
+        if x.ndim == 0:
+            if dim not in (0, -1):
+                raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], "
+                                 f"but got {dim})")
+            return ops.LogSoftmax.apply(x.reshape(1), axis=0).reshape(())
+        return ops.LogSoftmax.apply(x, axis=dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Sequential(Module):
+    """Modules applied in order: Sequential(a, b, c)(x) == c(b(a(x))).
+
+    Children are named "0", "1", ... or, given one `OrderedDict`, by its keys (as PyTorch):
+    `Sequential(OrderedDict([("fc", Linear(4, 2)), ("act", ReLU())]))` has parameters
+    "fc.weight", "fc.bias". Indexing by position (and slicing, which keeps the names), `len`,
+    iteration, `append` and `extend` work as on a list.
+    """
+
+    def __init__(self, *args: Any):
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(args):
+                self.add_module(str(i), module)
+
+    def _index(self, index: int) -> int:
+        n = len(self)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"Sequential indices must be integers or slices, not "
+                            f"{type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range")
+        return int(index) % n
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        items = self._child_items()
+        if isinstance(index, slice):
+            return type(self)(OrderedDict(items[index]))
+        return items[self._index(index)][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        name = self._child_items()[self._index(index)][0]
+        self.add_module(name, module)
+
+    def __delitem__(self, index: Union[int, slice]) -> None:
+        """Remove modules, then renumber the remaining ones "0", "1", ... (as PyTorch)."""
+        items = self._child_items()
+        doomed = items[index] if isinstance(index, slice) else [items[self._index(index)]]
+        for name, _ in doomed:
+            delattr(self, name)
+        rest = self._child_items()
+        for name, _ in rest:
+            delattr(self, name)
+        for i, (_, module) in enumerate(rest):
+            setattr(self, str(i), module)
+
+    def __len__(self) -> int:
+        return len(self._child_items())
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter([m for _, m in self._child_items()])
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Any) -> Sequential:
+        for module in modules:
+            self.append(module)
+        return self
 
     def forward(self, x: Any) -> Any:
         for module in self:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,6 +21,8 @@ class _BatchNorm(Module):
     (as PyTorch). In `eval()` mode the running statistics are used instead. `weight` (ones) and
     `bias` (zeros) are Parameters when `affine`; `num_batches_tracked` counts training batches.
     With track_running_stats=False there are no buffers and batch statistics are used always.
+    `momentum=None` makes the running statistics a cumulative average (factor
+    1 / num_batches_tracked), as PyTorch. A forward that raises changes no buffer.
     """
 
     expected_ndim: tuple = ()
@@ -30,7 +32,7 @@ class _BatchNorm(Module):
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: float = 0.1,
+        momentum: Optional[float] = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = np.float32,
@@ -52,7 +54,7 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             self.running_mean[...] = 0
             self.running_var[...] = 1
-            self.num_batches_tracked = np.array(0, dtype=np.int64)
+            self.num_batches_tracked[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self.expected_ndim or x.shape[1] != self.num_features:
@@ -61,18 +63,25 @@ class _BatchNorm(Module):
                 f"{self.num_features}, got {x.shape}"
             )
         use_batch_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked = self.num_batches_tracked + 1
-        return F.batch_norm(
+        tracking = self.training and self.track_running_stats
+        momentum = self.momentum
+        if momentum is None:  # cumulative moving average: factor 1 / (batches seen, this one too)
+            momentum = 1.0 / float(self.num_batches_tracked + 1) if tracking else 0.0
+        # the op updates the running statistics as its last step; the count follows only once
+        # it has succeeded, so a forward that raises (bad shape, batch of one) changes no buffer
+        y = F.batch_norm(
             x,
             self.running_mean,
             self.running_var,
             self.weight,
             self.bias,
             training=use_batch_stats,
-            momentum=self.momentum,
+            momentum=momentum,
             eps=self.eps,
         )
+        if tracking:
+            self.num_batches_tracked += 1  # in place: the 0-d array stays the same object
+        return y
 
     def extra_repr(self) -> str:
         return (
