@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _size
 
 _rng = np.random.default_rng()
 
@@ -22,12 +22,14 @@ def get_rng() -> np.random.Generator:
     return _rng
 
 
-def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
-    """Standard normal samples."""
+def randn(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+    """Standard normal samples: `randn(2, 3)`, `randn((2, 3))` or `randn([2, 3])`."""
+    shape, dtype = _size(shape, "randn"), np.float32 if dtype is None else dtype
     return Tensor(_rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 
-def rand(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
-    """U[0, 1) samples."""
+def rand(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+    """U[0, 1) samples: `rand(2, 3)`, `rand((2, 3))` or `rand([2, 3])`."""
+    shape, dtype = _size(shape, "rand"), np.float32 if dtype is None else dtype
     return Tensor(_rng.random(shape).astype(dtype), requires_grad=requires_grad)
 
