@@ -463,30 +463,3 @@ class LogSoftmax(Function):
     def backward(self, grad):
         (y,) = self.saved_tensors
         return grad - np.exp(y) * np.sum(grad, axis=self.axis, keepdims=True)
-
-
-class CrossEntropy(Function):
-    """L = -mean_n log softmax(logits)[n, t_n] for logits (N, C) and integer targets t (N,).
-
-    dL/dlogits = (softmax(logits) - onehot(t)) / N — the notebook's dZ2 = A2 - Y, over m.
-    """
-    fresh_grads = True
-    rule = "grad_logits = (softmax - onehot) / N * grad_out"
-
-    def forward(self, logits, targets):
-        n = logits.shape[0]
-        rows = np.arange(n)
-        shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
-        e = np.exp(shifted)
-        total = e.sum(axis=1)
-        self.save_for_backward(e / total[:, None], targets)  # softmax, reused by backward
-        # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
-        return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
-
-    def backward(self, grad):
-        probs, targets = self.saved_tensors
-        n = probs.shape[0]
-        d = probs.copy()  # softmax (a copy: the graph may be retained)
-        d[np.arange(n), targets] -= 1  # - onehot
-        d *= grad / n
-        return d, None

@@ -16,29 +16,34 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .loss import CrossEntropyLoss
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "L1Loss",
     "GELU",
     "Identity",
     "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
+    "MSELoss",
     "LogSoftmax",
     "MaxPool2d",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",

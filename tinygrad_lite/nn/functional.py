@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import ops, ops_nn
+from .. import ops, ops_loss, ops_nn
 from ..random import get_rng
 from ..tensor import Tensor
 
@@ -36,29 +36,268 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return ops.LogSoftmax.apply(x, axis=axis)
 
 
-def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
-    """Mean negative log-likelihood of integer class `targets` (N,) under softmax(`logits` (N, C)).
+# ---- losses (ops in `ops_loss.py`): PyTorch's signatures and semantics ----------------------
+#
+# Every loss takes reduction="mean" | "sum" | "none" (anything else: ValueError). Targets may
+# be a Tensor, an ndarray or a list. Differences from PyTorch: the options after `weight` are
+# keyword-only (PyTorch's deprecated size_average / reduce are not accepted), and where PyTorch
+# warns and broadcasts an input and a target of different shapes (mse_loss, l1_loss) we raise
+# ValueError instead.
 
-    Fused softmax + NLL: stable for huge logits, and its gradient is exactly
-    (softmax(logits) - onehot(targets)) / N.
+
+def _check_reduction(name: str, reduction: Any) -> None:
+    if not isinstance(reduction, str) or reduction not in ops_loss.REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
+    """`t` in `dtype`; differentiably (a Cast op) when it requires grad."""
+    if t.dtype == dtype:
+        return t
+    return t.to(dtype) if t.requires_grad else Tensor._make(t.data.astype(dtype), False, None)
+
+
+def _same_shape(name: str, what: str, input: Tensor, other: Any) -> Tensor:
+    """`other` (a target or weight) as a Tensor of exactly the input's shape and dtype.
+
+    No broadcasting: a (4, 1) target against a (4,) input would silently become (4, 4).
     """
-    targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C); got shape {logits.shape}")
-    n, c = logits.shape
+    if not isinstance(other, Tensor):
+        other = Tensor._make(np.asarray(other, dtype=input.dtype), False, None)
+    if other.shape != input.shape:
+        raise ValueError(
+            f"{name}: {what} shape {other.shape} differs from input shape {input.shape}; they "
+            "must match exactly (PyTorch would broadcast them, with a warning; we refuse)"
+        )
+    return _in_dtype(other, input.dtype)
+
+
+def _constant(name: str, what: str, value: Any, dtype: np.dtype) -> Optional[np.ndarray]:
+    """A weight the loss is not differentiable in (as in PyTorch): None or an array."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            raise ValueError(
+                f"{name}: {what} cannot require grad: the loss is not differentiable with "
+                "respect to it (as in PyTorch)"
+            )
+        value = value.data
+    return np.asarray(value, dtype=dtype)
+
+
+def _elementwise_weight(name: str, what: str, value: Any, input: Tensor) -> Optional[np.ndarray]:
+    """A constant weight that broadcasts to the input's shape without enlarging it."""
+    w = _constant(name, what, value, input.dtype)
+    if w is not None:
+        try:
+            ok = np.broadcast_shapes(w.shape, input.shape) == input.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{name}: {what} of shape {w.shape} does not broadcast to the input shape "
+                f"{input.shape}"
+            )
+    return w
+
+
+def _check_classes(name: str, what: str, input: Tensor) -> None:
+    if input.ndim != 2:
+        raise ValueError(f"{name}: {what} must be (N, C); got shape {input.shape}")
+
+
+def _class_targets(name: str, what: str, input: Tensor, targets: np.ndarray, ignore_index: int):
+    """Validate integer class targets (N,) for input (N, C); True when some are ignored."""
+    n, c = input.shape
     if targets.dtype.kind not in "iu":
+        also = ""
+        if name == "cross_entropy":
+            also = f" (or float class probabilities of shape {input.shape})"
         raise TypeError(
-            f"cross_entropy: targets must be integer class indices; got dtype {targets.dtype}"
+            f"{name}: targets must be integer class indices{also}; got dtype {targets.dtype}"
         )
     if targets.shape != (n,):
         raise ValueError(
-            f"cross_entropy: targets must have shape ({n},) to match logits {logits.shape}; "
+            f"{name}: targets must have shape ({n},) to match {what} {input.shape}; "
             f"got {targets.shape}"
         )
     if n and (targets.min() < 0 or targets.max() >= c):
-        bad = targets[(targets < 0) | (targets >= c)][0]
-        raise ValueError(f"cross_entropy: target {bad} is outside [0, {c}) for {c} classes")
-    return ops.CrossEntropy.apply(logits, Tensor._make(targets, False, None))
+        bad = ((targets < 0) | (targets >= c)) & (targets != ignore_index)
+        if bad.any():
+            raise ValueError(
+                f"{name}: target {targets[bad][0]} is outside [0, {c}) for {c} classes "
+                f"(and is not ignore_index={ignore_index})"
+            )
+        return True
+    return bool(n) and 0 <= ignore_index < c and bool((targets == ignore_index).any())
+
+
+def _class_weight(name: str, weight: Any, input: Tensor) -> Optional[np.ndarray]:
+    w = _constant(name, "weight", weight, input.dtype)
+    c = input.shape[1]
+    if w is not None and w.shape != (c,):
+        raise ValueError(f"{name}: weight must have shape ({c},), one per class; got {w.shape}")
+    return w
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of softmax(`input` (N, C)) against `target`, as `torch.nn.functional`.
+
+    `target` is either integer class indices (N,) or class probabilities of the input's shape
+    (N, C), float. With class weights w (C,), label smoothing e and l_n the loss of row n:
+        indices:        l_n = -(1 - e) w[t_n] log p[n, t_n] - (e / C) sum_c w_c log p[n, c],
+                        0 for rows with t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n]
+                        over the kept rows (so e's term is normalised by the target weights too);
+        probabilities:  l_n = -sum_c w_c ((1 - e) y[n, c] + e / C) log p[n, c]; 'mean' divides
+                        by N; the gradient also flows to y; ignore_index must stay negative.
+    The default case (no weight, no ignored target, no smoothing, 'mean') is the fused op
+    `CrossEntropy`: stable for huge logits, and its gradient is exactly
+    (softmax(input) - onehot(target)) / N.
+    """
+    logits = _as_tensor(input)
+    _check_reduction("cross_entropy", reduction)
+    _check_classes("cross_entropy", "logits", logits)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be between 0.0 and 1.0; got {label_smoothing}"
+        )
+    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    w = _class_weight("cross_entropy", weight, logits)
+    options = dict(weight=w, label_smoothing=float(label_smoothing), reduction=reduction)
+    if targets.dtype.kind == "f" and targets.shape == logits.shape:  # class probabilities
+        if ignore_index >= 0:
+            raise ValueError(
+                "cross_entropy: ignore_index is not supported for probability targets; "
+                f"got {ignore_index}"
+            )
+        y = target if isinstance(target, Tensor) else Tensor._make(targets, False, None)
+        y = _in_dtype(y, logits.dtype)
+        return ops_loss.WeightedCrossEntropy.apply(logits, y, probabilities=True, **options)
+    ignored = _class_targets("cross_entropy", "logits", logits, targets, ignore_index)
+    targets_t = Tensor._make(targets, False, None)
+    if w is None and not ignored and label_smoothing == 0 and reduction == "mean":
+        return ops_loss.CrossEntropy.apply(logits, targets_t)
+    return ops_loss.WeightedCrossEntropy.apply(
+        logits, targets_t, ignore_index=ignore_index, **options
+    )
+
+
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of integer class `target` (N,) given log-probabilities (N, C).
+
+    l_n = -w[t_n] input[n, t_n] (w = 1 unless `weight` (C,) is given), 0 where
+    t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n] over the kept rows (PyTorch's weighted
+    mean; nan when every target is ignored). cross_entropy = nll_loss(log_softmax(input)).
+    """
+    x = _as_tensor(input)
+    _check_reduction("nll_loss", reduction)
+    _check_classes("nll_loss", "input", x)
+    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    _class_targets("nll_loss", "input", x, targets, ignore_index)
+    w = _class_weight("nll_loss", weight, x)
+    return ops_loss.NLL.apply(
+        x,
+        Tensor._make(targets, False, None),
+        weight=w,
+        ignore_index=ignore_index,
+        reduction=reduction,
+    )
+
+
+def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Squared error (input - target)**2, elementwise, reduced; gradients flow to both.
+
+    Input and target must have the same shape: ValueError otherwise (PyTorch warns and
+    broadcasts). `weight` (input's shape) multiplies each error and makes 'mean' the weighted
+    mean sum(w (x - y)**2) / sum(w), as PyTorch 2.13; it may require grad.
+    """
+    x = _as_tensor(input)
+    _check_reduction("mse_loss", reduction)
+    inputs = [x, _same_shape("mse_loss", "target", x, target)]
+    if weight is not None:
+        inputs.append(_same_shape("mse_loss", "weight", x, weight))
+    return ops_loss.SquaredError.apply(*inputs, reduction=reduction)
+
+
+def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Absolute error |input - target|, elementwise, reduced; gradients flow to both.
+
+    d/dinput = sign(input - target) (0 where they are equal, as PyTorch). Input and target
+    must have the same shape: ValueError otherwise (PyTorch warns and broadcasts). `weight` as
+    in `mse_loss`.
+    """
+    x = _as_tensor(input)
+    _check_reduction("l1_loss", reduction)
+    inputs = [x, _same_shape("l1_loss", "target", x, target)]
+    if weight is not None:
+        inputs.append(_same_shape("l1_loss", "weight", x, weight))
+    return ops_loss.AbsoluteError.apply(*inputs, reduction=reduction)
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Any, weight: Any = None, *, reduction: str = "mean"
+) -> Tensor:
+    """-w (y log x + (1 - y) log(1 - x)) for probabilities x = `input` in [0, 1], elementwise.
+
+    Each log is clamped to >= -100 (as PyTorch), so x = 0 or 1 gives a finite loss. Input and
+    target must have the same shape (ValueError otherwise) and lie in [0, 1]; the gradient
+    flows to the target too. `weight` broadcasts to the input's shape and is a constant.
+    """
+    x = _as_tensor(input)
+    _check_reduction("binary_cross_entropy", reduction)
+    y = _same_shape("binary_cross_entropy", "target", x, target)
+    for what, values in (("input", x.data), ("target", y.data)):
+        if values.size and not (values.min() >= 0 and values.max() <= 1):  # nan fails too
+            raise ValueError(f"binary_cross_entropy: all elements of {what} must be in [0, 1]")
+    w = _elementwise_weight("binary_cross_entropy", "weight", weight, x)
+    return ops_loss.BinaryCrossEntropy.apply(x, y, weight=w, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """Binary cross-entropy of sigmoid(`input`) against `target`, fused and stable.
+
+    l = w (max(x, 0) - x y + log1p(exp(-|x|))) — no overflow for any logit; with `pos_weight`
+    pw (broadcast along the last axis, e.g. one per class) the positive term is scaled:
+    l = w ((1 - y) x - (1 + (pw - 1) y) log sigmoid(x)). Input and target must have the same
+    shape (ValueError otherwise); the gradient flows to the target too. `weight` and
+    `pos_weight` broadcast to the input's shape and are constants.
+    """
+    name = "binary_cross_entropy_with_logits"
+    x = _as_tensor(input)
+    _check_reduction(name, reduction)
+    y = _same_shape(name, "target", x, target)
+    w = _elementwise_weight(name, "weight", weight, x)
+    pw = _elementwise_weight(name, "pos_weight", pos_weight, x)
+    return ops_loss.BinaryCrossEntropyWithLogits.apply(
+        x, y, weight=w, pos_weight=pw, reduction=reduction
+    )
 
 
 # ---- convolution, pooling, dropout, batch norm (ops in `ops_nn.py`) -------------------------

@@ -1,0 +1,308 @@
+"""Loss functions as fused ops: each forward and its gradient rule on the same screen.
+
+Notation as in `ops.py`: `grad` is dL/dy for the op's output y (the loss, reduced or not);
+`backward` returns dL/dx for each input x, None for inputs that need no gradient.
+
+Every op but the fused `CrossEntropy` takes `reduction` in {"mean", "sum", "none"}: "none"
+returns the per-element (per-sample) losses l, "sum" returns sum(l), "mean" returns
+sum(l) / D, where D is the number of elements unless the op says otherwise (class-weighted
+losses divide by the total weight of their targets, as PyTorch does). Per-class weights and
+pos_weight are constants (options, not graph inputs): PyTorch does not differentiate through
+them either. Argument checking lives in `nn/functional.py`; the ops trust their inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .autograd import Function
+
+REDUCTIONS = ("mean", "sum", "none")
+# In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
+# grad_out / D for "mean".
+
+
+def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np.ndarray:
+    """'none': loss; 'sum': sum(loss); 'mean': sum(loss) / count (default loss.size).
+
+    An empty 'mean' (or a zero total weight) is 0 / 0 = nan, as in PyTorch, without a warning.
+    """
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = total / (loss.size if count is None else count)
+    return np.asarray(total, dtype=dtype)
+
+
+def _per_element(grad: np.ndarray, reduction: str, count) -> np.ndarray:
+    """dL/dl for each element l of the unreduced loss (broadcastable to its shape)."""
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return grad / count
+    return grad  # 'sum': the same grad for every element; 'none': grad is already per element
+
+
+def _log_softmax_rows(x: np.ndarray) -> tuple:
+    """(log softmax, softmax) of the rows of x (N, C): shifted by the row max, no overflow."""
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    return shifted - np.log(total), e / total
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) from exp(-|x|): no overflow, accurate in both tails."""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): finite for any finite x."""
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+# ---- classification over C classes -----------------------------------------------------------
+
+
+class CrossEntropy(Function):
+    """L = -mean_n log softmax(logits)[n, t_n] for logits (N, C) and integer targets t (N,).
+
+    dL/dlogits = (softmax(logits) - onehot(t)) / N — the notebook's dZ2 = A2 - Y, over m.
+    The fast path of `cross_entropy` (no weights, no ignored targets, no smoothing, mean).
+    """
+    fresh_grads = True
+    rule = "grad_logits = (softmax - onehot) / N * grad_out"
+
+    def forward(self, logits, targets):
+        n = logits.shape[0]
+        rows = np.arange(n)
+        shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
+        e = np.exp(shifted)
+        total = e.sum(axis=1)
+        self.save_for_backward(e / total[:, None], targets)  # softmax, reused by backward
+        # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
+        return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
+
+    def backward(self, grad):
+        probs, targets = self.saved_tensors
+        n = probs.shape[0]
+        d = probs.copy()  # softmax (a copy: the graph may be retained)
+        d[np.arange(n), targets] -= 1  # - onehot
+        d *= grad / n
+        return d, None
+
+
+class WeightedCrossEntropy(Function):
+    """Cross-entropy with class weights w, ignore_index, label smoothing e, any reduction.
+
+    With p = softmax(logits), log p = log_softmax(logits) (N, C), each row n gets target
+    coefficients q_n (C,):
+        class targets t (N,):          q_n = w * ((1 - e) onehot(t_n) + e / C),  0 if ignored
+        probability targets y (N, C):  q_n = w * ((1 - e) y_n + e / C)
+    l_n = -sum_c q_nc log p_nc. 'mean' divides by D = sum of w[t_n] over the kept rows for
+    class targets (PyTorch's weighted mean, used for the smoothing term too), by N for
+    probability targets.
+    dl_n/dlogits_n = (sum_c q_nc) p_n - q_n;   dl_n/dy_n = -(1 - e) w * log p_n.
+    """
+    fresh_grads = True
+    rule = "grad_logits = (sum(q) softmax - q) * grad_out / D, q = weighted (smoothed) targets"
+
+    def forward(self, logits, targets, weight=None, ignore_index=-100, label_smoothing=0.0,
+                reduction="mean", probabilities=False):
+        n, c = logits.shape
+        dtype = logits.dtype
+        logp, probs = _log_softmax_rows(logits)
+        w = np.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
+        eps = label_smoothing
+        if probabilities:
+            y = targets.astype(dtype, copy=False)
+            q = w * ((1 - eps) * y + eps / c) if eps else w * y
+            count = n
+        else:
+            kept = targets != ignore_index
+            safe = np.where(kept, targets, 0)  # ignored rows: any valid column, zeroed below
+            q = np.empty((n, c), dtype=dtype)
+            q[...] = (eps / c) * w
+            q[np.arange(n), safe] += (1 - eps) * w[safe]
+            q[~kept] = 0
+            count = w[safe][kept].sum()
+        self.options = (w, eps, reduction, count)
+        self.save_for_backward(logp, probs, q)
+        return _reduce(-(q * logp).sum(axis=1), reduction, dtype, count)
+
+    def backward(self, grad):
+        logp, probs, q = self.saved_tensors
+        w, eps, reduction, count = self.options
+        g = _per_element(grad, reduction, count)
+        g = g[:, None] if reduction == "none" else g
+        dlogits = (q.sum(axis=1, keepdims=True) * probs - q) * g
+        dtargets = -(1 - eps) * w * logp * g if self.needs_input_grad[1] else None
+        return dlogits, dtargets
+
+
+class NLL(Function):
+    """l_n = -w[t_n] x[n, t_n] for log-probabilities x (N, C), integer targets t (N,).
+
+    l_n = 0 where t_n == ignore_index; 'mean' divides by D = sum of w[t_n] over kept rows.
+    dl_n/dx[n, c] = -w[t_n] if c == t_n else 0.
+    """
+    fresh_grads = True
+    rule = "grad_x[n, t_n] = -w[t_n] * grad_out / D, 0 elsewhere"
+
+    def forward(self, x, targets, weight=None, ignore_index=-100, reduction="mean"):
+        n, c = x.shape
+        kept = targets != ignore_index
+        safe = np.where(kept, targets, 0)
+        w = np.ones(c, dtype=x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
+        wt = np.where(kept, w[safe], 0).astype(x.dtype, copy=False)  # w[t_n], 0 if ignored
+        rows = np.arange(n)
+        count = wt.sum()
+        self.options = (x.shape, x.dtype, rows, safe, wt, reduction, count)
+        self.save_for_backward()
+        return _reduce(-wt * x[rows, safe], reduction, x.dtype, count)
+
+    def backward(self, grad):
+        shape, dtype, rows, safe, wt, reduction, count = self.options
+        dx = np.zeros(shape, dtype=dtype)
+        dx[rows, safe] = -wt * _per_element(grad, reduction, count)
+        return dx, None
+
+
+# ---- elementwise losses: input x and target y of the same shape --------------------------------
+
+
+class SquaredError(Function):
+    """l = w (x - y)**2 elementwise (w = 1 unless given);  dl/dx = 2 w (x - y) = -dl/dy.
+
+    With a weight, 'mean' is sum(l) / sum(w) and dL/dw = (x - y)**2 / sum(w) - L / sum(w).
+    """
+    fresh_grads = True
+    rule = "grad_x = 2 w (x - y) g, grad_y = -grad_x, grad_w = ((x - y)**2 [- L if mean]) g"
+
+    def forward(self, x, y, weight=None, reduction="mean"):
+        diff = x - y
+        err = diff * diff
+        loss = err if weight is None else err * weight
+        count = None if weight is None else weight.sum()
+        out = _reduce(loss, reduction, x.dtype, count)
+        self.options = (reduction, loss.size if count is None else count, out)
+        self.save_for_backward(diff, err, weight)
+        return out
+
+    def backward(self, grad):
+        diff, err, weight = self.saved_tensors
+        reduction, count, out = self.options
+        g = _per_element(grad, reduction, count)
+        dx = 2 * diff * g if weight is None else 2 * diff * weight * g
+        dy = -dx if self.needs_input_grad[1] else None
+        if weight is None:
+            return dx, dy
+        dw = None
+        if self.needs_input_grad[2]:
+            dw = (err - out) * g if reduction == "mean" else err * g
+        return dx, dy, dw
+
+
+class AbsoluteError(Function):
+    """l = w |x - y| elementwise (w = 1 unless given);  dl/dx = w sign(x - y) = -dl/dy (0 at 0).
+
+    With a weight, 'mean' is sum(l) / sum(w) and dL/dw = |x - y| / sum(w) - L / sum(w).
+    """
+    fresh_grads = True
+    rule = "grad_x = w sign(x - y) g, grad_y = -grad_x, grad_w = (|x - y| [- L if mean]) g"
+
+    def forward(self, x, y, weight=None, reduction="mean"):
+        diff = x - y
+        err = np.abs(diff)
+        loss = err if weight is None else err * weight
+        count = None if weight is None else weight.sum()
+        out = _reduce(loss, reduction, x.dtype, count)
+        self.options = (reduction, loss.size if count is None else count, out)
+        self.save_for_backward(np.sign(diff), err, weight)
+        return out
+
+    def backward(self, grad):
+        sign, err, weight = self.saved_tensors
+        reduction, count, out = self.options
+        g = _per_element(grad, reduction, count)
+        dx = sign * g if weight is None else sign * weight * g
+        dy = -dx if self.needs_input_grad[1] else None
+        if weight is None:
+            return dx, dy
+        dw = None
+        if self.needs_input_grad[2]:
+            dw = (err - out) * g if reduction == "mean" else err * g
+        return dx, dy, dw
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w (y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped to >= -100.
+
+    dl/dx = w (x - y) / max(x (1 - x), 1e-12);  dl/dy = w (log(1 - x) - log x) — PyTorch's
+    formulas (at x = 0 or 1 they are +-1e12 and +-inf, as there).
+    """
+    fresh_grads = True
+    rule = "grad_x = w (x - y) / max(x (1 - x), 1e-12) * grad_out, grad_y = -w logit(x) * grad_out"
+
+    def forward(self, x, y, weight: Optional[np.ndarray] = None, reduction="mean"):
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        loss = (y - 1) * log_1mx - y * log_x
+        if weight is not None:
+            loss = loss * weight
+        self.options = (reduction, x.size, weight)
+        self.save_for_backward(x, y)
+        return _reduce(loss, reduction, x.dtype)
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        reduction, count, weight = self.options
+        g = _per_element(grad, reduction, count)
+        if weight is not None:
+            g = g * weight
+        dx = (x - y) / np.maximum(x * (1 - x), 1e-12) * g
+        dy = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                dy = (np.log1p(-x) - np.log(x)) * g
+        return dx, dy
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w ((1 - y) x - (1 + (pw - 1) y) log sigmoid(x)) for logits x (pw = pos_weight).
+
+    Without pos_weight: l = w (max(x, 0) - x y + log1p(exp(-|x|))), stable for any x.
+    dl/dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y);  dl/dy = -w (x + (pw - 1) log sigmoid(x)).
+    """
+    fresh_grads = True
+    rule = "grad_x = w ((1 + (pw-1) y) sigmoid(x) - pw y) g, grad_y = -w (x + (pw-1) logsig(x)) g"
+
+    def forward(self, x, y, weight=None, pos_weight=None, reduction="mean"):
+        log_sig = _log_sigmoid(x)
+        log_weight = 1 if pos_weight is None else (pos_weight - 1) * y + 1
+        loss = (1 - y) * x - log_weight * log_sig
+        if weight is not None:
+            loss = loss * weight
+        self.options = (reduction, x.size, weight, pos_weight)
+        self.save_for_backward(x, y, log_sig)
+        return _reduce(loss, reduction, x.dtype)
+
+    def backward(self, grad):
+        x, y, log_sig = self.saved_tensors
+        reduction, count, weight, pw = self.options
+        g = _per_element(grad, reduction, count)
+        if weight is not None:
+            g = g * weight
+        if pw is None:
+            dx = (_sigmoid(x) - y) * g
+        else:
+            dx = ((pw * y + 1 - y) * _sigmoid(x) - pw * y) * g
+        dy = None
+        if self.needs_input_grad[1]:
+            dy = -x * g if pw is None else -(x + (pw - 1) * log_sig) * g
+        return dx, dy
