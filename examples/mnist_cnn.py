@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
         arch = cnn_arch(image_shape, args.channels, args.hidden, args.dropout)
         model = build_cnn(arch)
         origin = "PyTorch-style init"
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     n_test = 0 if data["test"] is None else len(data["test"][0])
     print(f"data: {data['source']}: train {len(data['train'][0]):,}, dev "
           f"{len(data['dev'][0]):,}, test {n_test:,} images")

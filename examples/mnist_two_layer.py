@@ -570,7 +570,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {data['source']}: train {n_train:,}, dev {len(data['dev'][0]):,}, "
           f"test {n_test:,} images")
     batch_text = "full batch" if full_batch else f"batches of {batch}"
-    print(f"model: {describe(arch)} MLP ({sum(p.size for p in model.parameters()):,} parameters, "
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {describe(arch)} MLP ({n_params:,} parameters, "
           f"{cfg['dtype'].name}, {init_text}); {cfg['optimizer']} lr {cfg['lr']:g} "
           f"({cfg['schedule']}), {steps:,} iterations, {batch_text}, seed {cfg['seed']}")
 

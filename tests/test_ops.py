@@ -143,7 +143,11 @@ def test_sum_mean(data, keepdims):
 def test_max_without_ties(data, keepdims):
     x = data.draw(separated_arrays())
     axis = data.draw(axis_args(x.ndim))
-    assert check_gradient(lambda a: a.max(axis=axis, keepdims=keepdims), x)
+    assert check_gradient(lambda a: a.amax(axis=axis, keepdims=keepdims), x)
+    assert check_gradient(lambda a: a.amin(axis=axis, keepdims=keepdims), x)
+    if isinstance(axis, int):  # max(dim) / min(dim): (values, indices), as in PyTorch
+        assert check_gradient(lambda a: a.max(axis, keepdims).values, x)
+        assert check_gradient(lambda a: a.min(dim=axis, keepdim=keepdims)[0], x)
 
 
 def test_max_ties_share_the_gradient():

@@ -7,11 +7,28 @@ sums it back to the input's shape. Inputs whose `needs_input_grad` is False get 
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, unbroadcast
+
+
+def normalize_axis(axis: int, ndim: int) -> int:
+    """`axis` in [-ndim, ndim) as an index in [0, ndim); anything else is an IndexError.
+
+    As in PyTorch, a 0-d tensor accepts axis 0 and -1 (it is treated as having one axis).
+    """
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    n = max(ndim, 1)
+    if not -n <= axis < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{axis}) for a tensor with {ndim} dimension(s)"
+        )
+    return int(axis) % n
 
 
 def _axes(axis, ndim: int) -> Optional[tuple]:
@@ -19,7 +36,10 @@ def _axes(axis, ndim: int) -> Optional[tuple]:
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    return tuple(sorted(a % ndim for a in axes)) if ndim else ()
+    normal = [normalize_axis(a, ndim) for a in axes]
+    if len(set(normal)) != len(normal):
+        raise ValueError(f"axis {axis!r} repeats an axis")
+    return tuple(sorted(normal)) if ndim else ()
 
 
 def _expand(grad: np.ndarray, shape: tuple, axes: Optional[tuple], keepdims: bool) -> np.ndarray:
@@ -215,6 +235,10 @@ class Transpose(Function):
     rule = "grad_in = grad_out with the axes permuted back"
 
     def forward(self, x, axes=None):
+        if axes is not None:
+            axes = tuple(normalize_axis(a, x.ndim) for a in axes)
+            if sorted(axes) != list(range(x.ndim)):
+                raise IndexError(f"axes {axes} are not a permutation of the {x.ndim} axes")
         self.axes = axes
         return np.transpose(x, axes)
 
@@ -229,6 +253,9 @@ class Reshape(Function):
     rule = "grad_in = grad_out reshaped to x's shape"
 
     def forward(self, x, shape):
+        shape = tuple(int(n) for n in shape)
+        if any(n < -1 for n in shape) or shape.count(-1) > 1:
+            raise ValueError(f"invalid shape {shape}: sizes must be >= 0, with at most one -1")
         self.input_shape = x.shape
         return x.reshape(shape)
 
@@ -261,12 +288,33 @@ class GetItem(Function):
         return dx
 
 
+class SetItem(Function):
+    """y = x with y[index] = v (`t[index] = v`);  dx = grad, zeroed at index;  dv = grad[index]."""
+    fresh_grads = True
+    rule = "grad_x = grad_out with zeros at the index, grad_v = grad_out[index]"
+
+    def forward(self, x, v, index):
+        self.index = index
+        y = x.copy()
+        y[index] = v
+        return y
+
+    def backward(self, grad):
+        dx = dv = None
+        if self.needs_input_grad[0]:
+            dx = grad.copy()
+            dx[self.index] = 0
+        if self.needs_input_grad[1]:
+            dv = grad[self.index]
+        return dx, dv
+
+
 class Concatenate(Function):
     """y = concatenate(xs, axis);  each dx_i = its slice of grad along `axis`."""
     rule = "grad_i = slice i of grad_out along the axis"
 
     def forward(self, *xs, axis=0):
-        self.axis = axis
+        self.axis = axis = normalize_axis(axis, xs[0].ndim)
         self.sizes = [x.shape[axis] for x in xs]
         return np.concatenate(xs, axis=axis)
 
@@ -279,7 +327,7 @@ class Stack(Function):
     rule = "grad_i = grad_out[i] along the axis"
 
     def forward(self, *xs, axis=0):
-        self.axis = axis
+        self.axis = axis = normalize_axis(axis, xs[0].ndim + 1)
         return np.stack(xs, axis=axis)
 
     def backward(self, grad):
@@ -438,7 +486,7 @@ class Softmax(Function):
     rule = "grad_in = s * (grad_out - sum(grad_out * s))"
 
     def forward(self, x, axis=-1):
-        self.axis = axis
+        self.axis = axis = normalize_axis(axis, x.ndim)
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         s = e / np.sum(e, axis=axis, keepdims=True)
         self.save_for_backward(s)
@@ -455,7 +503,7 @@ class LogSoftmax(Function):
     rule = "grad_in = grad_out - softmax(x) * sum(grad_out)"
 
     def forward(self, x, axis=-1):
-        self.axis = axis
+        self.axis = axis = normalize_axis(axis, x.ndim)
         y = _log_softmax(x, axis)
         self.save_for_backward(y)
         return y
@@ -463,3 +511,229 @@ class LogSoftmax(Function):
     def backward(self, grad):
         (y,) = self.saved_tensors
         return grad - np.exp(y) * np.sum(grad, axis=self.axis, keepdims=True)
+
+
+# ---- PyTorch-named elementwise and shape ops ------------------------------------------------
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
+    fresh_grads = True
+    rule = "grad_in = grad_out * sign(x)"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.abs(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * np.sign(x)
+
+
+class Sin(Function):
+    """y = sin(x);  dy/dx = cos(x)."""
+    fresh_grads = True
+    rule = "grad_in = grad_out * cos(x)"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.sin(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * np.cos(x)
+
+
+class Cos(Function):
+    """y = cos(x);  dy/dx = -sin(x)."""
+    fresh_grads = True
+    rule = "grad_in = -grad_out * sin(x)"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.cos(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return -grad * np.sin(x)
+
+
+class Log1p(Function):
+    """y = log(1 + x) (accurate for small x);  dy/dx = 1 / (1 + x)."""
+    fresh_grads = True
+    rule = "grad_in = grad_out / (1 + x)"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.log1p(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / (1 + x)
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high) (either bound may be None);  dy/dx = [low <= x <= high].
+
+    As PyTorch: the gradient passes where x lies inside the closed interval, boundaries
+    included; when low > high every y is `high` and no gradient passes. NaN stays NaN (no grad).
+    """
+    fresh_grads = True
+    rule = "grad_in = grad_out * (low <= x <= high)"
+
+    def forward(self, x, low=None, high=None):
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        self.save_for_backward(inside)
+        if low is not None:
+            x = np.maximum(x, low)
+        if high is not None:
+            x = np.minimum(x, high)
+        return x if low is not None or high is not None else x.copy()
+
+    def backward(self, grad):
+        (inside,) = self.saved_tensors
+        return grad * inside
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise, broadcasting;  dy/da = [a > b], dy/db = [b > a].
+
+    At a tie a == b the gradient is split half/half between a and b, as PyTorch does; where
+    either is NaN (y is NaN) both receive the full gradient, again as PyTorch.
+    """
+    fresh_grads = True
+    rule = "grad_a = grad_out * ([a > b] + [a == b] / 2), grad_b likewise"
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        shared = np.where(a == b, grad / 2, grad)
+        da = np.where(a < b, 0, shared) if self.needs_input_grad[0] else None
+        db = np.where(a > b, 0, shared) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise, broadcasting;  dy/da = [a < b], dy/db = [b < a].
+
+    Ties split the gradient half/half and NaN passes it to both, as in `Maximum` (PyTorch's rule).
+    """
+    fresh_grads = True
+    rule = "grad_a = grad_out * ([a < b] + [a == b] / 2), grad_b likewise"
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        shared = np.where(a == b, grad / 2, grad)
+        da = np.where(a > b, 0, shared) if self.needs_input_grad[0] else None
+        db = np.where(a < b, 0, shared) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Where(Function):
+    """y = x where cond else z (cond a bool array, all three broadcast together);
+    dy/dx = [cond], dy/dz = [not cond], cond gets no gradient."""
+    fresh_grads = True
+    rule = "grad_x = grad_out where cond else 0, grad_z = 0 where cond else grad_out"
+
+    def forward(self, cond, x, z):
+        self.save_for_backward(cond)
+        return np.where(cond, x, z)
+
+    def backward(self, grad):
+        (cond,) = self.saved_tensors
+        dx = np.where(cond, grad, 0) if self.needs_input_grad[1] else None
+        dz = np.where(cond, 0, grad) if self.needs_input_grad[2] else None
+        return None, dx, dz
+
+
+class Clone(Function):
+    """y = a copy of x (its own memory, still in the graph);  dy/dx = 1."""
+    rule = "grad_in = grad_out"
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return grad
+
+
+class Expand(Function):
+    """y = x broadcast to `shape` (a read-only view, as PyTorch's expand);
+    dx = grad summed over the broadcast axes (the adjoint of broadcasting)."""
+    rule = "grad_in = grad_out summed over the expanded axes"
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return unbroadcast(grad, self.input_shape)
+
+
+def _centered_var(x, axes, correction):
+    """(x - mean, sum((x - mean)**2) / max(0, n - correction) with the axes kept, max(0, n - c))."""
+    n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    dof = max(0, n - correction)
+    if dof == 0:
+        warnings.warn(
+            "var(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", stacklevel=6
+        )
+    centered = x - np.mean(x, axis=axes, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.sum(centered * centered, axis=axes, keepdims=True) / dof
+    return centered, var, dof
+
+
+class Var(Function):
+    """v = sum((x - mean)**2) / (n - correction) over `axis` (n elements each);
+    dv/dx = 2 (x - mean) / (n - correction) (the mean's own term sums to zero).
+
+    n - correction <= 0 divides by 0: inf (nan for 0/0) with a warning, as PyTorch.
+    """
+    fresh_grads = True
+    rule = "grad_in = grad_out * 2 (x - mean) / (n - correction)"
+
+    def forward(self, x, axis=None, correction=1, keepdims=False):
+        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        centered, var, self.dof = _centered_var(x, self.axes, correction)
+        self.save_for_backward(centered)
+        return var if keepdims else np.squeeze(var, axis=self.axes)
+
+    def backward(self, grad):
+        (centered,) = self.saved_tensors
+        scale = 2.0 / self.dof if self.dof else float("inf")
+        with np.errstate(invalid="ignore"):
+            return _expand(grad, centered.shape, self.axes, self.keepdims) * centered * scale
+
+
+class Std(Function):
+    """s = sqrt(var(x)) (`axis` and `correction` as for Var);  ds/dx = dvar/dx / (2 s),
+    taken as 0 where s == 0 (a constant slice), as PyTorch."""
+    fresh_grads = True
+    rule = "grad_in = grad_out / (2 s) * 2 (x - mean) / (n - correction), 0 where s == 0"
+
+    def forward(self, x, axis=None, correction=1, keepdims=False):
+        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        centered, var, self.dof = _centered_var(x, self.axes, correction)
+        std = np.sqrt(var)
+        self.save_for_backward(centered, std)
+        return std if keepdims else np.squeeze(std, axis=self.axes)
+
+    def backward(self, grad):
+        centered, std = self.saved_tensors
+        g = _expand(grad, centered.shape, self.axes, self.keepdims)
+        scale = 2.0 / self.dof if self.dof else float("inf")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(std == 0, 0, g / (2 * std)) * centered * scale

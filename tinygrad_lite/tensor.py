@@ -6,7 +6,7 @@ the forward computation and its gradient rule sit side by side.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -29,6 +29,27 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+def _pick_axis(axis: Any, dim: Any, name: str = "dim") -> Any:
+    """PyTorch's `dim=` and numpy's `axis=` are one argument: take whichever was given."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"give either axis= or {name}=, not both")
+    return dim if dim is not None else axis
+
+
+def _pick_keep(keepdims: bool, keepdim: Optional[bool], out: Any = None) -> bool:
+    """numpy's keepdims= or PyTorch's keepdim= (numpy's `out=` is not supported)."""
+    if out is not None:
+        raise TypeError("out= is not supported; use the returned tensor")
+    return bool(keepdims if keepdim is None else keepdim)
+
+
+class ValuesIndices(NamedTuple):
+    """What `max(dim)` / `min(dim)` return, as PyTorch's `torch.return_types.max`."""
+
+    values: Tensor
+    indices: Tensor
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode autodiff.
 
@@ -37,8 +58,12 @@ class Tensor:
     point tensors can require gradients.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "name", "__weakref__")
+    __slots__ = (
+        "data", "grad", "requires_grad", "_ctx", "_retains_grad", "name",
+        "_version_counter", "_base", "__weakref__",
+    )
     __array_ufunc__ = None  # `ndarray * Tensor` calls Tensor.__rmul__ instead of broadcasting
+    __hash__ = object.__hash__  # by identity, as in PyTorch (== is elementwise)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
         self.data = _to_array(data, dtype)
@@ -51,6 +76,8 @@ class Tensor:
         self._ctx: Optional[autograd.Function] = None
         self._retains_grad = False
         self.name: Optional[str] = None
+        self._version_counter = [0]  # one list shared by a tensor and its views
+        self._base: Optional[Tensor] = None  # the tensor this one is a view of
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool, ctx: Any) -> Tensor:
@@ -62,6 +89,8 @@ class Tensor:
         t._ctx = ctx
         t._retains_grad = False
         t.name = None
+        t._version_counter = [0]
+        t._base = None
         return t
 
     # ---- properties -------------------------------------------------------------------
@@ -77,9 +106,26 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: Optional[int] = None) -> Any:
+        """The shape (PyTorch's `size()`), or the length of axis `dim`."""
+        return self.shape if dim is None else self.shape[ops.normalize_axis(dim, self.ndim)]
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for ndim)."""
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or a view sharing its memory) has had."""
+        return self._version_counter[0]
+
+    def _bump_version(self) -> None:
+        """Record an in-place change of `.data` (call it after writing into the array)."""
+        self._version_counter[0] += 1
 
     @property
     def grad_fn(self) -> Optional[autograd.Function]:
@@ -90,8 +136,44 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self._ctx is None
 
+    # ---- Python protocols, as for a PyTorch tensor ----------------------------------------
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """Iterate over the first axis (each item is a differentiable slice)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous ({self.shape})"
+                if self.data.size else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self.data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError(
+                "only integer tensors of a single element can be converted to an index"
+            )
+        return int(self.data.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """`np.asarray(t)` gives the numbers (the array itself, not a copy, when it can)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
         extra = ""
@@ -116,8 +198,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, False, None)
+        """The same data (shared memory and version counter), cut from the graph."""
+        t = Tensor._make(self.data, False, None)
+        t._version_counter = self._version_counter
+        return t
 
     def retain_grad(self) -> Tensor:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -203,12 +287,149 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.MatMul.apply(self._operand(other), self)
 
+    # ---- comparisons: elementwise, bool tensors, no gradient -------------------------------
+    def _compare(self, other: Any, ufunc: Callable) -> Any:
+        if other is None:
+            return ufunc is np.not_equal  # `t == None` is False, as in PyTorch
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not isinstance(other, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+            return NotImplemented  # let the other object answer (e.g. pytest.approx)
+        return Tensor._make(np.asarray(ufunc(self.data, other)), False, None)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    # ---- in-place operations ------------------------------------------------------------
+    def _inplace(self, op: Callable[..., Tensor], *args: Any) -> Tensor:
+        """Compute `op(self, *args)` and write the result into this tensor's memory.
+
+        PyTorch's rules: the version counter goes up (so a graph that used the old values
+        refuses to backpropagate through them); a leaf that requires grad may only be
+        updated under `no_grad()`; when the graph is being recorded, the tensor becomes the
+        output of `op` applied to a copy of its old value (its `grad_fn` is the op).
+        """
+        recording = autograd.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        )
+        if not recording:
+            with autograd.no_grad():
+                result = op(self, *args)
+            self._write(result)
+            return self
+        if self._ctx is None and self.requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "(Update parameters inside `with tl.no_grad():`.)"
+            )
+        if self._base is not None:
+            return self._inplace_through_base(op, *args)
+        old = Tensor._make(self.data.copy(), self.requires_grad, self._ctx)
+        old.name = self.name
+        result = op(old, *[old if a is self else a for a in args])  # x.mul_(x): the old x
+        self._write(result)
+        self._ctx, self.requires_grad = result._ctx, True
+        return self
+
+    def _inplace_through_base(self, op: Callable[..., Tensor], *args: Any) -> Tensor:
+        """An in-place op on a view `v = base[index]` while recording, as PyTorch does it:
+        the base becomes `base[index] = op(base[index])` and `v` is base[index] again."""
+        getitem = self._ctx
+        if not (isinstance(getitem, ops.GetItem) and getitem.parents[0] is self._base):
+            raise RuntimeError(
+                "an in-place operation on this view while the graph is recorded is not "
+                "supported (only views made by indexing are); use an out-of-place op"
+            )
+        index = getitem.index
+
+        def write_through(base: Tensor, *args: Any) -> Tensor:
+            view = base[index]
+            result = op(view, *[view if a is self else a for a in args])
+            self._check_result(result)
+            return ops.SetItem.apply(base, result, index=index)
+
+        self._base._inplace(write_through, *args)
+        self._ctx = ops.GetItem.apply(self._base, index=index)._ctx
+        self.requires_grad = True
+        return self
+
+    def _check_result(self, result: Tensor) -> None:
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(result.shape)}"
+            )
+        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(
+                f"result type {result.dtype} can't be cast to the desired output type {self.dtype}"
+            )
+
+    def _write(self, result: Tensor) -> None:
+        """Copy an op's result into this tensor's memory and count the change."""
+        self._check_result(result)
+        self.data[...] = result.data
+        self._bump_version()
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self += alpha * other, in place."""
+        return self._inplace(lambda t, o: t + (o if alpha == 1 else alpha * o), other)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self -= alpha * other, in place."""
+        return self._inplace(lambda t, o: t - (o if alpha == 1 else alpha * o), other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__mul__, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__truediv__, other)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Every element becomes `value` (its gradient to the old values is 0)."""
+        return self._inplace(lambda t, v: t * 0 + v, value)
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy `src` (broadcast to this shape) into this tensor; the gradient flows to src."""
+        return self._inplace(lambda t, s: t * 0 + s, src)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+        return self._inplace(lambda t: t.clamp(min, max))
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """`t[index] = value` writes in place (same rules as the in-place methods)."""
+        index = _plain_index(index)
+        if (
+            isinstance(value, Tensor) and isinstance(value._ctx, ops.GetItem)
+            and value._ctx.parents[0] is self and value._ctx.index is index
+        ):
+            return  # `t[i] += v` already wrote t[i] through the view; Python re-assigns it
+        self._inplace(lambda t, v: ops.SetItem.apply(t, v, index=index), value)
+
     def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return ops.GetItem.apply(self, index=index)
+        return ops.GetItem.apply(self, index=_plain_index(index))
 
     # ---- shape ------------------------------------------------------------------------
     @property
@@ -217,12 +438,19 @@ class Tensor:
         return ops.Transpose.apply(self, axes=None)
 
     def transpose(self, *axes: int) -> Tensor:
-        """Permute the axes: `t.transpose(1, 0)` or `t.transpose((1, 0))`; none reverses them."""
+        """`t.transpose(d0, d1)` swaps two axes (PyTorch); `t.transpose(p)` with a full
+        permutation `p` (a tuple, or ndim integers) permutes them (numpy); none reverses them."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        elif len(axes) == 2:
+            d0, d1 = (ops.normalize_axis(a, self.ndim) for a in axes)
+            perm = list(range(self.ndim))
+            perm[d0], perm[d1] = perm[d1], perm[d0]
+            axes = tuple(perm)
         return ops.Transpose.apply(self, axes=axes or None)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape; one entry may be -1 (inferred)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.Reshape.apply(self, shape=shape)
@@ -230,24 +458,103 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge axes start_dim..end_dim into one (PyTorch's flatten)."""
         if self.ndim == 0:
+            ops.normalize_axis(start_dim, 0), ops.normalize_axis(end_dim, 0)
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start = ops.normalize_axis(start_dim, self.ndim)
+        end = ops.normalize_axis(end_dim, self.ndim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self.shape[:start] + (-1,) + self.shape[end + 1 :]
         return self.reshape(shape)
 
-    # ---- reductions -------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    # ---- reductions: numpy's axis=/keepdims= and PyTorch's dim=/keepdim= are both accepted ---
+    def sum(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: Optional[bool] = None, dtype: Any = None, out: None = None,
+    ) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind == "b":
+            x = x.to(np.int64)  # bools sum to a count, as in PyTorch
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim, out)
+        return ops.Sum.apply(x, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: Optional[bool] = None, dtype: Any = None, out: None = None,
+    ) -> Tensor:
+        """The mean; integer and bool tensors are averaged as float32 (PyTorch refuses them)."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind not in "fc":
+            x = x.to(np.float32)
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim, out)
+        return ops.Mean.apply(x, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def amax(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+             keepdim: Optional[bool] = None) -> Tensor:
+        """The maximum over one or more axes; tied maxima share the gradient equally."""
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis: Optional[int] = None) -> Tensor:
-        """Indices of the maxima (an integer tensor; not differentiable)."""
-        return Tensor._make(np.argmax(self.data, axis=axis), False, None)
+    def amin(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+             keepdim: Optional[bool] = None) -> Tensor:
+        """The minimum over one or more axes; tied minima share the gradient equally."""
+        return -(-self).amax(axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: Optional[bool] = None) -> Any:
+        """`t.max()`: the largest element. `t.max(dim)`: (values, indices) along `dim`, as in
+        PyTorch (the gradient goes to the index returned). `t.max(other)`: `maximum`."""
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim)
+        if isinstance(axis, Tensor):
+            return self.maximum(axis)
+        if axis is None:
+            return ops.Max.apply(self, axis=None, keepdims=False)
+        return self._select_along(np.argmax, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: Optional[bool] = None) -> Any:
+        """As `max`, for the smallest: `t.min()`, `t.min(dim)` -> (values, indices), or minimum."""
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim)
+        if isinstance(axis, Tensor):
+            return self.minimum(axis)
+        if axis is None:
+            return -ops.Max.apply(-self, axis=None, keepdims=False)
+        return self._select_along(np.argmin, axis, keepdims)
+
+    def _select_along(self, arg: Callable, axis: Any, keepdims: bool) -> ValuesIndices:
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"max/min take one integer dim, got {axis!r}; amax/amin take several")
+        axis = ops.normalize_axis(axis, self.ndim)
+        data = self.data.reshape(1) if self.ndim == 0 else self.data
+        index = arg(data, axis=axis, keepdims=True)
+        grid = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+        grid[axis] = index
+        values = (self.reshape(1) if self.ndim == 0 else self)[tuple(grid)]
+        if not keepdims:
+            reduced = self.shape[:axis] + self.shape[axis + 1 :]
+            values, index = values.reshape(reduced), index.reshape(reduced)
+        return ValuesIndices(values, Tensor._make(index, False, None))
+
+    def argmax(self, axis: Optional[int] = None, keepdims: bool = False, *,
+               dim: Optional[int] = None, keepdim: Optional[bool] = None) -> Tensor:
+        """Indices of the maxima (int64, not differentiable); with no axis, in the flat array."""
+        return self._arg(np.argmax, _pick_axis(axis, dim), _pick_keep(keepdims, keepdim))
+
+    def argmin(self, axis: Optional[int] = None, keepdims: bool = False, *,
+               dim: Optional[int] = None, keepdim: Optional[bool] = None) -> Tensor:
+        """Indices of the minima (an int64 tensor; not differentiable)."""
+        return self._arg(np.argmin, _pick_axis(axis, dim), _pick_keep(keepdims, keepdim))
+
+    def _arg(self, arg: Callable, axis: Optional[int], keepdims: bool) -> Tensor:
+        if axis is None:
+            index = np.asarray(arg(self.data))
+            if keepdims:
+                index = index.reshape((1,) * self.ndim)
+        else:
+            axis = ops.normalize_axis(axis, self.ndim)
+            index = arg(self.data.reshape(1) if self.ndim == 0 else self.data, axis=axis,
+                        keepdims=keepdims)
+        return Tensor._make(np.asarray(index, dtype=np.int64), False, None)
 
     # ---- elementwise --------------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -268,15 +575,24 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ops.Tanh.apply(self)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.Softmax.apply(self, axis=axis)
+    def softmax(self, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
+        axis = _pick_axis(axis, dim)
+        return ops.Softmax.apply(self, axis=-1 if axis is None else axis)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.LogSoftmax.apply(self, axis=axis)
+    def log_softmax(self, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
+        axis = _pick_axis(axis, dim)
+        return ops.LogSoftmax.apply(self, axis=-1 if axis is None else axis)
 
+    # ---- dtype conversions --------------------------------------------------------------
     def to(self, dtype: Any) -> Tensor:
-        """Cast to another dtype (differentiable: the gradient is cast back)."""
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        """Cast to another dtype. To a floating dtype it is differentiable (the gradient is
+        cast back); to an integer or bool dtype the result is cut from the graph."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind != "f":
+            return Tensor._make(self.data.astype(dtype), False, None)
+        return ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.to(np.float32)
@@ -284,17 +600,227 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(np.float64)
 
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    # ---- PyTorch-named ops ----
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's view; here the same as `reshape` (numpy copies only when it must)."""
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+        """A new size-1 axis at position `dim`, which may be in [-ndim-1, ndim]."""
+        dim = _pick_axis(axis, dim)
+        if dim is None:
+            raise TypeError("unsqueeze() missing 1 required positional argument: 'dim'")
+        n = self.ndim + 1
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"unsqueeze(): dim must be an integer, got {dim!r}")
+        if not -n <= dim < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+                f"{dim})"
+            )
+        d = int(dim) % n
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim: Axis = None, *, axis: Axis = None) -> Tensor:
+        """Drop size-1 axes: all of them, or those among `dim` (an int or a tuple); naming an
+        axis whose size is not 1 leaves it in place, as in PyTorch."""
+        dim = _pick_axis(axis, dim)
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        normal = [ops.normalize_axis(d, self.ndim) for d in dims]
+        for i, d in enumerate(normal):
+            if d in normal[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in normal))
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the axes: `t.permute(2, 0, 1)` or `t.permute((2, 0, 1))` (a permutation)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise RuntimeError(
+                "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                "length of the desired ordering of dimensions i.e. input.dim() = "
+                f"{self.ndim} is not equal to len(dims) = {len(dims)}"
+            )
+        normal = tuple(ops.normalize_axis(d, self.ndim) for d in dims)
+        if len(set(normal)) != len(normal):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return ops.Transpose.apply(self, axes=normal or None)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; 0-d and 1-d tensors come back as they are (PyTorch)."""
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
+        return ops.Transpose.apply(self, axes=None)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to `sizes` without copying (a read-only view); -1 keeps an axis's size.
+        New axes go in front; only size-1 axes can grow. The gradient sums over the copies."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        if len(sizes) < self.ndim:
+            raise RuntimeError(
+                f"expand(Tensor{{{list(self.shape)}}}, size={list(sizes)}): the number of sizes "
+                f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
+                f"the tensor ({self.ndim})"
+            )
+        lead = len(sizes) - self.ndim
+        shape = []
+        for i, n in enumerate(sizes):
+            if i < lead:
+                if n < 0:
+                    raise RuntimeError(
+                        f"The expanded size of the tensor ({n}) isn't allowed in a leading, "
+                        f"non-existing dimension {i}"
+                    )
+            else:
+                old = self.shape[i - lead]
+                n = old if n == -1 else n
+                if old != 1 and n != old:
+                    raise RuntimeError(
+                        f"The expanded size of the tensor ({n}) must match the existing size "
+                        f"({old}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                        f"Tensor sizes: {list(self.shape)}"
+                    )
+            shape.append(int(n))
+        return ops.Expand.apply(self, shape=tuple(shape))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory that stays in the graph (gradient: identity)."""
+        return ops.Clone.apply(self)
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    __abs__ = abs
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+        """Limit the values to [min, max] (numbers; either may be None). The gradient passes
+        where min <= x <= max, boundaries included, as in PyTorch."""
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        for bound in (min, max):
+            if bound is not None and (isinstance(bound, Tensor) or np.ndim(bound) != 0):
+                raise TypeError("clamp: min and max must be numbers (tensor bounds: use "
+                                "maximum/minimum)")
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise max (broadcasting); at ties each input gets half the gradient."""
+        return ops.Maximum.apply(self, self._operand(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise min (broadcasting); at ties each input gets half the gradient."""
+        return ops.Minimum.apply(self, self._operand(other))
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """`x.where(cond, y)` is `tl.where(cond, x, y)`."""
+        return where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """`value` where the bool `mask` is True, else self (the gradient flows where not)."""
+        mask = _to_array(mask)
+        if mask.dtype != np.bool_:
+            raise RuntimeError(
+                f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+            )
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(
+                    "masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                    f"with {value.ndim} dimension(s)."
+                )
+            value = value.to(self.dtype)
+        else:
+            value = Tensor._make(np.asarray(value, dtype=self.dtype), False, None)
+        return ops.Where.apply(Tensor._make(mask, False, None), value, self)
+
+    def var(
+        self, dim: Axis = None, unbiased: Optional[bool] = None, keepdim: Optional[bool] = None,
+        *, correction: Any = None, axis: Axis = None, keepdims: bool = False,
+    ) -> Tensor:
+        """Variance over `dim` (all axes by default) with Bessel's `correction` (default 1:
+        divide by n - 1), PyTorch 2.x; `unbiased=False` means correction=0."""
+        return self._moment(ops.Var, dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def std(
+        self, dim: Axis = None, unbiased: Optional[bool] = None, keepdim: Optional[bool] = None,
+        *, correction: Any = None, axis: Axis = None, keepdims: bool = False,
+    ) -> Tensor:
+        """sqrt(var) with the same arguments; the gradient is 0 where std is 0 (PyTorch)."""
+        return self._moment(ops.Std, dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def _moment(self, op: Any, dim: Any, unbiased: Any, keepdim: Any, correction: Any,
+                axis: Any, keepdims: bool) -> Tensor:
+        if isinstance(dim, bool) and unbiased is None:  # PyTorch's var(unbiased) overload
+            dim, unbiased = None, dim
+        if unbiased is not None and correction is not None:
+            name = op.__name__.lower()
+            raise TypeError(f"{name}(): give either unbiased= or correction=, not both")
+        if correction is None:
+            correction = 0 if unbiased is not None and not unbiased else 1
+        if self.dtype.kind not in "fc":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        axis = _pick_axis(axis, dim)
+        if isinstance(axis, (tuple, list)) and len(axis) == 0:
+            axis = None  # PyTorch: an empty dim list reduces over every axis
+        return op.apply(self, axis=axis, correction=correction,
+                        keepdims=_pick_keep(keepdims, keepdim))
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays (bool tensors are masks, as in numpy)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """`tl.tensor(data)`, PyTorch's factory spelling of `Tensor(data)`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+    """`tl.zeros(2, 3)`, `tl.zeros((2, 3))` or `tl.zeros([2, 3])`; float32 unless `dtype`."""
+    shape, dtype = _size(shape, "zeros"), np.float32 if dtype is None else dtype
     return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+    """`tl.ones(2, 3)`, `tl.ones((2, 3))` or `tl.ones([2, 3])`; float32 unless `dtype`."""
+    shape, dtype = _size(shape, "ones"), np.float32 if dtype is None else dtype
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
 
@@ -306,6 +832,154 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     return ops.Stack.apply(*tensors, axis=axis)
+
+
+# ---- PyTorch-named factories and functions ----
+def _size(shape: tuple, name: str) -> tuple:
+    """A factory's size: varargs `(2, 3)` or one tuple/list `((2, 3),)`, validated as PyTorch."""
+    if not shape:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{name}(): size must be integers, got {n!r}")
+        if n < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {n}: {[int(m) for m in shape]}"
+            )
+    return tuple(int(n) for n in shape)
+
+
+def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of shape `size` (a tuple or list) filled with `fill_value`. Without `dtype`
+    the value decides it, as in PyTorch: bool -> bool, int -> int64, float -> float32."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): size must be a tuple or list of ints, got {type(size).__name__}")
+    if dtype is None:
+        dtype = _to_array(fill_value).dtype
+    return Tensor(np.full(_size((size,), "full"), fill_value, dtype=dtype),
+                  requires_grad=requires_grad)
+
+
+def _like(input: Any, dtype: Any) -> tuple:
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return data.shape, data.dtype if dtype is None else dtype
+
+
+def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of `input`'s shape and dtype (or `dtype`)."""
+    shape, dtype = _like(input, dtype)
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of `input`'s shape and dtype (or `dtype`)."""
+    shape, dtype = _like(input, dtype)
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """`fill_value` in `input`'s shape and dtype (or `dtype`)."""
+    shape, dtype = _like(input, dtype)
+    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... up to (not including) end; `arange(n)` is 0..n-1.
+
+    As PyTorch: all-integer arguments give int64, any float gives float32 (computed in float64
+    as start + i * step, then cast); ceil((end - start) / step) elements.
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end > start and step < 0) or (end < start and step > 0):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    integral = all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step)
+    )
+    if dtype is None:
+        dtype = np.int64 if integral else np.float32
+    if integral:
+        n = -(-(int(end) - int(start)) // int(step))
+        data = int(start) + int(step) * np.arange(n, dtype=np.int64)
+    else:
+        n = int(np.ceil((float(end) - float(start)) / float(step)))
+        data = float(start) + float(step) * np.arange(n, dtype=np.float64)
+    return Tensor(data.astype(dtype, copy=False), requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor on `array`'s memory (no copy; the dtype is kept): changes show in both."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor(array)
+
+
+def cat(tensors: Sequence[Any], dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+    """Join tensors along an existing axis `dim` (PyTorch's cat; `concatenate` with dim=)."""
+    dim = _pick_axis(axis, dim)
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if np.ndim(t.data if isinstance(t, Tensor) else t) == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0])
+    return ops.Concatenate.apply(*tensors, axis=ops.normalize_axis(0 if dim is None else dim, ndim))
+
+
+def _with_scalars(a: Any, b: Any) -> tuple:
+    """Two operands as tensors, where either may be a Python number: as PyTorch promotes, a
+    number takes the tensor's dtype unless it is of a higher kind (a float next to an int
+    tensor), and then both become that number's default dtype (float32 / int64)."""
+    a_scalar, b_scalar = (not isinstance(v, (Tensor, np.ndarray)) for v in (a, b))
+    a, b = (v if isinstance(v, Tensor) else Tensor._make(_to_array(v), False, None) for v in (a, b))
+    if a_scalar == b_scalar:
+        if not a_scalar:
+            return a, b  # two tensors: numpy's promotion
+        target = max(a.dtype, b.dtype, key=lambda d: "biufc".find(d.kind))
+    else:
+        number, other = (a, b) if a_scalar else (b, a)
+        higher = "biufc".find(number.dtype.kind) > "biufc".find(other.dtype.kind)
+        target = number.dtype if higher else other.dtype
+    return a.to(target), b.to(target)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """`input` where the bool `condition` is True, else `other` (all three broadcast).
+
+    The gradient goes to `input` where the condition holds and to `other` elsewhere; either
+    may be a number (it takes the other operand's dtype, as in PyTorch).
+    """
+    cond = _to_array(condition)
+    if cond.dtype != np.bool_:
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{cond.dtype}"
+        )
+    x, y = _with_scalars(input, other)
+    return ops.Where.apply(Tensor._make(cond, False, None), x, y)
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """Elementwise max of two tensors (broadcasting); ties split the gradient half/half."""
+    return (input if isinstance(input, Tensor) else Tensor(input)).maximum(other)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """Elementwise min of two tensors (broadcasting); ties split the gradient half/half."""
+    return (input if isinstance(input, Tensor) else Tensor(input)).minimum(other)
+
+
+def matmul(input: Any, other: Any) -> Tensor:
+    """Matrix product with numpy/PyTorch broadcasting rules (1-D operands as vectors)."""
+    return ops.MatMul.apply(input, other)
 
 
 from . import ops  # noqa: E402  (ops build on Tensor; imported last)

@@ -81,7 +81,7 @@ class BackwardTrace:
         self.show_norms = show_norms
         self.labels = parameter_labels(params)
         self.steps: list = []
-        self._norms: dict = {}  # id(tensor) -> (weak reference, norm of dL/dtensor)
+        self._norms: dict = {}  # id(grad_fn) -> (weak reference, norm of dL/d its output)
 
     def __call__(self, node: Any, ctx: Any, grad_out: np.ndarray, parent_grads: Any) -> None:
         norm = float(np.linalg.norm(grad_out))
@@ -91,7 +91,7 @@ class BackwardTrace:
         )
         step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, node.shape, norm)
         self.steps.append(step)
-        self._norms[id(node)] = (weakref.ref(node), norm)
+        self._norms[id(ctx)] = (weakref.ref(ctx), norm)  # by grad_fn: outlives the graph's data
         print(step.line(self.show_norms), file=sys.stdout if self.file is None else self.file)
 
     @property
@@ -100,8 +100,9 @@ class BackwardTrace:
 
     def grad_norm(self, tensor: Any) -> Optional[float]:
         """Norm of the last gradient dL/dtensor seen for this (non-leaf) tensor, or None."""
-        entry = self._norms.get(id(tensor))
-        if entry is None or entry[0]() is not tensor:
+        ctx = tensor._ctx
+        entry = self._norms.get(id(ctx))
+        if ctx is None or entry is None or entry[0]() is not ctx:
             return None
         return entry[1]
 
