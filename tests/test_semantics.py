@@ -481,3 +481,29 @@ def test_in_place_programs_match_their_out_of_place_twins(steps, seed):
     (value_a, grad_a), (value_b, grad_b) = run(True), run(False)
     np.testing.assert_allclose(value_a, value_b, rtol=1e-12)
     np.testing.assert_allclose(grad_a, grad_b, rtol=1e-10, atol=1e-12)
+
+
+# ---- gradients never alias one another ------------------------------------------------------
+def test_leaf_gradients_are_their_own_arrays():
+    a, b = _leaf((2, 3)), _leaf((2, 3), 1)
+    c = _leaf((3, 2), 2)
+    upstream = np.ones((2, 3))
+    (a + b + c.T).backward(upstream)  # Add hands one array to both inputs; .T a view of it
+    a.grad *= 2  # in place, as gradient clipping does
+    np.testing.assert_array_equal(b.grad, np.ones((2, 3)))
+    np.testing.assert_array_equal(c.grad, np.ones((3, 2)))
+    np.testing.assert_array_equal(upstream, np.ones((2, 3)))
+    upstream[...] = 5  # the caller's array is not kept either
+    assert np.all(a.grad == 2) and np.all(b.grad == 1)
+
+
+def test_autograd_imports_tensor_for_annotations_only():
+    """tensor.py builds on autograd.py; the reverse import is for type annotations only."""
+    import ast
+    import inspect
+
+    from tinygrad_lite import autograd
+
+    tree = ast.parse(inspect.getsource(autograd))
+    top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert all(getattr(node, "module", None) != "tensor" for node in top_level)

@@ -6,26 +6,34 @@
     y.backward()          # x.grad == 2 * x
 """
 
-from . import autograd  # noqa: F401, I001  (first: the engine that tensor.py builds on)
-from .autograd import (
+import numpy as np
+
+from . import nn, optim, viz
+from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed, rand, randn
+from .serialization import load, save
+from .tensor import (
     Function,
-    ShapeError,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
-from .tensor import Tensor, concatenate, ones, stack, tensor, zeros
-from .tensor import (  # PyTorch-named factories and functions
-    arange, cat, from_numpy, full, full_like, matmul, maximum, minimum, ones_like, where,
+    Tensor,
+    arange,
+    cat,
+    concatenate,
+    from_numpy,
+    full,
+    full_like,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    stack,
+    tensor,
+    where,
+    zeros,
     zeros_like,
 )
-from .random import manual_seed, rand, randn
-from .gradcheck import GradcheckError, gradcheck
-from . import nn, optim
-from . import viz
 from .trace import trace_backward
-import numpy as np
 
 __version__ = "0.1.0"
 
@@ -59,6 +67,7 @@ __all__ = [
     "int64",
     "int8",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "matmul",
     "maximum",
@@ -71,6 +80,7 @@ __all__ = [
     "rand",
     "set_grad_enabled",
     "randn",
+    "save",
     "stack",
     "tensor",
     "trace_backward",

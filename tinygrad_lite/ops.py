@@ -12,7 +12,8 @@ from typing import Optional
 
 import numpy as np
 
-from .autograd import Function, unbroadcast
+from .autograd import unbroadcast
+from .tensor import Function
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
@@ -79,7 +80,6 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
-    fresh_grads = True
     rule = "grad_a = grad_out * b, grad_b = grad_out * a"
 
     def forward(self, a, b):
@@ -95,7 +95,6 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b**2."""
-    fresh_grads = True
     rule = "grad_a = grad_out / b, grad_b = -grad_out * a / b**2"
 
     def forward(self, a, b):
@@ -111,7 +110,6 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
-    fresh_grads = True
     rule = "grad_in = -grad_out"
 
     def forward(self, x):
@@ -123,7 +121,6 @@ class Neg(Function):
 
 class Pow(Function):
     """y = x**c for a constant c;  dy/dx = c * x**(c-1)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * c * x**(c-1)"
 
     def forward(self, x, exponent: float):
@@ -139,7 +136,6 @@ class Pow(Function):
 
 class Cast(Function):
     """y = x converted to `dtype`;  dy/dx = 1 (the gradient goes back in x's dtype)."""
-    fresh_grads = True
     rule = "grad_in = grad_out cast back to x's dtype"
 
     def forward(self, x, dtype):
@@ -155,7 +151,6 @@ class Cast(Function):
 
 class MatMul(Function):
     """y = a @ b (2-D, batched with broadcasting, or 1-D);  da = grad @ b^T,  db = a^T @ grad."""
-    fresh_grads = True
     rule = "grad_a = grad_out b^T, grad_b = a^T grad_out"
 
     def forward(self, a, b):
@@ -194,7 +189,6 @@ class Linear(Function):
     dx = grad @ W,  dW = grad^T @ x (summed over the batch),  db = grad summed over the batch.
     One fused op instead of MatMul + Transpose + Add: fewer temporaries, one backward.
     """
-    fresh_grads = True
     rule = "grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)"
 
     def forward(self, x, weight, bias=None):
@@ -270,7 +264,6 @@ def _is_basic_index(index) -> bool:
 
 class GetItem(Function):
     """y = x[index];  dx = zeros with grad added at `index` (np.add.at: repeats accumulate)."""
-    fresh_grads = True
     rule = "grad_in = zeros with grad_out added at the index"
 
     def forward(self, x, index):
@@ -290,7 +283,6 @@ class GetItem(Function):
 
 class SetItem(Function):
     """y = x with y[index] = v (`t[index] = v`);  dx = grad, zeroed at index;  dv = grad[index]."""
-    fresh_grads = True
     rule = "grad_x = grad_out with zeros at the index, grad_v = grad_out[index]"
 
     def forward(self, x, v, index):
@@ -339,7 +331,6 @@ class Stack(Function):
 
 class Sum(Function):
     """y = sum of x over `axis`;  dx = grad broadcast back over the summed axes."""
-    fresh_grads = True
     rule = "grad_in = grad_out broadcast over the summed axes"
 
     def forward(self, x, axis=None, keepdims=False):
@@ -352,7 +343,6 @@ class Sum(Function):
 
 class Mean(Function):
     """y = mean of x over `axis` (n elements each);  dx = grad / n broadcast back."""
-    fresh_grads = True
     rule = "grad_in = grad_out / n broadcast over the averaged axes"
 
     def forward(self, x, axis=None, keepdims=False):
@@ -367,7 +357,6 @@ class Mean(Function):
 
 class Max(Function):
     """y = max of x over `axis`;  dx = grad at the maximal elements (ties share it equally)."""
-    fresh_grads = True
     rule = "grad_in = grad_out at the maxima (ties share it)"
 
     def forward(self, x, axis=None, keepdims=False):
@@ -388,7 +377,6 @@ class Max(Function):
 
 class Exp(Function):
     """y = exp(x);  dy/dx = exp(x) = y."""
-    fresh_grads = True
     rule = "grad_in = grad_out * exp(x)"
 
     def forward(self, x):
@@ -403,7 +391,6 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x);  dy/dx = 1/x."""
-    fresh_grads = True
     rule = "grad_in = grad_out / x"
 
     def forward(self, x):
@@ -417,7 +404,6 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
-    fresh_grads = True
     rule = "grad_in = grad_out / (2 sqrt(x))"
 
     def forward(self, x):
@@ -432,7 +418,6 @@ class Sqrt(Function):
 
 class ReLU(Function):
     """y = max(0, x);  dy/dx = [x > 0] (0 at exactly 0, as the notebook's `Z > 0`)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * (x > 0)"
 
     def forward(self, x):
@@ -446,7 +431,6 @@ class ReLU(Function):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (no overflow);  dy/dx = y (1 - y)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * y * (1 - y)"
 
     def forward(self, x):
@@ -461,7 +445,6 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - y**2."""
-    fresh_grads = True
     rule = "grad_in = grad_out * (1 - y**2)"
 
     def forward(self, x):
@@ -482,7 +465,6 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 class Softmax(Function):
     """s = exp(x) / sum(exp(x)) along `axis`;  dx = s * (grad - sum(grad * s))."""
-    fresh_grads = True
     rule = "grad_in = s * (grad_out - sum(grad_out * s))"
 
     def forward(self, x, axis=-1):
@@ -499,7 +481,6 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along `axis`;  dx = grad - softmax(x) * sum(grad)."""
-    fresh_grads = True
     rule = "grad_in = grad_out - softmax(x) * sum(grad_out)"
 
     def forward(self, x, axis=-1):
@@ -518,7 +499,6 @@ class LogSoftmax(Function):
 
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * sign(x)"
 
     def forward(self, x):
@@ -532,7 +512,6 @@ class Abs(Function):
 
 class Sin(Function):
     """y = sin(x);  dy/dx = cos(x)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * cos(x)"
 
     def forward(self, x):
@@ -546,7 +525,6 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos(x);  dy/dx = -sin(x)."""
-    fresh_grads = True
     rule = "grad_in = -grad_out * sin(x)"
 
     def forward(self, x):
@@ -560,7 +538,6 @@ class Cos(Function):
 
 class Log1p(Function):
     """y = log(1 + x) (accurate for small x);  dy/dx = 1 / (1 + x)."""
-    fresh_grads = True
     rule = "grad_in = grad_out / (1 + x)"
 
     def forward(self, x):
@@ -578,7 +555,6 @@ class Clamp(Function):
     As PyTorch: the gradient passes where x lies inside the closed interval, boundaries
     included; when low > high every y is `high` and no gradient passes. NaN stays NaN (no grad).
     """
-    fresh_grads = True
     rule = "grad_in = grad_out * (low <= x <= high)"
 
     def forward(self, x, low=None, high=None):
@@ -605,7 +581,6 @@ class Maximum(Function):
     At a tie a == b the gradient is split half/half between a and b, as PyTorch does; where
     either is NaN (y is NaN) both receive the full gradient, again as PyTorch.
     """
-    fresh_grads = True
     rule = "grad_a = grad_out * ([a > b] + [a == b] / 2), grad_b likewise"
 
     def forward(self, a, b):
@@ -625,7 +600,6 @@ class Minimum(Function):
 
     Ties split the gradient half/half and NaN passes it to both, as in `Maximum` (PyTorch's rule).
     """
-    fresh_grads = True
     rule = "grad_a = grad_out * ([a < b] + [a == b] / 2), grad_b likewise"
 
     def forward(self, a, b):
@@ -643,7 +617,6 @@ class Minimum(Function):
 class Where(Function):
     """y = x where cond else z (cond a bool array, all three broadcast together);
     dy/dx = [cond], dy/dz = [not cond], cond gets no gradient."""
-    fresh_grads = True
     rule = "grad_x = grad_out where cond else 0, grad_z = 0 where cond else grad_out"
 
     def forward(self, cond, x, z):
@@ -702,7 +675,6 @@ class Var(Function):
 
     n - correction <= 0 divides by 0: inf (nan for 0/0) with a warning, as PyTorch.
     """
-    fresh_grads = True
     rule = "grad_in = grad_out * 2 (x - mean) / (n - correction)"
 
     def forward(self, x, axis=None, correction=1, keepdims=False):
@@ -721,7 +693,6 @@ class Var(Function):
 class Std(Function):
     """s = sqrt(var(x)) (`axis` and `correction` as for Var);  ds/dx = dvar/dx / (2 s),
     taken as 0 where s == 0 (a constant slice), as PyTorch."""
-    fresh_grads = True
     rule = "grad_in = grad_out / (2 s) * 2 (x - mean) / (n - correction), 0 where s == 0"
 
     def forward(self, x, axis=None, correction=1, keepdims=False):

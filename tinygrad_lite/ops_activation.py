@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Function
-from .tensor import Tensor
+from .tensor import Function, Tensor
 
 # ---- erf / erfc -----------------------------------------------------------------------------
 
@@ -134,7 +133,6 @@ def _check_float(name: str, x: np.ndarray) -> None:
 class LeakyReLU(Function):
     """y = x if x > 0 else a x (a = negative_slope);  dy/dx = 1 if x > 0 else a (a at 0, as
     PyTorch)."""
-    fresh_grads = True
     rule = "grad_in = grad_out * (1 if x > 0 else negative_slope)"
 
     def forward(self, x, negative_slope: float = 0.01):
@@ -162,7 +160,6 @@ class GELU(Function):
     approximate="tanh":  y = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3);
                          dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
     """
-    fresh_grads = True
     rule = "grad_in = grad_out * (Phi(x) + x phi(x))  [tanh form: its derivative, see docstring]"
 
     def forward(self, x, approximate: str = "none"):

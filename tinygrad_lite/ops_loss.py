@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from .autograd import Function
+from .tensor import Function
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -74,7 +74,6 @@ class CrossEntropy(Function):
     dL/dlogits = (softmax(logits) - onehot(t)) / N — the notebook's dZ2 = A2 - Y, over m.
     The fast path of `cross_entropy` (no weights, no ignored targets, no smoothing, mean).
     """
-    fresh_grads = True
     rule = "grad_logits = (softmax - onehot) / N * grad_out"
 
     def forward(self, logits, targets):
@@ -108,7 +107,6 @@ class WeightedCrossEntropy(Function):
     probability targets.
     dl_n/dlogits_n = (sum_c q_nc) p_n - q_n;   dl_n/dy_n = -(1 - e) w * log p_n.
     """
-    fresh_grads = True
     rule = "grad_logits = (sum(q) softmax - q) * grad_out / D, q = weighted (smoothed) targets"
 
     def forward(self, logits, targets, weight=None, ignore_index=-100, label_smoothing=0.0,
@@ -150,7 +148,6 @@ class NLL(Function):
     l_n = 0 where t_n == ignore_index; 'mean' divides by D = sum of w[t_n] over kept rows.
     dl_n/dx[n, c] = -w[t_n] if c == t_n else 0.
     """
-    fresh_grads = True
     rule = "grad_x[n, t_n] = -w[t_n] * grad_out / D, 0 elsewhere"
 
     def forward(self, x, targets, weight=None, ignore_index=-100, reduction="mean"):
@@ -180,7 +177,6 @@ class SquaredError(Function):
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = (x - y)**2 / sum(w) - L / sum(w).
     """
-    fresh_grads = True
     rule = "grad_x = 2 w (x - y) g, grad_y = -grad_x, grad_w = ((x - y)**2 [- L if mean]) g"
 
     def forward(self, x, y, weight=None, reduction="mean"):
@@ -212,7 +208,6 @@ class AbsoluteError(Function):
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = |x - y| / sum(w) - L / sum(w).
     """
-    fresh_grads = True
     rule = "grad_x = w sign(x - y) g, grad_y = -grad_x, grad_w = (|x - y| [- L if mean]) g"
 
     def forward(self, x, y, weight=None, reduction="mean"):
@@ -245,7 +240,6 @@ class BinaryCrossEntropy(Function):
     dl/dx = w (x - y) / max(x (1 - x), 1e-12);  dl/dy = w (log(1 - x) - log x) — PyTorch's
     formulas (at x = 0 or 1 they are +-1e12 and +-inf, as there).
     """
-    fresh_grads = True
     rule = "grad_x = w (x - y) / max(x (1 - x), 1e-12) * grad_out, grad_y = -w logit(x) * grad_out"
 
     def forward(self, x, y, weight: Optional[np.ndarray] = None, reduction="mean"):
@@ -279,7 +273,6 @@ class BinaryCrossEntropyWithLogits(Function):
     Without pos_weight: l = w (max(x, 0) - x y + log1p(exp(-|x|))), stable for any x.
     dl/dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y);  dl/dy = -w (x + (pw - 1) log sigmoid(x)).
     """
-    fresh_grads = True
     rule = "grad_x = w ((1 + (pw-1) y) sigmoid(x) - pw y) g, grad_y = -w (x + (pw-1) logsig(x)) g"
 
     def forward(self, x, y, weight=None, pos_weight=None, reduction="mean"):

@@ -26,7 +26,8 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .autograd import Function, ShapeError
+from .autograd import ShapeError
+from .tensor import Function
 
 # ---- helpers --------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`Tensor`: a numpy array that remembers how it was computed.
+"""`Tensor`, a numpy array that remembers how it was computed, and `Function`, one recorded op.
 
 The Tensor only orchestrates: every operator below calls a `Function` from `ops.py`, where
 the forward computation and its gradient rule sit side by side.
@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Unio
 import numpy as np
 
 from . import autograd
+from .autograd import ShapeError
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -73,7 +74,7 @@ class Tensor:
             )
         self.grad: Optional[np.ndarray] = None
         self.requires_grad = bool(requires_grad)
-        self._ctx: Optional[autograd.Function] = None
+        self._ctx: Optional[Function] = None
         self._retains_grad = False
         self.name: Optional[str] = None
         self._version_counter = [0]  # one list shared by a tensor and its views
@@ -128,7 +129,7 @@ class Tensor:
         self._version_counter[0] += 1
 
     @property
-    def grad_fn(self) -> Optional[autograd.Function]:
+    def grad_fn(self) -> Optional[Function]:
         """The `Function` that produced this tensor (None for leaves and under no_grad)."""
         return self._ctx
 
@@ -196,6 +197,18 @@ class Tensor:
 
     def tolist(self) -> Any:
         return self.data.tolist()
+
+    def _stand_in(self) -> Tensor:
+        """A tensor like this one (shape, dtype, name, grad_fn, version) that holds no memory:
+        every element is one shared read-only zero (stride 0). A released graph keeps these."""
+        zero = _zeros.get(self.data.dtype)
+        if zero is None:
+            zero = _zeros[self.data.dtype] = np.zeros(1, self.data.dtype)
+            zero.flags.writeable = False
+        empty = np.ndarray(self.shape, self.data.dtype, zero, 0, (0,) * self.ndim)
+        s = Tensor._make(empty, self.requires_grad, self._ctx)
+        s.name, s._version_counter = self.name, self._version_counter
+        return s
 
     def detach(self) -> Tensor:
         """The same data (shared memory and version counter), cut from the graph."""
@@ -796,6 +809,96 @@ class Tensor:
             axis = None  # PyTorch: an empty dim list reduces over every axis
         return op.apply(self, axis=axis, correction=correction,
                         keepdims=_pick_keep(keepdims, keepdim))
+
+
+class Function:
+    """One differentiable operation: `forward` and its local gradient rule `backward`.
+
+    Subclass it to add an op::
+
+        class Cube(tl.Function):
+            '''y = x**3;  dy/dx = 3 x**2'''
+            def forward(self, x):
+                self.save_for_backward(x)
+                return x ** 3
+            def backward(self, grad):
+                (x,) = self.saved_tensors
+                return 3 * x ** 2 * grad
+
+        y = Cube.apply(t)
+
+    `backward` returns one gradient per input (a bare array when there is one input). A
+    gradient may have the input's shape or any shape it was broadcast to: the engine sums it
+    back to the input's shape. Return None for inputs whose `needs_input_grad` is False to skip
+    work. Keyword arguments of `apply` are passed to `forward` (axes, shapes, options).
+    """
+
+    __slots__ = (
+        "parents", "needs_input_grad", "saved_tensors", "versions", "__dict__", "__weakref__"
+    )
+
+    output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
+
+    def __init__(self, *parents: Tensor):
+        self.parents = parents
+        self.needs_input_grad = tuple([p.requires_grad for p in parents])
+        self.saved_tensors: Optional[tuple] = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
+        self.saved_tensors = arrays
+
+    def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any) -> Tensor:
+        """Run the op on tensors (arrays and scalars are wrapped) and record it in the graph.
+
+        Recording also notes each input's version: if an input is later changed in place,
+        `backward` refuses to use this node (its gradient would be computed from stale data).
+        An output that is a view of the first input's memory shares that input's version
+        counter, so an in-place change through either is seen by both.
+        """
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        ctx = cls(*tensors)
+        try:
+            data = ctx.forward(*[t.data for t in tensors], **options)
+        except ValueError as e:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
+        if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
+            data = _as_output_array(cls, data)
+        if autograd.is_grad_enabled() and True in ctx.needs_input_grad:
+            ctx.versions = tuple([t._version_counter[0] for t in tensors])
+            out = Tensor._make(data, True, ctx)
+            if ctx.saved_tensors and any([s is data for s in ctx.saved_tensors]):
+                ctx.output_version = (out._version_counter, 0)  # backward reads the output
+        else:
+            out = Tensor._make(data, False, None)
+        if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
+            out._version_counter = tensors[0]._version_counter  # a view: one shared counter
+            out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def _as_output_array(cls: type, data: Any) -> np.ndarray:
+    """`forward` returned a numpy scalar or a Python number: make it an array; else refuse."""
+    if not isinstance(data, (np.generic, int, float, bool)):
+        raise TypeError(
+            f"{cls.__name__}.forward must return a numpy array (it works on the inputs' arrays, "
+            f"not on Tensors); it returned a {type(data).__name__}"
+        )
+    return np.asarray(data)
+
+
+_zeros: dict = {}  # dtype -> the read-only one-element zero that stand-ins view
 
 
 def _plain_index(index: Any) -> Any:
