@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import ops, ops_loss, ops_nn
+from ..ops_activation import gelu, leaky_relu  # noqa: F401
 from ..random import get_rng
 from ..tensor import Tensor
 
