@@ -14,10 +14,11 @@ PyTorch; `optimizer.zero_grad()` clears them. Then the graph lets go of its arra
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import gc
+import inspect
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -39,10 +40,16 @@ def is_grad_enabled() -> bool:
     return _grad_state.enabled
 
 
-class _GradMode(contextlib.ContextDecorator):
-    """Sets grad mode inside a `with` block or a decorated function, restoring it afterwards."""
+class _GradMode:
+    """Sets grad mode inside a `with` block or a decorated function (or generator), restoring
+    it afterwards. `@tl.no_grad` works with and without parentheses, as in PyTorch."""
 
     enabled: bool
+
+    def __new__(cls, func: Any = None) -> Any:
+        if not callable(func):  # `no_grad()`, `set_grad_enabled(False)`
+            return super().__new__(cls)
+        return cls()(func)  # `@no_grad` without parentheses
 
     def __enter__(self) -> None:
         self._previous = _grad_state.enabled
@@ -51,8 +58,35 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         _grad_state.enabled = self._previous
 
-    def _recreate_cm(self) -> _GradMode:
-        return type(self)()  # a fresh one per decorated call: safe across threads
+    def __call__(self, func: Callable) -> Callable:
+        mode = self.enabled
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                gen = func(*args, **kwargs)
+                sent = None
+                while True:  # each step of the generator runs in the mode
+                    with _Mode(mode):
+                        try:
+                            item = gen.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+                    sent = yield item
+
+            return generator
+
+        @functools.wraps(func)
+        def function(*args: Any, **kwargs: Any) -> Any:
+            with _Mode(mode):  # a fresh context per call: safe across threads and recursion
+                return func(*args, **kwargs)
+
+        return function
+
+
+class _Mode(_GradMode):
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
 
 
 class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
@@ -68,7 +102,8 @@ class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
-    """`tl.set_grad_enabled(False)` switches grad mode for this thread; as `with` it restores it."""
+    """`tl.set_grad_enabled(False)` switches grad mode for this thread at once; as `with` it
+    restores the previous mode at the end; as a decorator it applies to each call only."""
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
@@ -76,10 +111,11 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
         _grad_state.enabled = self.enabled
 
     def __enter__(self) -> None:
-        pass  # already switched by __init__, as PyTorch's set_grad_enabled
+        pass  # already switched by __init__
 
-    def _recreate_cm(self) -> _GradMode:
-        return self
+    def __call__(self, func: Callable) -> Callable:
+        _grad_state.enabled = self._previous  # as a decorator: leave the mode alone until called
+        return super().__call__(func)
 
 
 class ShapeError(ValueError):
@@ -242,7 +278,8 @@ def release_graph(order: list) -> None:
             ctx = node._ctx
             if ctx is None:
                 continue
-            ctx.saved_tensors = None
+            if ctx.saved_tensors:  # a node that saved nothing stays usable, as in PyTorch
+                ctx.saved_tensors = None
             ctx.parents = tuple([_stand_in(p, stand_ins) for p in ctx.parents])
     finally:
         if collecting:

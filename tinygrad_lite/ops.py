@@ -37,6 +37,8 @@ def _axes(axis, ndim: int) -> Optional[tuple]:
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if not axes:
+        return None  # dim=() or [] reduces over every axis, as in PyTorch
     normal = [normalize_axis(a, ndim) for a in axes]
     if len(set(normal)) != len(normal):
         raise ValueError(f"axis {axis!r} repeats an axis")
@@ -120,7 +122,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x**c for a constant c;  dy/dx = c * x**(c-1)."""
+    """y = x**c for a constant c;  dy/dx = c * x**(c-1)  (0 for c = 0, also at x = 0)."""
     rule = "grad_in = grad_out * c * x**(c-1)"
 
     def forward(self, x, exponent: float):
@@ -131,6 +133,8 @@ class Pow(Function):
     def backward(self, grad):
         (x,) = self.saved_tensors
         c = self.exponent
+        if c == 0:
+            return np.zeros_like(grad)  # y = 1: a constant, even where x**(c-1) is inf
         return grad * (c * x ** (c - 1))
 
 
@@ -167,10 +171,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
         if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g[..., None]  # the column axis b's vector removed
+        if a.ndim == 1:
+            g = g[..., None, :]  # the row axis a's vector removed
         da = db = None
         if self.needs_input_grad[0]:
             da = g @ np.swapaxes(b2, -1, -2)
@@ -192,6 +196,11 @@ class Linear(Function):
     rule = "grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)"
 
     def forward(self, x, weight, bias=None):
+        if x.dtype != weight.dtype:
+            raise RuntimeError(
+                f"linear: input is {x.dtype} but the weight is {weight.dtype}; convert one "
+                "(x.to(dtype) or model.to(dtype)), as PyTorch requires"
+            )
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(
                 f"linear: input has {x.shape[-1]} features but weight {weight.shape} expects "
@@ -367,7 +376,7 @@ class Max(Function):
 
     def backward(self, grad):
         x, out = self.saved_tensors
-        mask = x == out
+        mask = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is the NaN
         share = mask / mask.sum(axis=self.axes, keepdims=True)
         return share * _expand(grad, x.shape, self.axes, self.keepdims)
 

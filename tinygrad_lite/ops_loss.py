@@ -39,10 +39,15 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np
 
 
 def _per_element(grad: np.ndarray, reduction: str, count) -> np.ndarray:
-    """dL/dl for each element l of the unreduced loss (broadcastable to its shape)."""
+    """dL/dl for each element l of the unreduced loss (broadcastable to its shape).
+
+    A 'mean' over nothing (every target ignored, or zero total weight) is nan, but its gradient
+    is 0, as in PyTorch: no element contributed, so none gets a gradient.
+    """
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return grad / count
+        if not count:
+            return np.zeros_like(grad)
+        return grad / count
     return grad  # 'sum': the same grad for every element; 'none': grad is already per element
 
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Unio
 
 import numpy as np
 
-from . import autograd
+from . import autograd, dtypes
 from .autograd import ShapeError
 
 Axis = Union[None, int, Sequence[int]]
@@ -25,9 +25,16 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     array = np.asarray(data)
-    if array.dtype == np.float64 and not isinstance(data, np.floating):
+    if array.dtype == np.float64 and not _holds_float64(data):
         array = array.astype(np.float32)  # Python floats: float32 by default, as in PyTorch
     return array
+
+
+def _holds_float64(data: Any) -> bool:
+    """Whether numpy float64 scalars are among `data`'s numbers (then PyTorch keeps float64)."""
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64(x) for x in data)
+    return isinstance(data, np.floating)
 
 
 def _pick_axis(axis: Any, dim: Any, name: str = "dim") -> Any:
@@ -61,7 +68,7 @@ class Tensor:
 
     __slots__ = (
         "data", "grad", "requires_grad", "_ctx", "_retains_grad", "name",
-        "_version_counter", "_base", "__weakref__",
+        "_version_counter", "_base", "_index", "__weakref__",
     )
     __array_ufunc__ = None  # `ndarray * Tensor` calls Tensor.__rmul__ instead of broadcasting
     __hash__ = object.__hash__  # by identity, as in PyTorch (== is elementwise)
@@ -79,6 +86,7 @@ class Tensor:
         self.name: Optional[str] = None
         self._version_counter = [0]  # one list shared by a tensor and its views
         self._base: Optional[Tensor] = None  # the tensor this one is a view of
+        self._index: Any = None  # for a view `base[index]`: the index (in-place writes through)
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool, ctx: Any) -> Tensor:
@@ -91,7 +99,7 @@ class Tensor:
         t._retains_grad = False
         t.name = None
         t._version_counter = [0]
-        t._base = None
+        t._base = t._index = None
         return t
 
     # ---- properties -------------------------------------------------------------------
@@ -222,6 +230,12 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
         if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
             raise TypeError(
                 f"only floating-point tensors can require gradients; got dtype {self.data.dtype}"
@@ -252,39 +266,30 @@ class Tensor:
                 )
         autograd.backward(self, grad, retain_graph)
 
-    # ---- arithmetic -------------------------------------------------------------------
-    def _operand(self, other: Any) -> Tensor:
-        """Wrap a scalar in this tensor's dtype (so `2 * t` keeps float32); arrays keep theirs."""
-        if isinstance(other, Tensor):
-            return other
-        if isinstance(other, np.ndarray):
-            return Tensor._make(other, False, None)
-        dtype = self.data.dtype if self.data.dtype.kind == "f" else None
-        return Tensor._make(_to_array(other, dtype), False, None)
-
+    # ---- arithmetic: operands promote to PyTorch's result dtype (`dtypes.result_type`) --------
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, self._operand(other))
+        return ops.Add.apply(*_promoted(self, other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self._operand(other), self)
+        return ops.Add.apply(*_promoted(other, self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, self._operand(other))
+        return ops.Sub.apply(*_promoted(self, other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self._operand(other), self)
+        return ops.Sub.apply(*_promoted(other, self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, self._operand(other))
+        return ops.Mul.apply(*_promoted(self, other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self._operand(other), self)
+        return ops.Mul.apply(*_promoted(other, self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, self._operand(other))
+        return ops.Div.apply(*_promoted(self, other, dtypes.division_type))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self._operand(other), self)
+        return ops.Div.apply(*_promoted(other, self, dtypes.division_type))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -292,13 +297,15 @@ class Tensor:
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
             raise TypeError("Tensor ** c supports a scalar exponent c only")
-        return ops.Pow.apply(self, exponent=float(exponent))
+        base = self.to(dtypes.result_type(self, exponent))  # int ** 2 stays int, ** 0.5 floats
+        exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
+        return ops.Pow.apply(base, exponent=exponent)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self, self._operand(other))
+        return ops.MatMul.apply(*_same_dtype("matmul", self, other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(self._operand(other), self)
+        return ops.MatMul.apply(*_same_dtype("matmul", other, self))
 
     # ---- comparisons: elementwise, bool tensors, no gradient -------------------------------
     def _compare(self, other: Any, ufunc: Callable) -> Any:
@@ -354,7 +361,7 @@ class Tensor:
             return self._inplace_through_base(op, *args)
         old = Tensor._make(self.data.copy(), self.requires_grad, self._ctx)
         old.name = self.name
-        result = op(old, *[old if a is self else a for a in args])  # x.mul_(x): the old x
+        result = op(old, *[_of_old(a, self, old) for a in args])
         self._write(result)
         self._ctx, self.requires_grad = result._ctx, True
         return self
@@ -362,23 +369,22 @@ class Tensor:
     def _inplace_through_base(self, op: Callable[..., Tensor], *args: Any) -> Tensor:
         """An in-place op on a view `v = base[index]` while recording, as PyTorch does it:
         the base becomes `base[index] = op(base[index])` and `v` is base[index] again."""
-        getitem = self._ctx
-        if not (isinstance(getitem, ops.GetItem) and getitem.parents[0] is self._base):
+        base, index = self._base, self._index
+        if index is None:
             raise RuntimeError(
                 "an in-place operation on this view while the graph is recorded is not "
-                "supported (only views made by indexing are); use an out-of-place op"
+                "supported (only views made by indexing a tensor are); use an out-of-place op"
             )
-        index = getitem.index
 
-        def write_through(base: Tensor, *args: Any) -> Tensor:
-            view = base[index]
+        def write_through(old_base: Tensor, *args: Any) -> Tensor:
+            view = old_base[index]
             result = op(view, *[view if a is self else a for a in args])
             self._check_result(result)
-            return ops.SetItem.apply(base, result, index=index)
+            return ops.SetItem.apply(old_base, result, index=index)
 
-        self._base._inplace(write_through, *args)
-        self._ctx = ops.GetItem.apply(self._base, index=index)._ctx
-        self.requires_grad = True
+        base._inplace(write_through, *args)
+        self._ctx, self.requires_grad = ops.GetItem.apply(base, index=index)._ctx, True
+        self._ctx.wrote_through = True  # for `base[index] op= v`: see __setitem__
         return self
 
     def _check_result(self, result: Tensor) -> None:
@@ -414,14 +420,15 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         """Every element becomes `value` (its gradient to the old values is 0)."""
-        return self._inplace(lambda t, v: t * 0 + v, value)
+        return self.copy_(value)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
     def copy_(self, src: Any) -> Tensor:
         """Copy `src` (broadcast to this shape) into this tensor; the gradient flows to src."""
-        return self._inplace(lambda t, s: t * 0 + s, src)
+        everywhere = np.ones((), dtype=bool)
+        return self._inplace(lambda t, s: where(everywhere, s, t).to(t.dtype), src)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         return self._inplace(lambda t: t.clamp(min, max))
@@ -434,15 +441,19 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         """`t[index] = value` writes in place (same rules as the in-place methods)."""
         index = _plain_index(index)
-        if (
-            isinstance(value, Tensor) and isinstance(value._ctx, ops.GetItem)
-            and value._ctx.parents[0] is self and value._ctx.index is index
+        if isinstance(value, Tensor) and getattr(value._ctx, "wrote_through", False) and (
+            value._base is self and value._index is index
         ):
+            value._ctx.wrote_through = False
             return  # `t[i] += v` already wrote t[i] through the view; Python re-assigns it
         self._inplace(lambda t, v: ops.SetItem.apply(t, v, index=index), value)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, index=_plain_index(index))
+        index = _plain_index(index)
+        out = ops.GetItem.apply(self, index=index)
+        if out._base is self:
+            out._index = index  # a view of this tensor: in-place ops on it can write through
+        return out
 
     # ---- shape ------------------------------------------------------------------------
     @property
@@ -624,8 +635,14 @@ class Tensor:
 
     # ---- PyTorch-named ops ----
     def view(self, *shape: Any) -> Tensor:
-        """PyTorch's view; here the same as `reshape` (numpy copies only when it must)."""
-        return self.reshape(*shape)
+        """The same memory in a new shape; a layout that needs a copy is an error, as PyTorch."""
+        out = self.reshape(*shape)
+        if out.data.size > 1 and not np.shares_memory(out.data, self.data):
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+        return out
 
     def unsqueeze(self, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
         """A new size-1 axis at position `dim`, which may be in [-ndim-1, ndim]."""
@@ -750,11 +767,11 @@ class Tensor:
 
     def maximum(self, other: Any) -> Tensor:
         """Elementwise max (broadcasting); at ties each input gets half the gradient."""
-        return ops.Maximum.apply(self, self._operand(other))
+        return ops.Maximum.apply(*_promoted(self, other))
 
     def minimum(self, other: Any) -> Tensor:
         """Elementwise min (broadcasting); at ties each input gets half the gradient."""
-        return ops.Minimum.apply(self, self._operand(other))
+        return ops.Minimum.apply(*_promoted(self, other))
 
     def where(self, condition: Any, other: Any) -> Tensor:
         """`x.where(cond, y)` is `tl.where(cond, x, y)`."""
@@ -901,6 +918,48 @@ def _as_output_array(cls: type, data: Any) -> np.ndarray:
 _zeros: dict = {}  # dtype -> the read-only one-element zero that stand-ins view
 
 
+def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
+    """Both operands as Tensors of the dtype PyTorch gives `a op b` (see dtypes.py)."""
+    if type(b) is float and isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        return a, Tensor._make(np.array(b, a.data.dtype), False, None)  # the commonest case
+    a, b = (x if isinstance(x, Tensor) or type(x) in (bool, int, float) else Tensor(x)
+            for x in (a, b))
+    dtype = rule(a, b)
+    return tuple(
+        x.to(dtype) if isinstance(x, Tensor) else Tensor._make(np.array(x, dtype), False, None)
+        for x in (a, b)
+    )
+
+
+def _same_dtype(name: str, a: Any, b: Any) -> tuple:
+    """Matrix products do not promote, as in PyTorch: both operands must share a dtype."""
+    a, b = (x if isinstance(x, Tensor) else Tensor(x) for x in (a, b))
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"{name}: expected both operands to have the same dtype, but got {a.dtype} and "
+            f"{b.dtype} (convert one with .to(dtype))"
+        )
+    return a, b
+
+
+def _of_old(arg: Any, tensor: Tensor, old: Tensor) -> Any:
+    """An argument of an in-place op on `tensor`, re-expressed on its old value `old` when it is
+    `tensor` itself, a view of it by indexing, or an element taken from its current version
+    (`x.mul_(x)`, `y[0] = y[1]`): the graph then does not route through the updated tensor."""
+    if arg is tensor:
+        return old
+    if not isinstance(arg, Tensor):
+        return arg
+    if arg._base is tensor and arg._index is not None:  # a view: always the current values
+        return old[arg._index]
+    ctx = arg._ctx
+    if isinstance(ctx, ops.GetItem) and ctx.parents[0] is tensor and (
+        ctx.versions[0] == tensor._version
+    ):
+        return old[ctx.index]
+    return arg
+
+
 def _plain_index(index: Any) -> Any:
     """An index with Tensors replaced by their arrays (bool tensors are masks, as in numpy)."""
     if isinstance(index, Tensor):
@@ -1037,23 +1096,6 @@ def cat(tensors: Sequence[Any], dim: Optional[int] = None, *, axis: Optional[int
     return ops.Concatenate.apply(*tensors, axis=ops.normalize_axis(0 if dim is None else dim, ndim))
 
 
-def _with_scalars(a: Any, b: Any) -> tuple:
-    """Two operands as tensors, where either may be a Python number: as PyTorch promotes, a
-    number takes the tensor's dtype unless it is of a higher kind (a float next to an int
-    tensor), and then both become that number's default dtype (float32 / int64)."""
-    a_scalar, b_scalar = (not isinstance(v, (Tensor, np.ndarray)) for v in (a, b))
-    a, b = (v if isinstance(v, Tensor) else Tensor._make(_to_array(v), False, None) for v in (a, b))
-    if a_scalar == b_scalar:
-        if not a_scalar:
-            return a, b  # two tensors: numpy's promotion
-        target = max(a.dtype, b.dtype, key=lambda d: "biufc".find(d.kind))
-    else:
-        number, other = (a, b) if a_scalar else (b, a)
-        higher = "biufc".find(number.dtype.kind) > "biufc".find(other.dtype.kind)
-        target = number.dtype if higher else other.dtype
-    return a.to(target), b.to(target)
-
-
 def where(condition: Any, input: Any, other: Any) -> Tensor:
     """`input` where the bool `condition` is True, else `other` (all three broadcast).
 
@@ -1066,7 +1108,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
             f"where expected condition to be a boolean tensor, but got a tensor with dtype "
             f"{cond.dtype}"
         )
-    x, y = _with_scalars(input, other)
+    x, y = _promoted(input, other)
     return ops.Where.apply(Tensor._make(cond, False, None), x, y)
 
 
@@ -1082,7 +1124,7 @@ def minimum(input: Any, other: Any) -> Tensor:
 
 def matmul(input: Any, other: Any) -> Tensor:
     """Matrix product with numpy/PyTorch broadcasting rules (1-D operands as vectors)."""
-    return ops.MatMul.apply(input, other)
+    return ops.MatMul.apply(*_same_dtype("matmul", input, other))
 
 
 from . import ops  # noqa: E402  (ops build on Tensor; imported last)

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import ops, ops_loss, ops_nn
+from .. import dtypes, ops, ops_loss, ops_nn
 from ..ops_activation import gelu, leaky_relu  # noqa: F401
 from ..random import get_rng
 from ..tensor import Tensor
@@ -29,12 +29,14 @@ def tanh(x: Tensor) -> Tensor:
     return ops.Tanh.apply(x)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return ops.Softmax.apply(x, axis=axis)
+def softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (default the last axis), stable for large x."""
+    return x.softmax(axis, dim=dim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return ops.LogSoftmax.apply(x, axis=axis)
+def log_softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
+    """x - logsumexp(x) along `dim` (default the last axis)."""
+    return x.log_softmax(axis, dim=dim)
 
 
 # ---- losses (ops in `ops_loss.py`): PyTorch's signatures and semantics ----------------------
@@ -62,6 +64,12 @@ def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
     return t.to(dtype) if t.requires_grad else Tensor._make(t.data.astype(dtype), False, None)
 
 
+def _promoted(tensors: list) -> list:
+    """The operands of an elementwise loss in PyTorch's result dtype (see dtypes.py)."""
+    dtype = dtypes.result_type(*tensors)
+    return [t.to(dtype) for t in tensors]
+
+
 def _same_shape(name: str, what: str, input: Tensor, other: Any) -> Tensor:
     """`other` (a target or weight) as a Tensor of exactly the input's shape and dtype.
 
@@ -74,7 +82,7 @@ def _same_shape(name: str, what: str, input: Tensor, other: Any) -> Tensor:
             f"{name}: {what} shape {other.shape} differs from input shape {input.shape}; they "
             "must match exactly (PyTorch would broadcast them, with a warning; we refuse)"
         )
-    return _in_dtype(other, input.dtype)
+    return other
 
 
 def _constant(name: str, what: str, value: Any, dtype: np.dtype) -> Optional[np.ndarray]:
@@ -237,7 +245,7 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any
     inputs = [x, _same_shape("mse_loss", "target", x, target)]
     if weight is not None:
         inputs.append(_same_shape("mse_loss", "weight", x, weight))
-    return ops_loss.SquaredError.apply(*inputs, reduction=reduction)
+    return ops_loss.SquaredError.apply(*_promoted(inputs), reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any = None) -> Tensor:
@@ -252,7 +260,7 @@ def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any 
     inputs = [x, _same_shape("l1_loss", "target", x, target)]
     if weight is not None:
         inputs.append(_same_shape("l1_loss", "weight", x, weight))
-    return ops_loss.AbsoluteError.apply(*inputs, reduction=reduction)
+    return ops_loss.AbsoluteError.apply(*_promoted(inputs), reduction=reduction)
 
 
 def binary_cross_entropy(
@@ -266,7 +274,7 @@ def binary_cross_entropy(
     """
     x = _as_tensor(input)
     _check_reduction("binary_cross_entropy", reduction)
-    y = _same_shape("binary_cross_entropy", "target", x, target)
+    y = _in_dtype(_same_shape("binary_cross_entropy", "target", x, target), x.dtype)
     for what, values in (("input", x.data), ("target", y.data)):
         if values.size and not (values.min() >= 0 and values.max() <= 1):  # nan fails too
             raise ValueError(f"binary_cross_entropy: all elements of {what} must be in [0, 1]")
@@ -293,7 +301,7 @@ def binary_cross_entropy_with_logits(
     name = "binary_cross_entropy_with_logits"
     x = _as_tensor(input)
     _check_reduction(name, reduction)
-    y = _same_shape(name, "target", x, target)
+    y = _in_dtype(_same_shape(name, "target", x, target), x.dtype)
     w = _elementwise_weight(name, "weight", weight, x)
     pw = _elementwise_weight(name, "pos_weight", pos_weight, x)
     return ops_loss.BinaryCrossEntropyWithLogits.apply(

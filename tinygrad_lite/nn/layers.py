@@ -71,16 +71,16 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """exp(x) / sum(exp(x)) along `axis` (stable)."""
+    """exp(x) / sum(exp(x)) along `dim` (stable); `axis=` is accepted too."""
 
-    def __init__(self, axis: int = -1):
-        self.axis = axis
+    def __init__(self, dim: Optional[int] = -1, *, axis: Optional[int] = None):
+        self.dim = dim if axis is None else axis
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.Softmax.apply(x, axis=self.axis)
+        return ops.Softmax.apply(x, axis=-1 if self.dim is None else self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class Flatten(Module):
