@@ -920,8 +920,14 @@ _zeros: dict = {}  # dtype -> the read-only one-element zero that stand-ins view
 
 def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
     """Both operands as Tensors of the dtype PyTorch gives `a op b` (see dtypes.py)."""
-    if type(b) is float and isinstance(a, Tensor) and a.data.dtype.kind == "f":
-        return a, Tensor._make(np.array(b, a.data.dtype), False, None)  # the commonest case
+    if isinstance(a, Tensor):  # the common cases first: nothing to decide
+        kind = a.data.dtype.kind
+        if isinstance(b, Tensor) and a.data.dtype == b.data.dtype and (
+            kind == "f" or rule is dtypes.result_type
+        ):
+            return a, b
+        if type(b) is float and kind == "f":
+            return a, Tensor._make(np.array(b, a.data.dtype), False, None)
     a, b = (x if isinstance(x, Tensor) or type(x) in (bool, int, float) else Tensor(x)
             for x in (a, b))
     dtype = rule(a, b)
