@@ -1,8 +1,12 @@
-"""Tests for tinygrad_lite.data: IDX / Kaggle CSV loading, the shipped MNIST copy, DataLoader."""
+"""Tests for tinygrad_lite.data: IDX / Kaggle CSV loading, the shipped MNIST copy, DataLoader,
+digits from image files."""
 
 import gzip
 import hashlib
 import re
+import struct
+import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +16,15 @@ import tinygrad_lite.data as data_mod
 from tinygrad_lite.data import (
     DataError,
     DataLoader,
+    dataset_files,
     default_data_root,
+    fit_like_mnist,
     load_dataset,
+    load_digit_image,
     load_idx,
     load_kaggle_csv,
     load_mnist,
+    looks_like_mnist,
     one_hot,
     to_float,
 )
@@ -193,6 +201,53 @@ def test_idx_path_is_directory(tmp_path):
     with pytest.raises(DataError) as e:
         load_idx(tmp_path)
     assert_names(err(e), tmp_path)
+
+
+def test_idx_header_declaring_gigabytes_is_refused_before_reading(tmp_path):
+    """A gzip "bomb": the header says (10**7, 28, 28) uint8 = 7.8 GB; nothing past it is read."""
+    header = bytes([0, 0, 8, 3]) + np.asarray([10**7, 28, 28], ">u4").tobytes()
+    p = write(tmp_path / "bomb.gz", header + bytes(1000), gz=True)
+    with pytest.raises(DataError) as e:
+        load_idx(p)
+    assert_names(err(e), p, "7,840,000,000 bytes", "over the limit", "not read")
+    with pytest.raises(DataError, match="over the limit of 100 bytes"):
+        load_idx(write(tmp_path / "small", idx_bytes(np.zeros((5, 5, 5), np.uint8))), 100)
+
+
+def test_idx_gzip_that_decompresses_far_past_its_header_stops_early(tmp_path):
+    """5 labels declared, then 200 MB of zeros (200 KB compressed): reported as over-long
+    after decompressing at most 64 MiB of it, quickly."""
+    _, y = sample_images(5)
+    z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(2**20)
+    body = z.compress(idx_bytes(y)) + b"".join(z.compress(zeros) for _ in range(200)) + z.flush()
+    p = write(tmp_path / "long.gz", body)
+    start = time.perf_counter()
+    with pytest.raises(DataError) as e:
+        load_idx(p)
+    assert time.perf_counter() - start < 5
+    assert_names(err(e), p, "over-long", "= 5 bytes", "at least", "not read further")
+
+
+def test_idx_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
+    p = write(tmp_path / "x.idx", idx_bytes(np.zeros(3, np.uint8)))
+    real_open = open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file) == str(p):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    with pytest.raises(DataError) as e:
+        load_idx(p)
+    assert_names(err(e), p, "cannot read (Permission denied)")
+    csv = tmp_path / "train.csv"
+    csv.write_text("label\n")
+    p = csv
+    with pytest.raises(DataError) as e:
+        load_kaggle_csv(csv)
+    assert_names(err(e), csv, "cannot read (Permission denied)")
 
 
 # ----------------------------------------------------------------------------- shipped MNIST
@@ -522,3 +577,109 @@ def test_to_float_column_major_layout():
     assert rows.flags.c_contiguous and cols.flags.f_contiguous
     np.testing.assert_array_equal(rows, cols)
     np.testing.assert_array_equal(rows, images.reshape(2, 9) / np.float32(255))
+
+
+def test_to_float_of_no_images():
+    assert to_float(np.zeros((0, 28, 28), np.uint8)).shape == (0, 784)
+
+
+def test_dataset_files_lists_what_load_dataset_reads(tmp_path):
+    write_mnist_folder(tmp_path / "both", n_test=2, gz=False)
+    names = sorted(p.name for p in dataset_files(tmp_path / "both"))
+    assert names == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+                     "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+    assert dataset_files(tmp_path / "train.csv") == [tmp_path / "train.csv"]
+    assert len(dataset_files(None)) == 4
+
+
+# ----------------------------------------------------------------------------- image files
+
+
+@pytest.fixture(scope="module")
+def seven():
+    images, labels = load_mnist("test")
+    return images[0]  # a 7
+
+
+def test_mnist_digits_are_used_as_they_are(seven, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(seven).save(tmp_path / "d.png")
+    image, notes = load_digit_image(tmp_path / "d.png")
+    assert notes == [] and np.array_equal(image, seven)
+    images, _ = load_mnist("test")
+    assert all(looks_like_mnist(x.astype(float)) for x in images[:2000])
+
+
+def centre_and_size(image):
+    g = image.astype(float)
+    rows = np.flatnonzero((g > 0.2 * g.max()).any(axis=1))
+    cols = np.flatnonzero((g > 0.2 * g.max()).any(axis=0))
+    cy = (g.sum(axis=1) * np.arange(28)).sum() / g.sum()
+    cx = (g.sum(axis=0) * np.arange(28)).sum() / g.sum()
+    return cy, cx, max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+
+
+def test_off_centre_28x28_digits_are_centred_as_larger_images_are(seven, tmp_path):
+    """A digit drawn in a corner of a 28x28 canvas, or filling it, is cropped, scaled to 20
+    pixels and moved to the centre of mass (14, 14) -- as a larger image would be."""
+    from PIL import Image
+
+    corner = np.zeros((28, 28), np.uint8)
+    corner[:14, :14] = np.asarray(Image.fromarray(seven[4:24, 4:24]).resize((14, 14)))
+    filling = np.asarray(Image.fromarray(seven[4:24, 4:24]).resize((28, 28)))
+    for name, array in (("corner", corner), ("filling", filling)):
+        Image.fromarray(array).save(tmp_path / f"{name}.png")
+        image, notes = load_digit_image(tmp_path / f"{name}.png")
+        assert notes and "re-centred" in notes[0], name
+        cy, cx, size = centre_and_size(image)
+        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5 and 19 <= size <= 20, name
+        big = np.kron(array, np.ones((3, 3), np.uint8))  # the same drawing at 84x84
+        Image.fromarray(big).save(tmp_path / f"{name}_big.png")
+        same, _ = load_digit_image(tmp_path / f"{name}_big.png")
+        assert np.abs(same.astype(int) - image.astype(int)).mean() < 8, name
+
+
+def test_16_bit_images_are_scaled_not_clipped(seven, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(seven.astype(np.uint16) * 257).save(tmp_path / "d16.png")
+    image, notes = load_digit_image(tmp_path / "d16.png")
+    assert notes == [] and np.array_equal(image, seven)
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height greyscale pixels but holds no pixel data."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [20000, 5000])
+def test_huge_images_are_refused_before_decoding(tmp_path, side):
+    """20000x20000 trips Pillow's DecompressionBombError; 5000x5000 this module's own limit."""
+    p = png_header_only(tmp_path / "huge.png", side, side)
+    with pytest.raises(DataError) as e:
+        load_digit_image(p)
+    assert_names(err(e), p, "too large" if side == 20000 else f"{side}x{side}")
+
+
+def test_bad_image_files(tmp_path):
+    text = tmp_path / "t.png"
+    text.write_text("not an image")
+    for path, what in ((tmp_path / "missing.png", "not found"), (tmp_path, "not a regular"),
+                       (text, "not a readable image")):
+        with pytest.raises(DataError) as e:
+            load_digit_image(path)
+        assert_names(err(e), path, what)
+    small = png_header_only(tmp_path / "small.png", 10, 10)
+    with pytest.raises(DataError):
+        load_digit_image(small)
+
+
+def test_fit_like_mnist_of_a_blank_image():
+    assert not fit_like_mnist(np.zeros((40, 40))).any()

@@ -33,18 +33,23 @@ import warnings
 import zlib
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 __all__ = [
     "DataError",
+    "MAX_IDX_BYTES",
     "load_idx",
     "default_data_root",
     "load_mnist",
     "load_kaggle_csv",
     "load_dataset",
+    "dataset_files",
+    "load_digit_image",
+    "fit_like_mnist",
+    "looks_like_mnist",
     "DataLoader",
     "to_float",
     "one_hot",
@@ -71,6 +76,11 @@ _MNIST_STEMS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
+# load_idx refuses headers declaring more than this many bytes of values (MNIST's training
+# images are 47 MB), and reads at most _TRAILING_CHECK bytes past the declared end
+MAX_IDX_BYTES = 2**30
+_TRAILING_CHECK = 2**26
+
 _N_PIXELS = 784
 _PIXEL_COLUMNS = [f"pixel{i}" for i in range(_N_PIXELS)]
 
@@ -88,72 +98,136 @@ class DataError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def _read_maybe_gzip(path: Path) -> Tuple[bytes, bool]:
-    """Return (payload bytes, was_gzipped) for ``path``; errors name the file."""
+class _GunzipStream:
+    """Reads the decompressed bytes of a gzip file `n` at a time, never decompressing more
+    than asked for (zlib's max_length), so a bomb costs only what is read of it. Multi-member
+    files (concatenated gzip streams) are read through; the CRC of each member is checked when
+    its end is reached."""
+
+    _CHUNK = 2**24  # compressed bytes read from the file at a time
+
+    def __init__(self, raw: Any) -> None:
+        self.raw, self.tail = raw, b""
+        self.d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def read(self, n: int) -> bytes:
+        parts, need = [], n
+        while need > 0:
+            if self.d.eof:
+                rest = self.d.unused_data + self.tail
+                self.tail = b""
+                if not rest:
+                    rest = self.raw.read(self._CHUNK)
+                if not rest:
+                    break
+                self.d, self.tail = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            if not self.tail:
+                self.tail = self.raw.read(self._CHUNK)
+                if not self.tail:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+            chunk = self.d.decompress(self.tail, need)
+            self.tail = self.d.unconsumed_tail
+            parts.append(chunk)
+            need -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _open_idx(path: Path) -> Tuple[Any, bool]:
+    """(stream of the payload with read(n) and close(), was_gzipped); errors name the file."""
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
     try:
-        raw = path.read_bytes()
+        f = open(path, "rb")
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
-    if not raw:
+    head = f.read(2)
+    f.seek(0)
+    if not head:
+        f.close()
         raise DataError(f"{path}: empty file (0 bytes)")
-    if raw[:2] != _GZIP_MAGIC:
-        return raw, False
+    if head != _GZIP_MAGIC:
+        return f, False
+    return _GunzipStream(f), True
+
+
+def _read(f: Any, n: int, path: Path) -> bytes:
+    """Up to `n` bytes of `f` (fewer only at the end of the data)."""
     try:
-        data = gzip.decompress(raw)
+        return f.read(n)
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: corrupt gzip data ({len(raw)} bytes compressed): {e}") from e
-    if not data:
-        raise DataError(f"{path}: empty file (gzip stream decompresses to 0 bytes)")
-    return data, True
+        size = path.stat().st_size
+        raise DataError(f"{path}: corrupt gzip data ({size} bytes compressed): {e}") from e
 
 
-def load_idx(path: PathLike) -> np.ndarray:
+def load_idx(path: PathLike, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """Read one IDX file (gzipped or raw) into an array of the shape its header declares.
 
     MNIST image files give ``(N, 28, 28)`` uint8, label files ``(N,)`` uint8.  Multi-byte
-    types are returned in native byte order.  The array is writable and owns its memory.
+    types are returned in native byte order.  The array is writable.
+
+    The file is read as a stream: a header that declares more than `max_bytes` of values
+    (default :data:`MAX_IDX_BYTES`, 1 GiB; MNIST's training images are 47 MB) is refused
+    before anything else is read, and a gzip stream that goes on past the declared size (a
+    "gzip bomb") is reported as over-long without decompressing more than 64 MiB of it.
     """
     path = Path(path)
-    data, gz = _read_maybe_gzip(path)
-    where = " (decompressed)" if gz else ""
-    if len(data) < 4:
-        raise DataError(
-            f"{path}: truncated header{where}: {len(data)} bytes, need at least 4 for the magic"
-        )
-    b0, b1, code, ndim = data[0], data[1], data[2], data[3]
-    if b0 != 0 or b1 != 0 or code not in _IDX_DTYPES or ndim == 0:
-        known = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
-        raise DataError(
-            f"{path}: bad IDX magic 0x{data[:4].hex().upper()} at offset 0{where}: expected "
-            f"00 00 <type> <ndim> with type in {{{known}}} and ndim >= 1 "
-            f"(MNIST: 0x00000803 images, 0x00000801 labels)"
-        )
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise DataError(
-            f"{path}: truncated header{where}: {ndim} dimensions need a {header_len}-byte "
-            f"header, file has {len(data)} bytes"
-        )
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = math.prod(shape) * dtype.itemsize
-    actual = len(data) - header_len
+    f, gz = _open_idx(path)
+    try:
+        where = " (decompressed)" if gz else ""
+        head = _read(f, 4, path)
+        if not head and gz:
+            raise DataError(f"{path}: empty file (gzip stream decompresses to 0 bytes)")
+        if len(head) < 4:
+            raise DataError(f"{path}: truncated header{where}: {len(head)} bytes, need at "
+                            f"least 4 for the magic")
+        b0, b1, code, ndim = head
+        if b0 != 0 or b1 != 0 or code not in _IDX_DTYPES or ndim == 0:
+            known = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
+            raise DataError(
+                f"{path}: bad IDX magic 0x{bytes(head).hex().upper()} at offset 0{where}: "
+                f"expected 00 00 <type> <ndim> with type in {{{known}}} and ndim >= 1 "
+                f"(MNIST: 0x00000803 images, 0x00000801 labels)"
+            )
+        header_len = 4 + 4 * ndim
+        sizes = _read(f, 4 * ndim, path)
+        if len(sizes) < 4 * ndim:
+            raise DataError(
+                f"{path}: truncated header{where}: {ndim} dimensions need a {header_len}-byte "
+                f"header, file has {4 + len(sizes)} bytes"
+            )
+        shape = tuple(int(d) for d in np.frombuffer(bytes(sizes), dtype=">u4"))
+        dtype = _IDX_DTYPES[code]
+        expected = math.prod(shape) * dtype.itemsize
+        if expected > max_bytes:
+            raise DataError(
+                f"{path}: header declares shape {shape} of {dtype.newbyteorder('=')} = "
+                f"{expected:,} bytes, over the limit of {max_bytes:,} bytes (load_idx's "
+                f"max_bytes); not read"
+            )
+        data = _read(f, expected, path)
+        extra = _read(f, _TRAILING_CHECK, path)  # also runs gzip's CRC check
+        actual = len(data) + len(extra)
+    finally:
+        f.close()
     if actual != expected:
         kind = "truncated data" if actual < expected else "over-long data"
-        extra = (
-            f" ({expected - actual} bytes missing)"
-            if actual < expected
-            else f" ({actual - expected} extra trailing bytes)"
-        )
+        if actual < expected:
+            detail = f" ({expected - actual} bytes missing)"
+        elif len(extra) == _TRAILING_CHECK:
+            detail = f" (at least {len(extra)} extra trailing bytes; not read further)"
+        else:
+            detail = f" ({actual - expected} extra trailing bytes)"
+        found = f"at least {actual}" if len(extra) == _TRAILING_CHECK else str(actual)
         raise DataError(
             f"{path}: {kind}{where}: header declares shape {shape} of {dtype.newbyteorder('=')}"
-            f" = {expected} bytes after the {header_len}-byte header, found {actual}{extra}"
+            f" = {expected} bytes after the {header_len}-byte header, found {found}{detail}"
         )
-    arr = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=header_len)
+    arr = np.frombuffer(data, dtype=dtype, count=math.prod(shape))
     # astype copies: the result is writable, native-endian and doesn't pin `data`
     return arr.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
 
@@ -280,8 +354,11 @@ def load_kaggle_csv(path: PathLike) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         raise DataError(f"{path}: file not found")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
-    with open(path, "rb") as f:
-        gz = f.read(2) == _GZIP_MAGIC
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == _GZIP_MAGIC
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file (0 bytes)")
 
@@ -457,6 +534,21 @@ def load_dataset(source: Optional[PathLike] = None) -> Dict[str, Any]:
     raise DataError(f"{path}: expected a folder of MNIST-named IDX files or a .csv file")
 
 
+def dataset_files(source: Optional[PathLike] = None) -> List[Path]:
+    """The files :func:`load_dataset` reads for `source` (those that exist), so a caller can
+    refuse to write over them."""
+    if source is None:
+        try:
+            source = default_data_root()
+        except DataError:
+            return []
+    path = Path(source)
+    if not path.is_dir():
+        return [path]
+    found = (_find_idx_file(path, stem) for stems in _MNIST_STEMS.values() for stem in stems)
+    return [p for p in found if p is not None]
+
+
 # --------------------------------------------------------------------------------------------
 # batching and small conversions
 # --------------------------------------------------------------------------------------------
@@ -544,7 +636,7 @@ def to_float(images: np.ndarray, dtype: DTypeLike = np.float32, order: str = "C"
         raise DataError(f"to_float: expected (N, H, W) or (N, D) images, got shape {images.shape}")
     if np.dtype(dtype).kind != "f":
         raise DataError(f"to_float: dtype must be a float type, got {np.dtype(dtype)}")
-    flat = images.reshape(len(images), -1)
+    flat = images.reshape(len(images), math.prod(images.shape[1:]))  # -1 fails for N = 0
     out = np.empty(flat.shape, dtype=dtype, order=order)
     return np.divide(flat, np.dtype(dtype).type(255), out=out)
 
@@ -563,4 +655,143 @@ def one_hot(labels: np.ndarray, num_classes: int = 10, dtype: DTypeLike = np.flo
         )
     out = np.zeros((len(labels), num_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# one digit from an image file
+# --------------------------------------------------------------------------------------------
+
+MNIST_SIDE = 28  # MNIST images are 28x28 ...
+MNIST_BOX = 20  # ... with the digit scaled so its longer side is 20 pixels ...
+MNIST_CENTRE = 14.0  # ... and its centre of mass moved to (14, 14) (row, column), +- 0.5
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
+
+
+def load_digit_image(path: PathLike) -> Tuple[np.ndarray, List[str]]:
+    """A 28x28 uint8 white-on-black digit from an image file, prepared as MNIST's digits were,
+    and notes on what was done (for the user).
+
+    * Any format Pillow reads; 16-bit greyscale (PNG ``I;16``) is scaled to 0..255, not
+      clipped; a transparent background is composited over white, as a viewer shows it.
+    * An image that is mostly light (mean above half brightness) is taken to be a dark digit
+      on light paper and inverted.
+    * Every image, 28x28 or larger, is fitted as MNIST's were: cropped to the ink, scaled so its
+      longer side is 20 pixels, and placed in 28x28 with its centre of mass at the centre.
+      A 28x28 image that already looks like that (ink 17..20 pixels tall or wide, centre of
+      mass within half a pixel of the centre: every MNIST test digit) is used as it is.
+    * Images of more than ``MAX_IMAGE_PIXELS`` (4096x4096) or fewer than 28x28 pixels, and
+      files that are not images, raise :class:`DataError`.
+    """
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
+        raise DataError(f"{path}: reading images needs Pillow (pip install pillow)") from None
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise DataError(f"{path}: image is {width}x{height}, more than the "
+                                    f"{MAX_IMAGE_PIXELS:,} pixels read here; scale it down")
+                grey = _grey_pixels(im, Image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DataError(f"{path}: image too large to decode safely ({e})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        if isinstance(e, DataError):
+            raise
+        if isinstance(e, PermissionError):
+            raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataError(f"{path}: not a readable image ({e})") from None
+    if grey.shape[0] < MNIST_SIDE or grey.shape[1] < MNIST_SIDE:
+        raise DataError(
+            f"{path}: image is {grey.shape[1]}x{grey.shape[0]}, need at least 28x28 pixels"
+        )
+    notes = []
+    if grey.mean() > 127.5:
+        grey = 255 - grey
+        notes.append("inverted (mostly white: read as a dark digit on light paper)")
+    if grey.shape != (MNIST_SIDE, MNIST_SIDE):
+        notes.append(f"fitted from {grey.shape[1]}x{grey.shape[0]} to 28x28 as MNIST")
+        grey = fit_like_mnist(grey)
+    elif not looks_like_mnist(grey):
+        notes.append("re-centred and scaled as MNIST (the digit was off-centre or not "
+                     "20 pixels high/wide)")
+        grey = fit_like_mnist(grey)
+    return np.clip(np.rint(grey), 0, 255).astype(np.uint8), notes
+
+
+def _grey_pixels(im: Any, Image: Any) -> np.ndarray:
+    """An opened Pillow image as float64 grey levels 0..255."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        values = np.asarray(im, dtype=np.float64)
+        # 16-bit greyscale (or 32-bit integer holding it): scale, not clip, to 0..255
+        return values * (255.0 / 65535.0) if values.max(initial=0) > 255 or \
+            im.mode.startswith("I;16") else values
+    if im.mode == "F":
+        values = np.asarray(im, dtype=np.float64)
+        return values * 255.0 if values.max(initial=0) <= 1.0 else np.clip(values, 0, 255)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, rgba)
+    return np.asarray(im.convert("L"), dtype=np.float64)
+
+
+def _ink_box_and_centre(grey: np.ndarray) -> Optional[Tuple[slice, slice, float, float]]:
+    """(rows, columns) of the ink's bounding box (pixels above 20% of the brightest) and the
+    centre of mass (row, column) of all the pixels; None for a blank image."""
+    peak = grey.max(initial=0)
+    if peak <= 0:
+        return None
+    ink = grey > 0.2 * peak
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    total = grey.sum()
+    cy = float((grey.sum(axis=1) * np.arange(grey.shape[0])).sum() / total)
+    cx = float((grey.sum(axis=0) * np.arange(grey.shape[1])).sum() / total)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1), cy, cx
+
+
+def looks_like_mnist(grey: np.ndarray) -> bool:
+    """A 28x28 white-on-black image already prepared as MNIST's digits: the ink's longer side
+    17..20 pixels, the centre of mass within half a pixel of (14, 14)."""
+    found = _ink_box_and_centre(grey)
+    if found is None:
+        return True
+    rows, cols, cy, cx = found
+    longer = max(rows.stop - rows.start, cols.stop - cols.start)
+    return 17 <= longer <= MNIST_BOX and max(abs(cy - MNIST_CENTRE), abs(cx - MNIST_CENTRE)) <= 0.5
+
+
+def fit_like_mnist(grey: np.ndarray) -> np.ndarray:
+    """MNIST's preprocessing for a white-on-black image of any size >= 1x1: crop to the ink,
+    scale the longer side to 20 px (keeping the aspect ratio), then shift by whole pixels so
+    the centre of mass is at (14, 14) of the 28x28 result, as far as the frame allows."""
+    from PIL import Image
+
+    found = _ink_box_and_centre(grey)
+    if found is None:
+        return np.zeros((MNIST_SIDE, MNIST_SIDE))
+    rows, cols, _, _ = found
+    crop = grey[rows, cols]
+    scale = MNIST_BOX / max(crop.shape)
+    h, w = (max(1, round(n * scale)) for n in crop.shape)
+    small = Image.fromarray(crop.astype(np.float32)).resize((w, h), Image.LANCZOS)
+    small = np.clip(np.asarray(small, dtype=np.float64), 0, 255)
+    out = np.zeros((MNIST_SIDE, MNIST_SIDE))
+    top, left = (MNIST_SIDE - h) // 2, (MNIST_SIDE - w) // 2
+    out[top : top + h, left : left + w] = small
+    placed = _ink_box_and_centre(out)
+    if placed is not None:  # move the centre of mass to (14, 14): whole pixels, as np.roll
+        _, _, cy, cx = placed
+        dy = int(np.clip(round(MNIST_CENTRE - cy), -top, MNIST_SIDE - h - top))
+        dx = int(np.clip(round(MNIST_CENTRE - cx), -left, MNIST_SIDE - w - left))
+        out = np.roll(out, (dy, dx), axis=(0, 1))
     return out
