@@ -142,12 +142,9 @@ def mnist_train() -> Tuple[np.ndarray, np.ndarray]:
 
 
 def _tl_mlp(sizes: Tuple[int, ...], dtype: type) -> nn.Module:
-    layers: list = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        if i:
-            layers.append(nn.ReLU())
-        layers.append(nn.Linear(n_in, n_out, dtype=dtype))
-    return nn.Sequential(*layers)
+    from tinygrad_lite.models import build_mlp  # the one builder the examples use too
+
+    return build_mlp(sizes[0], list(sizes[1:-1]), sizes[-1], dtype=dtype)
 
 
 def _torch_mlp(sizes: Tuple[int, ...], dtype: type):

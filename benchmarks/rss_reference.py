@@ -1,7 +1,7 @@
 """The hand-written reference's counterpart of `examples/mnist_two_layer.py` (no flags), for the
-memory case: the same data (the example's own `prepare_data`: shuffled MNIST, 59,000 train
-images, dev and test, float32), then the notebook's gradient descent from
-`tinygrad_lite.reference` in the column convention, then train/dev/test accuracy.
+memory case: the same data (the example's split, `tinygrad_lite.cli.mnist.prepare_data`:
+shuffled MNIST, 59,000 train images, dev and test, float32), then the notebook's gradient
+descent from `tinygrad_lite.reference` in the column convention, then train/dev/test accuracy.
 
     python benchmarks/rss_reference.py --iterations 20
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import reference
+from tinygrad_lite.cli.mnist import prepare_data  # the example's data split
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mnist_two_layer.py"
 
@@ -36,7 +37,7 @@ def main() -> int:
     args = p.parse_args()
     start = time.perf_counter()
     rng = np.random.RandomState(args.seed)
-    data = load_example().prepare_data(None, rng, None, np.dtype(args.dtype))
+    data = prepare_data(None, rng, None, np.dtype(args.dtype))
     X, y = data["train"]
     # the notebook's layout: one image per column (a transposed view, no copy)
     params = reference.gradient_descent(X.T, y, args.iterations, 0.1, rng=rng)

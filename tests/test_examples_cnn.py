@@ -73,6 +73,10 @@ def test_mnist_cnn_trains_saves_loads_and_plots(small_mnist, tmp_path):
         (["--epochs", "0"], "--epochs must be positive"),
         (["--load", __file__], "not an .npz checkpoint"),
         (["--plot", "/no/such/folder/x.png"], "does not exist"),
+        (["--seed", "-1"], "--seed"),
+        (["--save", "same.npz", "--plot", "same.npz"], "also the output of --save"),
+        (["--channels", "8", "8", "8", "8", "8", "8"], "leave no pixel"),
+        (["--hidden", "100000000"], "more than this machine's"),
     ],
 )
 def test_mnist_cnn_bad_input_exits_2_with_one_line(args, message):
@@ -84,12 +88,20 @@ def test_mnist_cnn_bad_input_exits_2_with_one_line(args, message):
 
 
 def test_mnist_cnn_rejects_an_mlp_checkpoint(tmp_path):
-    from tinygrad_lite.checkpoint import build_mlp, mlp_arch, save_checkpoint
+    from tinygrad_lite.checkpoint import save_checkpoint
+    from tinygrad_lite.models import build_mlp, mlp_arch
 
-    arch = mlp_arch(784, [10], 10)
-    save_checkpoint(tmp_path / "mlp.npz", build_mlp(arch), arch)
+    save_checkpoint(tmp_path / "mlp.npz", build_mlp(784, [10], 10), mlp_arch(784, [10], 10))
     r = run_example("mnist_cnn.py", "--load", tmp_path / "mlp.npz", "--epochs", 0)
-    assert r.returncode == 2 and "an MLP: use mnist_two_layer.py" in r.stderr
+    assert r.returncode == 2 and "784-10-10 MLP" in r.stderr
+    assert "(use mnist_two_layer.py)" in r.stderr
+
+
+def test_mnist_cnn_is_a_short_script_without_environment_tricks():
+    text = (EXAMPLES / "mnist_cnn.py").read_text()
+    assert len(text.splitlines()) < 120
+    assert "OPENBLAS_NUM_THREADS" not in text and "os.environ" not in text
+    assert "argparse" not in text
 
 
 def test_moons_learns_and_writes_a_png(tmp_path):
@@ -100,3 +112,7 @@ def test_moons_learns_and_writes_a_png(tmp_path):
     assert plot.read_bytes()[:8] == PNG_MAGIC
     r = run_example("moons.py", "--samples", 2)
     assert r.returncode == 2 and "--samples must be at least 4" in r.stderr
+    r = run_example("moons.py", "--plot", tmp_path)
+    assert r.returncode == 2 and "is a folder" in r.stderr
+    r = run_example("moons.py", "--lr", "1e6", "--epochs", 50, "--plot", plot)
+    assert r.returncode == 1 and "training stopped" in r.stderr

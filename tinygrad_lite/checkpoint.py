@@ -1,44 +1,59 @@
-"""Saving and loading small models: weights plus an architecture description, in one .npz.
+"""Saving and loading small models: weights plus an architecture record, in one .npz.
 
 A checkpoint is an ordinary numpy ``.npz`` archive holding
 
-* one array per entry of the model's ``state_dict()`` (``"0.weight"``, ``"0.bias"``, ...), and
-* ``"__arch__"``: a 0-d unicode array with a JSON object describing the architecture (for the
-  MLPs of the examples: ``{"kind": "mlp", "in_features": 784, "hidden": [10],
-  "out_features": 10, "activation": "relu", "dtype": "float32"}``) plus anything else the
-  caller wants to record (seed, optimizer, accuracies...).
+* one array per entry of the model's ``state_dict()`` (``"0.weight"``, ``"0.bias"``, ...,
+  batch-norm running statistics too), and
+* ``"__arch__"``: a 0-d unicode array with a JSON object, the model's architecture record
+  (:mod:`tinygrad_lite.models`: ``{"kind": "mlp", "in_features": 784, "hidden": [10], ...}``
+  or ``{"kind": "cnn", "channels": [16, 32], ...}``) plus anything else the caller wants to
+  record (seed, optimizer, accuracies...).
 
-It loads with ``np.load(path)`` alone (no pickle). Files are written atomically: to a temporary
-file in the same folder, then ``os.replace``-d over the target, so an interrupted save never
-leaves a half-written checkpoint behind.
+So a checkpoint describes itself: :func:`load_model` rebuilds whichever model it holds. It
+loads with ``np.load(path)`` alone (no pickle).
 
-Every problem (missing file, not an .npz, no architecture, weights that do not fit it) raises
-:class:`CheckpointError`, a ``ValueError`` whose message is one line naming the file.
+Files are written by :func:`atomic_write`: to a temporary file in the same folder, then
+``os.replace``-d over the target, so a reader sees the old file or the whole new one, never
+part of one. The rules for what is on disk afterwards:
+
+* a file that is overwritten keeps its permission bits; a new file gets ``0o666 & ~umask``,
+  as ``open(path, "w")`` would create it (not the 0600 of a bare temporary file);
+* a symbolic link at the path is replaced by the new file; the file it pointed to is left as
+  it was (the link is not written through);
+* no temporary file is left behind when the write fails, is interrupted by Ctrl-C, or the
+  process gets SIGTERM while writing (the signal then goes on to its previous handler, so the
+  process still terminates as it would have).
+
+Every problem (missing or unreadable file, not an .npz, no architecture, an architecture that
+cannot be built, weights that do not fit it) raises :class:`CheckpointError`, a ``ValueError``
+whose message is one line naming the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import signal
+import stat
 import tempfile
+import threading
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Dict, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
-from . import nn
+from . import models, nn
 
 __all__ = [
     "ARCH_KEY",
     "CheckpointError",
     "atomic_write",
-    "build_mlp",
-    "describe",
     "load_checkpoint",
     "load_model",
-    "mlp_arch",
     "save_checkpoint",
 ]
 
@@ -53,85 +68,83 @@ class CheckpointError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
-# ---- architecture ----------------------------------------------------------------------------
-
-
-def mlp_arch(
-    in_features: int, hidden: Sequence[int], out_features: int, dtype: Any = np.float32
-) -> Dict[str, Any]:
-    """The architecture dict of an MLP in -> hidden[0] ReLU -> ... -> out."""
-    return {
-        "kind": "mlp",
-        "in_features": int(in_features),
-        "hidden": [int(h) for h in hidden],
-        "out_features": int(out_features),
-        "activation": "relu",
-        "dtype": np.dtype(dtype).name,
-    }
-
-
-def describe(arch: Dict[str, Any]) -> str:
-    """'784-10-10' for an MLP arch."""
-    widths = [arch.get("in_features"), *arch.get("hidden", []), arch.get("out_features")]
-    return "-".join(str(w) for w in widths)
-
-
-def build_mlp(arch: Dict[str, Any]) -> nn.Sequential:
-    """`Sequential(Linear(in, h1), ReLU(), ..., Linear(h_last, out))` for an `mlp_arch` dict.
-
-    Parameters get `nn.Linear`'s default (PyTorch) initialisation; load or re-initialise them.
-    """
-    try:
-        if arch.get("kind") != "mlp" or arch.get("activation") != "relu":
-            raise CheckpointError(
-                f"unsupported architecture kind={arch.get('kind')!r} "
-                f"activation={arch.get('activation')!r} (expected an 'mlp' with 'relu')"
-            )
-        widths = [int(arch["in_features"]), *(int(h) for h in arch["hidden"])]
-        widths.append(int(arch["out_features"]))
-        dtype = np.dtype(arch.get("dtype", "float32"))
-    except (KeyError, TypeError, ValueError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"malformed architecture {arch!r}: {e}") from e
-    if min(widths) <= 0 or dtype.kind != "f":
-        raise CheckpointError(f"malformed architecture {arch!r}: widths must be positive, "
-                              f"dtype a float type")
-    layers: list = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        if i:
-            layers.append(nn.ReLU())
-        layers.append(nn.Linear(n_in, n_out, dtype=dtype))
-    return nn.Sequential(*layers)
-
-
 # ---- files -----------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it: set, then put it back at once
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode the file at `path` should get: that of the file there now (through a
+    symlink), else what open() would create, 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during an atomic write (internal: turned back into the signal)."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM raises inside it (so `finally` clauses clean up); then
+    the signal is sent again to whatever handled it before (by default: the process ends)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def unwind(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        os.kill(os.getpid(), signal.SIGTERM)  # the previous handler (or the default) runs now
+        raise InterruptedError(errno.EINTR, "write interrupted by SIGTERM") from None
+    finally:
+        if signal.getsignal(signal.SIGTERM) is unwind:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def atomic_write(path: PathLike, write: Callable[[Any], None]) -> None:
     """Call `write(binary_file)` on a temporary file next to `path`, then rename it to `path`.
 
-    Readers see either the old file or the complete new one, never a partial write.
+    Readers see either the old file or the complete new one, never a partial write. The new
+    file keeps the mode of the file it replaces, or gets ``0o666 & ~umask``; a symlink at
+    `path` is replaced, not written through; the temporary file never outlives the call (an
+    exception, Ctrl-C or SIGTERM removes it).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    mode = _new_file_mode(path)
+    with _sigterm_unwinds():
+        tmp: Optional[str] = None
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), mode)
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            tmp = None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 def save_checkpoint(path: PathLike, model: nn.Module, arch: Dict[str, Any]) -> None:
-    """Write `model.state_dict()` and `arch` (JSON-serialisable) to the .npz file `path`.
+    """Write `model.state_dict()` and `arch` (JSON-serialisable) to the .npz file `path`,
+    atomically (see the module's rules on permissions, symlinks and signals).
 
     The file is written exactly at `path` (numpy's habit of appending ".npz" does not apply).
     """
@@ -153,9 +166,12 @@ def load_checkpoint(path: PathLike) -> Tuple[OrderedDict[str, np.ndarray], Dict[
         raise CheckpointError(f"{path}: checkpoint not found")
     if not path.is_file():
         raise CheckpointError(f"{path}: not a file")
-    if not zipfile.is_zipfile(path):
+    try:
         with open(path, "rb") as f:
             head = f.read(6)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not zipfile.is_zipfile(path):
         what = "a single .npy array" if head == b"\x93NUMPY" else "not a zip archive"
         raise CheckpointError(f"{path}: not an .npz checkpoint ({what})")
     try:
@@ -187,16 +203,18 @@ def load_checkpoint(path: PathLike) -> Tuple[OrderedDict[str, np.ndarray], Dict[
 
 
 def load_model(path: PathLike) -> Tuple[nn.Sequential, Dict[str, Any]]:
-    """Build the model a checkpoint describes and load its weights: (model, arch)."""
+    """Build the model a checkpoint describes (an MLP or a CNN of :mod:`tinygrad_lite.models`)
+    and load its weights: (model, arch). The model is in training mode, as a fresh one;
+    call ``model.eval()`` before predicting with a CNN (batch norm, dropout)."""
     state, arch = load_checkpoint(path)
     try:
-        model = build_mlp(arch)
-    except CheckpointError as e:
+        model = models.from_arch(arch)
+    except ValueError as e:  # ArchitectureError: malformed, or too big for this machine
         raise CheckpointError(f"{path}: {e}") from None
     try:
         model.load_state_dict(state)
     except ValueError as e:
         raise CheckpointError(
-            f"{path}: weights do not fit its architecture {describe(arch)}: {e}"
+            f"{path}: weights do not fit its architecture {models.describe(arch)}: {e}"
         ) from None
     return model, arch
