@@ -267,3 +267,29 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
         proc.kill()
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "ready"]
+
+
+def test_sigterm_during_a_write_goes_on_to_the_previous_handler(tmp_path):
+    """Under a handler of its own (the examples' cli.run turns SIGTERM into an exception),
+    the temporary file is removed first, then that handler runs."""
+
+    class Stop(BaseException):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    def write(f):
+        f.write(b"partial")
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # Python runs the handler at the next bytecode
+            pass
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(Stop):
+            atomic_write(tmp_path / "m.npz", write)
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []
