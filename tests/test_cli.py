@@ -234,3 +234,20 @@ def test_numpy_overflow_warnings_are_left_to_the_loss_watch(capsys):
             seen["product"] = np.float32(1e38) * np.float32(10)
 
     assert run_body(body, capsys)[0] == 0 and np.isinf(seen["product"])
+
+
+def test_a_failure_closes_the_progress_bar_before_its_message(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def body(args):
+        for i in cli.progress(range(10), desc="training"):
+            if i == 3:
+                raise cli.TrainingDiverged("loss became nan at iteration 3")
+
+    code, _, _ = run_body(body, capsys)
+    assert code == 1
+    text = terminal.getvalue()
+    assert text.rstrip("\n").endswith("prog: loss became nan at iteration 3")
+    assert "training" in text.split("prog:")[0]

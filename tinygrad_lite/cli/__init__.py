@@ -246,7 +246,8 @@ def progress(iterable: Iterable, enabled: bool = True, **tqdm_args: Any) -> Iter
     try:
         yield from bar
     finally:
-        _bars.remove(bar)
+        if bar in _bars:
+            _bars.remove(bar)
         bar.close()
 
 
@@ -316,6 +317,8 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], Op
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
 
     def fail(status: int, message: str) -> int:
+        while _bars:  # finish a progress bar's line before the message, not after it
+            _bars.pop().close()
         if _saved:
             message += f" (the trained model was saved first: {', '.join(_saved)})"
         print(f"{prog}: {message}", file=sys.stderr)
