@@ -260,3 +260,23 @@ def test_every_op_has_a_docstring_stating_its_derivative():
     assert len(functions) >= 25
     for fn in functions:
         assert fn.__doc__ and ("d" in fn.__doc__), fn.__name__
+
+
+# ---- the matmul helper: the same products as numpy, in row blocks where that is faster ------
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 300), st.integers(1, 40), st.integers(1, 12), st.sampled_from([1, 2, 3]))
+def test_matmul_helper_equals_numpy(m, k, n, lead):
+    from tinygrad_lite import blas as mm
+
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a = rng.standard_normal((lead, m, k) if lead > 1 else (m, k))
+    b = rng.standard_normal((k, n))
+    old = mm.BLOCK_WORK
+    mm.BLOCK_WORK = 32 * k * n  # blocks of 32 rows, so small arrays take the blocked path
+    try:
+        np.testing.assert_allclose(mm.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(mm.matmul(a, b.T.copy().T), a @ b, rtol=1e-12, atol=1e-12)
+    finally:
+        mm.BLOCK_WORK = old
+    g = rng.standard_normal((m, n)).astype(np.float32)
+    np.testing.assert_allclose(mm.column_sums(g), g.sum(axis=0), rtol=1e-5, atol=1e-5)

@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .autograd import unbroadcast
+from .blas import column_sums, matmul
 from .tensor import Function
 
 
@@ -163,7 +164,7 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
         self.save_for_backward(a, b)
-        return a @ b
+        return matmul(a, b)
 
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -177,7 +178,7 @@ class MatMul(Function):
             g = g[..., None, :]  # the row axis a's vector removed
         da = db = None
         if self.needs_input_grad[0]:
-            da = g @ np.swapaxes(b2, -1, -2)
+            da = matmul(g, np.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 da = da[..., 0, :]
         if self.needs_input_grad[1]:
@@ -207,12 +208,7 @@ class Linear(Function):
                 f"{weight.shape[1]}"
             )
         self.save_for_backward(x, weight)
-        if x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous:
-            # x is the transpose of an (in, N) array (the notebook's layout, e.g. X.T): BLAS
-            # runs this product ~1.5x faster as W @ X than as x @ W^T
-            y = (weight @ x.T).T
-        else:
-            y = x @ weight.T
+        y = matmul(x, weight.T)
         if bias is not None:
             y += bias
         return y
@@ -220,13 +216,11 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.saved_tensors
         g2 = grad.reshape(-1, grad.shape[-1])
-        dx = grad @ weight if self.needs_input_grad[0] else None
+        dx = matmul(grad, weight) if self.needs_input_grad[0] else None
         dw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
         db = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            # sum over the batch; for a large batch as a BLAS product (numpy's column sums
-            # of an (N, out) array are slow for few columns)
-            db = g2.sum(axis=0) if len(g2) < 256 else np.ones(len(g2), g2.dtype) @ g2
+            db = column_sums(g2)  # the batch sum
         return (dx, dw, db)[: len(self.parents)]
 
 
