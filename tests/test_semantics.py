@@ -507,3 +507,10 @@ def test_autograd_imports_tensor_for_annotations_only():
     tree = ast.parse(inspect.getsource(autograd))
     top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert all(getattr(node, "module", None) != "tensor" for node in top_level)
+
+
+def test_join_functions_take_dim_or_axis():
+    a = tl.ones(2, 3)
+    assert tl.stack([a, a], dim=1).shape == tl.stack([a, a], axis=1).shape == (2, 2, 3)
+    assert tl.cat([a, a], dim=-1).shape == tl.concatenate([a, a], axis=1).shape == (2, 6)
+    assert tl.concatenate is tl.cat

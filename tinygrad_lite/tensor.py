@@ -992,14 +992,12 @@ def ones(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> T
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (numpy's concatenate, PyTorch's cat)."""
-    return ops.Concatenate.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return ops.Stack.apply(*tensors, axis=axis)
+def stack(
+    tensors: Sequence[Any], dim: Optional[int] = None, *, axis: Optional[int] = None
+) -> Tensor:
+    """Join tensors along a new axis `dim` (default 0)."""
+    dim = _pick_axis(axis, dim)
+    return ops.Stack.apply(*tensors, axis=0 if dim is None else dim)
 
 
 # ---- PyTorch-named factories and functions ----
@@ -1100,6 +1098,9 @@ def cat(tensors: Sequence[Any], dim: Optional[int] = None, *, axis: Optional[int
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0])
     return ops.Concatenate.apply(*tensors, axis=ops.normalize_axis(0 if dim is None else dim, ndim))
+
+
+concatenate = cat  # numpy's name
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
