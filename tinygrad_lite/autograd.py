@@ -32,12 +32,12 @@ class _GradState(threading.local):
     enabled = True
 
 
-_grad_state = _GradState()
+grad_state = _GradState()  # grad_state.enabled: read by every op, so a plain attribute
 
 
 def is_grad_enabled() -> bool:
     """True when operations record the graph (the default)."""
-    return _grad_state.enabled
+    return grad_state.enabled
 
 
 class _GradMode:
@@ -52,11 +52,11 @@ class _GradMode:
         return cls()(func)  # `@no_grad` without parentheses
 
     def __enter__(self) -> None:
-        self._previous = _grad_state.enabled
-        _grad_state.enabled = self.enabled
+        self._previous = grad_state.enabled
+        grad_state.enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        _grad_state.enabled = self._previous
+        grad_state.enabled = self._previous
 
     def __call__(self, func: Callable) -> Callable:
         mode = self.enabled
@@ -107,14 +107,14 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
 
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
-        self._previous = _grad_state.enabled
-        _grad_state.enabled = self.enabled
+        self._previous = grad_state.enabled
+        grad_state.enabled = self.enabled
 
     def __enter__(self) -> None:
         pass  # already switched by __init__
 
     def __call__(self, func: Callable) -> Callable:
-        _grad_state.enabled = self._previous  # as a decorator: leave the mode alone until called
+        grad_state.enabled = self._previous  # as a decorator: leave the mode alone until called
         return super().__call__(func)
 
 

@@ -889,7 +889,7 @@ class Function:
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
             data = _as_output_array(cls, data)
-        if autograd.is_grad_enabled() and True in ctx.needs_input_grad:
+        if autograd.grad_state.enabled and True in ctx.needs_input_grad:
             ctx.versions = tuple([t._version_counter[0] for t in tensors])
             out = Tensor._make(data, True, ctx)
             if ctx.saved_tensors and any([s is data for s in ctx.saved_tensors]):
