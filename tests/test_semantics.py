@@ -514,3 +514,24 @@ def test_join_functions_take_dim_or_axis():
     assert tl.stack([a, a], dim=1).shape == tl.stack([a, a], axis=1).shape == (2, 2, 3)
     assert tl.cat([a, a], dim=-1).shape == tl.concatenate([a, a], axis=1).shape == (2, 6)
     assert tl.concatenate is tl.cat
+
+
+def test_zero_dim_cases_match_pytorch():
+    """Found by the random-program parity suite."""
+    a = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    h = a * 1
+    h[1, 2].mul_(10)  # t[i, j] is a 0-d view, as in PyTorch: the update reaches h
+    h.sum().backward()
+    assert h.data[1, 2] == 50 and a.grad[1, 2] == 10
+    x = tl.Tensor(np.array(1.5), requires_grad=True)
+    assert x.transpose(0, -1).shape == () and x.max(dim=0, keepdim=True).values.shape == ()
+    assert x.argmax(dim=0, keepdim=True).shape == ()
+    s = tl.Tensor(np.array(0.5), requires_grad=True)
+    g = s * 1
+    g[()] = 2.0
+    (g + g).backward()  # the two 0-d gradients sum to an array, not a numpy scalar
+    assert s.grad == 0.0
+    y = tl.Tensor(np.arange(4.0).reshape(2, 2))
+    assert tl.cat([y.transpose(0, 1)] * 2).view(8).shape == (8,)  # cat is C-ordered
+    v = tl.Tensor(np.arange(3.0))
+    assert v.flatten(-1, -1) is v

@@ -195,7 +195,7 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
         for parent, pg in zip(ctx.parents, parent_grads):
             if pg is not None and parent.requires_grad:
                 key = id(parent)
-                grads[key] = grads[key] + pg if key in grads else pg
+                grads[key] = np.asarray(grads[key] + pg) if key in grads else pg  # 0-d: array
     if not retain_graph:
         release_graph(order)
 

@@ -260,7 +260,8 @@ class Reshape(Function):
         return grad.reshape(self.input_shape)
 
 
-def _is_basic_index(index) -> bool:
+def is_basic_index(index) -> bool:
+    """Only ints, slices, None and Ellipsis: numpy returns a view (and no element twice)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
 
@@ -277,7 +278,7 @@ class GetItem(Function):
 
     def backward(self, grad):
         dx = np.zeros(self.input_shape, dtype=self.dtype)
-        if _is_basic_index(self.index):  # slices cannot repeat an element: plain assignment
+        if is_basic_index(self.index):  # slices cannot repeat an element: plain assignment
             dx[self.index] = grad
         else:
             np.add.at(dx, self.index, grad)
@@ -311,7 +312,7 @@ class Concatenate(Function):
     def forward(self, *xs, axis=0):
         self.axis = axis = normalize_axis(axis, xs[0].ndim)
         self.sizes = [x.shape[axis] for x in xs]
-        return np.concatenate(xs, axis=axis)
+        return np.ascontiguousarray(np.concatenate(xs, axis=axis))  # C order, as PyTorch's cat
 
     def backward(self, grad):
         return tuple(np.split(grad, np.cumsum(self.sizes)[:-1], axis=self.axis))

@@ -450,7 +450,9 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _plain_index(index)
-        out = ops.GetItem.apply(self, index=index)
+        if ops.is_basic_index(index) and not _has_ellipsis(index):
+            index = (index if isinstance(index, tuple) else (index,)) + (Ellipsis,)  # t[1, 2]:
+        out = ops.GetItem.apply(self, index=index)  # a 0-d view, as PyTorch's, not a copy
         if out._base is self:
             out._index = index  # a view of this tensor: in-place ops on it can write through
         return out
@@ -469,9 +471,10 @@ class Tensor:
         elif len(axes) == 2:
             d0, d1 = (ops.normalize_axis(a, self.ndim) for a in axes)
             perm = list(range(self.ndim))
-            perm[d0], perm[d1] = perm[d1], perm[d0]
+            if self.ndim:  # a 0-d tensor accepts axes 0 and -1, and stays as it is
+                perm[d0], perm[d1] = perm[d1], perm[d0]
             axes = tuple(perm)
-        return ops.Transpose.apply(self, axes=axes or None)
+        return ops.Transpose.apply(self, axes=axes if axes or not self.ndim else None)
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same elements in a new shape; one entry may be -1 (inferred)."""
@@ -488,6 +491,8 @@ class Tensor:
         end = ops.normalize_axis(end_dim, self.ndim)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if start == end:
+            return self  # nothing to merge: the tensor itself, as in PyTorch
         shape = self.shape[:start] + (-1,) + self.shape[end + 1 :]
         return self.reshape(shape)
 
@@ -554,7 +559,7 @@ class Tensor:
         grid = list(np.ogrid[tuple(slice(n) for n in index.shape)])
         grid[axis] = index
         values = (self.reshape(1) if self.ndim == 0 else self)[tuple(grid)]
-        if not keepdims:
+        if not keepdims or self.ndim == 0:  # a 0-d tensor stays 0-d, as in PyTorch
             reduced = self.shape[:axis] + self.shape[axis + 1 :]
             values, index = values.reshape(reduced), index.reshape(reduced)
         return ValuesIndices(values, Tensor._make(index, False, None))
@@ -577,7 +582,7 @@ class Tensor:
         else:
             axis = ops.normalize_axis(axis, self.ndim)
             index = arg(self.data.reshape(1) if self.ndim == 0 else self.data, axis=axis,
-                        keepdims=keepdims)
+                        keepdims=keepdims and self.ndim > 0)
         return Tensor._make(np.asarray(index, dtype=np.int64), False, None)
 
     # ---- elementwise --------------------------------------------------------------------
@@ -964,6 +969,10 @@ def _of_old(arg: Any, tensor: Tensor, old: Tensor) -> Any:
     ):
         return old[ctx.index]
     return arg
+
+
+def _has_ellipsis(index: Any) -> bool:
+    return any(i is Ellipsis for i in (index if isinstance(index, tuple) else (index,)))
 
 
 def _plain_index(index: Any) -> Any:
