@@ -135,12 +135,17 @@ class _GunzipStream:
         self.raw.close()
 
 
-def _open_idx(path: Path) -> Tuple[Any, bool]:
-    """(stream of the payload with read(n) and close(), was_gzipped); errors name the file."""
+def _check_regular_file(path: Path) -> None:
+    """DataError unless `path` names an existing regular file."""
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
+
+
+def _open_idx(path: Path) -> Tuple[Any, bool]:
+    """(stream of the payload with read(n) and close(), was_gzipped); errors name the file."""
+    _check_regular_file(path)
     try:
         f = open(path, "rb")
     except OSError as e:
@@ -350,10 +355,7 @@ def load_kaggle_csv(path: PathLike) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     import pandas as pd
 
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
+    _check_regular_file(path)
     try:
         with open(path, "rb") as f:
             gz = f.read(2) == _GZIP_MAGIC
@@ -689,10 +691,7 @@ def load_digit_image(path: PathLike) -> Tuple[np.ndarray, List[str]]:
         raise DataError(f"{path}: reading images needs Pillow (pip install pillow)") from None
 
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
+    _check_regular_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

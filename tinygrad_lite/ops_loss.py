@@ -177,66 +177,62 @@ class NLL(Function):
 # ---- elementwise losses: input x and target y of the same shape --------------------------------
 
 
-class SquaredError(Function):
+class _ElementwiseError(Function):
+    """l = w e(x - y) elementwise (w = 1 unless given), for the error e a subclass defines.
+
+    With a weight, 'mean' is sum(l) / sum(w) and dL/dw = e / sum(w) - L / sum(w).
+    """
+
+    @staticmethod
+    def error(diff: np.ndarray) -> tuple:
+        """(e(diff), de/d(diff)): the elementwise error of x - y and its derivative."""
+        raise NotImplementedError
+
+    def forward(self, x, y, weight=None, reduction="mean"):
+        err, slope = self.error(x - y)
+        loss = err if weight is None else err * weight
+        count = None if weight is None else weight.sum()
+        out = _reduce(loss, reduction, x.dtype, count)
+        self.options = (reduction, loss.size if count is None else count, out)
+        self.save_for_backward(slope, err, weight)
+        return out
+
+    def backward(self, grad):
+        slope, err, weight = self.saved_tensors
+        reduction, count, out = self.options
+        g = _per_element(grad, reduction, count)
+        dx = slope * g if weight is None else slope * weight * g
+        dy = -dx if self.needs_input_grad[1] else None
+        if weight is None:
+            return dx, dy
+        dw = None
+        if self.needs_input_grad[2]:
+            dw = (err - out) * g if reduction == "mean" else err * g
+        return dx, dy, dw
+
+
+class SquaredError(_ElementwiseError):
     """l = w (x - y)**2 elementwise (w = 1 unless given);  dl/dx = 2 w (x - y) = -dl/dy.
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = (x - y)**2 / sum(w) - L / sum(w).
     """
     rule = "grad_x = 2 w (x - y) g, grad_y = -grad_x, grad_w = ((x - y)**2 [- L if mean]) g"
 
-    def forward(self, x, y, weight=None, reduction="mean"):
-        diff = x - y
-        err = diff * diff
-        loss = err if weight is None else err * weight
-        count = None if weight is None else weight.sum()
-        out = _reduce(loss, reduction, x.dtype, count)
-        self.options = (reduction, loss.size if count is None else count, out)
-        self.save_for_backward(diff, err, weight)
-        return out
-
-    def backward(self, grad):
-        diff, err, weight = self.saved_tensors
-        reduction, count, out = self.options
-        g = _per_element(grad, reduction, count)
-        dx = 2 * diff * g if weight is None else 2 * diff * weight * g
-        dy = -dx if self.needs_input_grad[1] else None
-        if weight is None:
-            return dx, dy
-        dw = None
-        if self.needs_input_grad[2]:
-            dw = (err - out) * g if reduction == "mean" else err * g
-        return dx, dy, dw
+    @staticmethod
+    def error(diff):
+        return diff * diff, 2 * diff
 
 
-class AbsoluteError(Function):
+class AbsoluteError(_ElementwiseError):
     """l = w |x - y| elementwise (w = 1 unless given);  dl/dx = w sign(x - y) = -dl/dy (0 at 0).
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = |x - y| / sum(w) - L / sum(w).
     """
     rule = "grad_x = w sign(x - y) g, grad_y = -grad_x, grad_w = (|x - y| [- L if mean]) g"
 
-    def forward(self, x, y, weight=None, reduction="mean"):
-        diff = x - y
-        err = np.abs(diff)
-        loss = err if weight is None else err * weight
-        count = None if weight is None else weight.sum()
-        out = _reduce(loss, reduction, x.dtype, count)
-        self.options = (reduction, loss.size if count is None else count, out)
-        self.save_for_backward(np.sign(diff), err, weight)
-        return out
-
-    def backward(self, grad):
-        sign, err, weight = self.saved_tensors
-        reduction, count, out = self.options
-        g = _per_element(grad, reduction, count)
-        dx = sign * g if weight is None else sign * weight * g
-        dy = -dx if self.needs_input_grad[1] else None
-        if weight is None:
-            return dx, dy
-        dw = None
-        if self.needs_input_grad[2]:
-            dw = (err - out) * g if reduction == "mean" else err * g
-        return dx, dy, dw
+    @staticmethod
+    def error(diff):
+        return np.abs(diff), np.sign(diff)
 
 
 class BinaryCrossEntropy(Function):

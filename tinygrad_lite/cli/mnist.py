@@ -61,6 +61,8 @@ DEFAULT_EPOCHS = 5
 DATA_HELP = ("a folder of MNIST-named IDX files (train-images-idx3-ubyte[.gz] ...; any 28x28 "
              "10-class set such as Fashion-MNIST) or a Kaggle train.csv (default: the MNIST "
              "copy shipped in data/mnist)")
+PLOT_HELP = ("write a PNG with loss and accuracy curves, the test confusion matrix and "
+             "misclassified test digits")
 
 
 # ---- mnist_two_layer.py's flags --------------------------------------------------------------
@@ -120,9 +122,7 @@ def mlp_parser() -> OneLineParser:
                         "before the final evaluation)")
     p.add_argument("--load", metavar="PATH",
                    help="start from a model saved with --save (its architecture must match)")
-    p.add_argument("--plot", metavar="PATH",
-                   help="write a PNG with loss and accuracy curves, the test confusion matrix "
-                        "and misclassified test digits")
+    p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
     p.add_argument("--graph", metavar="PATH",
                    help="after training, write the net's computation graph (ops, shapes, "
                         "parameter names, gradient norms of one forward/backward pass) as "
@@ -223,9 +223,7 @@ def cnn_parser() -> OneLineParser:
                    help="save weights, batch-norm statistics and architecture to this .npz "
                         "(before the final evaluation)")
     p.add_argument("--load", metavar="PATH", help="start from a model saved with --save")
-    p.add_argument("--plot", metavar="PATH",
-                   help="write a PNG with loss and accuracy curves, the test confusion matrix "
-                        "and misclassified test digits")
+    p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     add_threads_flag(p)

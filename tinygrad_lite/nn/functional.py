@@ -85,6 +85,16 @@ def _same_shape(name: str, what: str, input: Tensor, other: Any) -> Tensor:
     return other
 
 
+def _error_operands(name: str, input: Any, target: Any, weight: Any, reduction: Any) -> list:
+    """[input, target(, weight)] of an elementwise error loss: checked, same shape, one dtype."""
+    x = _as_tensor(input)
+    _check_reduction(name, reduction)
+    inputs = [x, _same_shape(name, "target", x, target)]
+    if weight is not None:
+        inputs.append(_same_shape(name, "weight", x, weight))
+    return _promoted(inputs)
+
+
 def _constant(name: str, what: str, value: Any, dtype: np.dtype) -> Optional[np.ndarray]:
     """A weight the loss is not differentiable in (as in PyTorch): None or an array."""
     if value is None:
@@ -240,12 +250,8 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any
     broadcasts). `weight` (input's shape) multiplies each error and makes 'mean' the weighted
     mean sum(w (x - y)**2) / sum(w), as PyTorch 2.13; it may require grad.
     """
-    x = _as_tensor(input)
-    _check_reduction("mse_loss", reduction)
-    inputs = [x, _same_shape("mse_loss", "target", x, target)]
-    if weight is not None:
-        inputs.append(_same_shape("mse_loss", "weight", x, weight))
-    return ops_loss.SquaredError.apply(*_promoted(inputs), reduction=reduction)
+    operands = _error_operands("mse_loss", input, target, weight, reduction)
+    return ops_loss.SquaredError.apply(*operands, reduction=reduction)
 
 
 def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any = None) -> Tensor:
@@ -255,12 +261,8 @@ def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any 
     must have the same shape: ValueError otherwise (PyTorch warns and broadcasts). `weight` as
     in `mse_loss`.
     """
-    x = _as_tensor(input)
-    _check_reduction("l1_loss", reduction)
-    inputs = [x, _same_shape("l1_loss", "target", x, target)]
-    if weight is not None:
-        inputs.append(_same_shape("l1_loss", "weight", x, weight))
-    return ops_loss.AbsoluteError.apply(*_promoted(inputs), reduction=reduction)
+    operands = _error_operands("l1_loss", input, target, weight, reduction)
+    return ops_loss.AbsoluteError.apply(*operands, reduction=reduction)
 
 
 def binary_cross_entropy(

@@ -149,12 +149,23 @@ def notebook_uniform_(tensor: Tensor, rng: Optional[Any] = None) -> Tensor:
 # ---- scaled by the fans ---------------------------------------------------------------------
 
 
+def _xavier_std(tensor: Tensor, gain: float) -> float:
+    """Glorot's standard deviation: gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    """He's standard deviation: calculate_gain(nonlinearity, a) / sqrt(fan of `mode`)."""
+    fan = _calculate_correct_fan(tensor, mode)
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
 def xavier_uniform_(
     tensor: Tensor, gain: float = 1.0, generator: Optional[Any] = None, *, rng: Optional[Any] = None
 ) -> Tensor:
     """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = _xavier_std(tensor, gain)
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, _generator(generator, rng))
 
@@ -163,8 +174,7 @@ def xavier_normal_(
     tensor: Tensor, gain: float = 1.0, generator: Optional[Any] = None, *, rng: Optional[Any] = None
 ) -> Tensor:
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = _xavier_std(tensor, gain)
     return normal_(tensor, 0.0, std, _generator(generator, rng))
 
 
@@ -184,8 +194,7 @@ def kaiming_uniform_(
     """
     if _no_elements(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, _generator(generator, rng))
 
@@ -202,8 +211,7 @@ def kaiming_normal_(
     """He normal: N(0, std^2), std = calculate_gain(nonlinearity, a) / sqrt(fan)."""
     if _no_elements(tensor):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
     return normal_(tensor, 0.0, std, _generator(generator, rng))
 
 

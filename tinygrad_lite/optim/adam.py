@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr
+from .optimizer import Optimizer, check_lr, grads
 
 
 class Adam(Optimizer):
@@ -49,7 +49,6 @@ class Adam(Optimizer):
             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
         )  # fmt: skip
         super().__init__(params, defaults)
-        self._scratch: dict = {}  # id(p) -> a work array shaped like p (not saved state)
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, weight_decay = (
@@ -58,27 +57,18 @@ class Adam(Optimizer):
         amsgrad, maximize, decoupled = (
             group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
         )  # fmt: skip
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
+        l2 = 0.0 if decoupled else weight_decay
+        for p, g in grads(group["params"], maximize=maximize, weight_decay=l2):
             state = self.state[p]
             if not state:
                 state["step"] = 0
                 state["exp_avg"] = np.zeros_like(p.data)
                 state["exp_avg_sq"] = np.zeros_like(p.data)
-            tmp = self._scratch.get(id(p))
-            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
-                tmp = self._scratch[id(p)] = np.empty_like(p.data)
+            tmp = self._scratch_for(p)
             m, v = state["exp_avg"], state["exp_avg_sq"]
             state["step"] = t = state["step"] + 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    p.data *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * p.data
+            if decoupled and weight_decay != 0:
+                p.data *= 1 - lr * weight_decay
             m *= b1
             np.multiply(g, 1 - b1, out=tmp)
             m += tmp  # m = b1 m + (1 - b1) g (torch's lerp_ rounds slightly differently)

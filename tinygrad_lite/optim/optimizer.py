@@ -88,6 +88,7 @@ class Optimizer:
                 "dicts, but got " + _typename(params)
             )
         self.state = ParamState()
+        self._scratch: dict = {}  # id(p) -> a work array shaped like p (not saved state)
         self.param_groups: list = []
         param_groups = list(params)
         if not param_groups:
@@ -183,6 +184,13 @@ class Optimizer:
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError
 
+    def _scratch_for(self, p: Tensor) -> np.ndarray:
+        """A work array shaped like `p`, kept from step to step (not saved state)."""
+        tmp = self._scratch.get(id(p))
+        if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+            tmp = self._scratch[id(p)] = np.empty_like(p.data)
+        return tmp
+
     # ---- saving and loading ----------------------------------------------------------------
     def state_dict(self) -> dict:
         """`{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}`,
@@ -230,6 +238,19 @@ class Optimizer:
             saved["params"] = group["params"]
         self.state = state
         self.param_groups = saved_groups
+
+
+def grads(params: Iterable, *, maximize: bool, weight_decay: float) -> Iterator[tuple]:
+    """(p, g) for each p that has a grad: g = p.grad (negated if `maximize`) + weight_decay * p."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        yield p, g
 
 
 def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, lerp_
+from .optimizer import Optimizer, check_lr, grads, lerp_
 
 
 class RMSprop(Optimizer):
@@ -48,29 +48,19 @@ class RMSprop(Optimizer):
             centered=centered, maximize=maximize,
         )  # fmt: skip
         super().__init__(params, defaults)
-        self._scratch: dict = {}  # id(p) -> a work array shaped like p (not saved state)
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps, weight_decay, momentum, centered, maximize = (
             group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"],
             group["centered"], group["maximize"],
         )  # fmt: skip
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
+        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
             state = self.state[p]
             if not state:
                 state["step"] = 0
                 state["square_avg"] = np.zeros_like(p.data)
-            tmp = self._scratch.get(id(p))
-            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
-                tmp = self._scratch[id(p)] = np.empty_like(p.data)
+            tmp = self._scratch_for(p)
             state["step"] += 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * p.data
             sq = state["square_avg"]
             sq *= alpha
             np.multiply(g, g, out=tmp)

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr
+from .optimizer import Optimizer, check_lr, grads
 
 
 class SGD(Optimizer):
@@ -47,14 +47,7 @@ class SGD(Optimizer):
         weight_decay, nesterov, maximize = (
             group["weight_decay"], group["nesterov"], group["maximize"]
         )  # fmt: skip
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * p.data
+        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
