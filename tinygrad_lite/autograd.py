@@ -216,11 +216,11 @@ def _check_usable(ctx: Function) -> None:
             "out-of-place op."
         )
     for i, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
-        if parent._version_counter[0] != version:
+        if parent._version != version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: input {i} of {ctx!r} (shape {parent.shape}) is at version "
-                f"{parent._version_counter[0]}; expected version {version} instead. Do the "
+                f"{parent._version}; expected version {version} instead. Do the "
                 "in-place update after backward(), or use an out-of-place op."
             )
 

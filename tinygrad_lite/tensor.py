@@ -84,7 +84,7 @@ class Tensor:
         self._ctx: Optional[Function] = None
         self._retains_grad = False
         self.name: Optional[str] = None
-        self._version_counter = [0]  # one list shared by a tensor and its views
+        self._version_counter: Optional[list] = None  # [n], shared with views; None: n = 0
         self._base: Optional[Tensor] = None  # the tensor this one is a view of
         self._index: Any = None  # for a view `base[index]`: the index (in-place writes through)
 
@@ -98,7 +98,7 @@ class Tensor:
         t._ctx = ctx
         t._retains_grad = False
         t.name = None
-        t._version_counter = [0]
+        t._version_counter = None
         t._base = t._index = None
         return t
 
@@ -130,11 +130,19 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
-        return self._version_counter[0]
+        counter = self._version_counter
+        return 0 if counter is None else counter[0]
 
     def _bump_version(self) -> None:
         """Record an in-place change of `.data` (call it after writing into the array)."""
-        self._version_counter[0] += 1
+        self.shared_version_counter()[0] += 1
+
+    def shared_version_counter(self) -> list:
+        """The one-element list that counts this tensor's in-place changes, made on first use
+        (most tensors are never changed, and need none) and shared by its views."""
+        if self._version_counter is None:
+            self._version_counter = [0]
+        return self._version_counter
 
     @property
     def grad_fn(self) -> Optional[Function]:
@@ -221,7 +229,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data (shared memory and version counter), cut from the graph."""
         t = Tensor._make(self.data, False, None)
-        t._version_counter = self._version_counter
+        t._version_counter = self.shared_version_counter()
         return t
 
     def retain_grad(self) -> Tensor:
@@ -895,14 +903,14 @@ class Function:
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
             data = _as_output_array(cls, data)
         if autograd.grad_state.enabled and True in ctx.needs_input_grad:
-            ctx.versions = tuple([t._version_counter[0] for t in tensors])
+            ctx.versions = tuple([t._version for t in tensors])
             out = Tensor._make(data, True, ctx)
             if ctx.saved_tensors and any([s is data for s in ctx.saved_tensors]):
-                ctx.output_version = (out._version_counter, 0)  # backward reads the output
+                ctx.output_version = (out.shared_version_counter(), 0)  # backward reads it
         else:
             out = Tensor._make(data, False, None)
         if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
-            out._version_counter = tensors[0]._version_counter  # a view: one shared counter
+            out._version_counter = tensors[0].shared_version_counter()  # a view: one counter
             out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
         return out
 
