@@ -6,7 +6,9 @@ a burst of load on a shared machine hits all of them alike; the figure is the me
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 import re
 import statistics
 import subprocess
@@ -15,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -64,10 +66,15 @@ class Sizes:
     rss_iterations: int = 20  # `--iterations` for the memory case's training runs
     repeats: int = 5
     warmup: int = 1
+    cnn_batches: int = 10  # CNN training steps (batches of 128) per timing
+    thread_iterations: int = 100  # `mnist_two_layer.py --iterations` in the thread-choice check
+    thread_cnn_images: int = 3_840  # `mnist_cnn.py --epochs 1 --limit` (30 batches of 128)
+    thread_repeats: int = 3  # runs of each thread setting (interleaved)
+    thread_limit: int = 0  # `--limit` of the thread-choice runs (0: the full training set)
 
     @classmethod
     def smoke(cls) -> Sizes:
-        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0)
+        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500)
 
 
 def interleaved(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Times:
@@ -175,8 +182,9 @@ def case_step(sz: Sizes) -> Result:
         x_cols = np.ascontiguousarray(x_rows.T)  # the notebook's X: (784, m), one column each
         fns: Dict[str, Callable[[], object]] = {}
 
-        # rows: x (m, 784) C-order, PyTorch's layout; xT: x = X.T, a view of the notebook's
-        # own (784, m) array (the same memory the hand-written reference multiplies)
+        # rows (graded): x (m, 784) C-order, one image per row, what a user writes as
+        # model(tl.Tensor(X)) and the example trains on; xT (ungraded): x = X.T, a view of the
+        # notebook's own (784, m) array (the same memory the hand-written reference multiplies)
         fns["tinygrad_lite"] = _tl_step(x_rows, y, dtype)
         fns["tinygrad_lite_xT"] = _tl_step(x_cols.T, y, dtype)
 
@@ -325,7 +333,83 @@ def case_epoch(sz: Sizes) -> Result:
     return interleaved(fns, sz.repeats, sz.warmup), notes
 
 
-# ---- case 3: per-op overhead on a tiny graph ---------------------------------------------------
+# ---- case 3: a training step of the CNN of examples/mnist_cnn.py -----------------------------
+
+CNN_BATCH = 128
+
+
+def _torch_cnn(channels: Tuple[int, ...] = (16, 32), hidden: int = 128, dropout: float = 0.25):
+    """tinygrad_lite.models.build_cnn's net in torch.nn, layer for layer (206,970 parameters)."""
+    T = torch.nn
+    layers: list = [T.Unflatten(1, (1, 28, 28))]
+    c_in, side = 1, 28
+    for c_out in channels:
+        layers += [T.Conv2d(c_in, c_out, 3, padding=1, bias=False), T.BatchNorm2d(c_out),
+                   T.ReLU(), T.MaxPool2d(2)]
+        c_in, side = c_out, side // 2
+    layers += [T.Flatten(), T.Dropout(dropout), T.Linear(c_in * side * side, hidden), T.ReLU(),
+               T.Dropout(dropout), T.Linear(hidden, 10)]
+    return T.Sequential(*layers)
+
+
+def case_cnn(sz: Sizes) -> Result:
+    """`cnn_batches` AdamW steps of examples/mnist_cnn.py's net, batches of 128, float32."""
+    from tinygrad_lite.data import to_float
+    from tinygrad_lite.models import build_cnn
+
+    images, labels = mnist_train()
+    n = sz.cnn_batches * CNN_BATCH
+    x, y = to_float(images[:n], np.float32), labels[:n].astype(np.int64)
+    batches = [(x[i : i + CNN_BATCH], y[i : i + CNN_BATCH]) for i in range(0, n, CNN_BATCH)]
+    notes = no_torch_note("CNN step")
+
+    tl.manual_seed(0)
+    model = build_cnn(channels=(16, 32), hidden=128, dropout=0.25)  # as mnist_cnn.py builds it
+    model.train()
+    opt = tl.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
+    cross_entropy = nn.functional.cross_entropy
+
+    def tl_steps() -> None:
+        for xb, yb in batches:
+            loss = cross_entropy(model(tl.Tensor(xb)), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    fns: Dict[str, Callable[[], object]] = {"tinygrad_lite": tl_steps}
+    if torch is not None:
+        torch.manual_seed(0)
+        tmodel = _torch_cnn((16, 32), 128, 0.25)
+        tmodel.train()
+        topt = torch.optim.AdamW(tmodel.parameters(), lr=3e-3, weight_decay=1e-2)
+        tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+        n_tl = sum(int(np.size(p.data)) for p in model.parameters())
+        n_torch = sum(p.numel() for p in tmodel.parameters())
+        if n_tl != n_torch:
+            raise AssertionError(f"CNN step: {n_tl} parameters here, {n_torch} in PyTorch")
+
+        def torch_steps() -> None:
+            for xb, yb in tbatches:
+                loss = torch_F.cross_entropy(tmodel(xb), yb)
+                topt.zero_grad()
+                loss.backward()
+                topt.step()
+
+        fns["pytorch"] = torch_steps
+    notes.append(
+        "CNN step: one training step (forward, cross-entropy, backward, AdamW lr 3e-3 weight "
+        "decay 1e-2) of examples/mnist_cnn.py's net, built by tinygrad_lite.models.build_cnn "
+        "as the example builds it (conv 1->16, BN, ReLU, 2x2 max-pool, conv 16->32, BN, ReLU, "
+        "max-pool, Flatten, Dropout 0.25, Linear 1568->128, ReLU, Dropout, Linear 128->10; "
+        "206,970 parameters, train mode), on batches of 128 float32 MNIST images; PyTorch: the "
+        f"same layers in torch.nn (nn.Unflatten first); time per step, {sz.cnn_batches} "
+        "steps per timing"
+    )
+    times = interleaved(fns, sz.repeats, sz.warmup)
+    return {k: v / len(batches) for k, v in times.items()}, notes
+
+
+# ---- case 4: per-op overhead on a tiny graph ---------------------------------------------------
 
 
 def _tiny_graph(a, b, c):
@@ -404,7 +488,7 @@ def case_tiny(sz: Sizes) -> Result:
     return times, notes
 
 
-# ---- case 4: a deep graph -------------------------------------------------------------------
+# ---- case 5: a deep graph -------------------------------------------------------------------
 
 
 def _chain(x, n: int):
@@ -449,7 +533,7 @@ def case_chain(sz: Sizes) -> Result:
     return {k: statistics.median(v) for k, v in samples.items()}, notes
 
 
-# ---- case 5: peak memory of the MNIST example vs the hand-written reference -----------------
+# ---- case 6: peak memory of the MNIST example vs the hand-written reference -----------------
 
 EXAMPLE = REPO / "examples" / "mnist_two_layer.py"
 CNN_EXAMPLE = REPO / "examples" / "mnist_cnn.py"
@@ -519,7 +603,7 @@ def case_memory(sz: Sizes) -> Result:
     return times, notes
 
 
-# ---- case 6: loading the data ----------------------------------------------------------------
+# ---- case 7: loading the data ----------------------------------------------------------------
 
 
 def case_load(sz: Sizes) -> Result:
@@ -548,7 +632,103 @@ def case_load(sz: Sizes) -> Result:
     return times, notes
 
 
-# ---- case 7: time to accuracy (long) ---------------------------------------------------------
+# ---- the "busy" machine: one other CPU-bound process -----------------------------------------
+
+# A pure-Python busy loop. It also ends itself when its parent is gone (checked every few
+# million turns) or after an hour, so a benchmark killed hard leaves nothing spinning.
+_BUSY_LOOP = """
+import os, time
+parent, end, n = os.getppid(), time.time() + 3600, 0
+while True:
+    n += 1
+    if n % 5_000_000 == 0 and (os.getppid() != parent or time.time() > end):
+        break
+"""
+
+
+@contextlib.contextmanager
+def busy_machine() -> Iterator[subprocess.Popen]:
+    """One other CPU-bound process (a pure-Python busy loop) while the block runs."""
+    proc = subprocess.Popen([sys.executable, "-c", _BUSY_LOOP])
+    try:
+        time.sleep(0.5)  # let it start spinning
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def examples_default_threads() -> Tuple[Optional[int], str]:
+    """(threads, rule) the examples' default picks now (tinygrad_lite.cli), or (None, why)."""
+    try:
+        from tinygrad_lite.cli import THREADS_RULE, default_threads
+    except ImportError as e:
+        return None, f"tinygrad_lite.cli has no default_threads ({e})"
+    return default_threads(), THREADS_RULE
+
+
+# ---- case 8: the examples' BLAS thread choice, quiet and busy ---------------------------------
+
+_THREADS_LINE = re.compile(r"BLAS threads: (\d+)")
+
+
+def _example_env() -> dict:
+    """The environment for the examples: no *_NUM_THREADS variables, so --threads decides."""
+    thread_vars = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+    return {k: v for k, v in os.environ.items() if k not in thread_vars}
+
+
+def case_threads(sz: Sizes) -> Result:
+    """Wall time of short example runs with --threads 1, --threads 2 and the default, on the
+    machine as it is ("quiet") and with one other CPU-bound process running ("busy")."""
+    limit = ["--limit", str(sz.thread_limit)] if sz.thread_limit else []
+    runs = [("two_layer", EXAMPLE, ["--iterations", str(sz.thread_iterations), *limit])]
+    if sz.thread_cnn_images:
+        runs.append(("cnn", CNN_EXAMPLE, ["--epochs", "1", "--limit", str(sz.thread_cnn_images)]))
+    settings = {"t1": ["--threads", "1"], "t2": ["--threads", "2"], "default": []}
+    env = _example_env()
+    times: Times = {}
+    notes: List[str] = []
+    for load in ("quiet", "busy"):
+        with busy_machine() if load == "busy" else contextlib.nullcontext():
+            times[f"{load}/loadavg_start"] = os.getloadavg()[0]
+            for name, script, extra in runs:
+                if not script.exists():
+                    notes.append(f"thread choice: {script.relative_to(REPO)} not found, skipped")
+                    continue
+                samples: Dict[str, list] = {k: [] for k in settings}
+                for _ in range(max(sz.thread_repeats, 1)):
+                    for key, flags in settings.items():
+                        cmd = [sys.executable, str(script), *extra, "--no-progress", *flags]
+                        t0 = time.perf_counter()
+                        proc = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                              stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                              text=True)
+                        samples[key].append(time.perf_counter() - t0)
+                        if proc.returncode:
+                            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n"
+                                               f"{proc.stdout[-2000:]}")
+                        if key == "default":
+                            chosen = _THREADS_LINE.findall(proc.stdout)
+                            if chosen:
+                                times[f"{load}/{name}/chosen"] = float(chosen[-1])
+                for key, walls in samples.items():
+                    times[f"{load}/{name}/{key}"] = statistics.median(walls)
+            times[f"{load}/loadavg_end"] = os.getloadavg()[0]
+    commands = "; ".join(f"`{script.relative_to(REPO)} {' '.join(extra)} --no-progress`"
+                         for _, script, extra in runs)
+    notes.append(
+        f"thread choice: process wall time (median of {max(sz.thread_repeats, 1)}, the three "
+        f"settings interleaved) of {commands}, each with --threads 1, --threads 2 and no "
+        "--threads (the default rule), run without *_NUM_THREADS variables; busy = while one "
+        "pure-Python busy loop runs in another process (started just before the busy runs: "
+        "the rule reads the 1-minute load average, which takes tens of seconds to show it)"
+    )
+    return times, notes
+
+
+# ---- case 9: time to accuracy (long) ---------------------------------------------------------
 
 _ACC = re.compile(r"test acc(?:uracy)?\W*(\d+(?:\.\d+)?)(\s*%)?", re.IGNORECASE)
 
@@ -590,9 +770,11 @@ def case_accuracy(sz: Sizes) -> Result:
 CASES = {
     "step": case_step,
     "epoch": case_epoch,
+    "cnn": case_cnn,
     "tiny": case_tiny,
     "chain": case_chain,
     "memory": case_memory,
     "load": case_load,
+    "threads": case_threads,
     "accuracy": case_accuracy,
 }

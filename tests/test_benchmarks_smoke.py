@@ -15,10 +15,11 @@ RUN = REPO / "benchmarks" / "run.py"
 @pytest.fixture(scope="module")
 def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     out = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
-    # --threads 1 goes through the child process that limits BLAS to one thread; --no-torch
+    # --threads all: default threads here, the child that limits BLAS to one thread, the busy
+    # child (a busy loop running) and the thread-choice check (tiny example runs); --no-torch
     # keeps it to seconds (importing PyTorch alone takes longer than the smoke run)
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--smoke", "--no-torch", "--threads", "1",
+        [sys.executable, str(RUN), "--smoke", "--no-torch", "--threads", "all",
          "--output", str(out)],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )
@@ -28,14 +29,25 @@ def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
 def test_smoke_run_prints_the_ratio_table(smoke_report: tuple) -> None:
     stdout, _ = smoke_report
-    assert "## Targets (issue 4)" in stdout and "## Results" in stdout
-    assert "| case | BLAS limited to 1 thread | ratio |" in stdout
+    assert "## Targets" in stdout and "## Results" in stdout and "(issue 10)" in stdout
+    assert "| case | default threads | ratio | BLAS limited to 1 thread | ratio |" in stdout
+    assert "| busy machine, " in stdout
     for row in ("notebook step float64: tinygrad_lite", "784-128-10 Adam epoch: tinygrad_lite",
-                "tiny graph fwd+bwd: tinygrad_lite", "deep chain backward: tinygrad_lite",
-                "load 70,000 images: load_mnist"):
+                "CNN training step: tinygrad_lite", "tiny graph fwd+bwd: tinygrad_lite",
+                "deep chain backward: tinygrad_lite", "load 70,000 images: load_mnist",
+                "notebook step f64, x C-order rows: tinygrad_lite / numpy <= 1.05",
+                "CNN step: tinygrad_lite / PyTorch"):
         assert row in stdout, row
     assert "PASS" in stdout or "MISS" in stdout
     assert "PyTorch columns skipped" in stdout
+
+
+def test_smoke_run_checks_the_examples_thread_choice(smoke_report: tuple) -> None:
+    stdout, _ = smoke_report
+    assert "## BLAS thread choice (issue 10)" in stdout
+    assert "How the examples' default chooses" in stdout
+    for load in ("| mnist_two_layer.py | quiet", "| mnist_two_layer.py | busy"):
+        assert load in stdout, load
 
 
 def test_smoke_run_writes_the_report_with_machine_facts(smoke_report: tuple) -> None:
@@ -43,3 +55,4 @@ def test_smoke_run_writes_the_report_with_machine_facts(smoke_report: tuple) -> 
     assert written.strip() == stdout.strip()
     assert "## Machine" in written and "numpy" in written and "threads" in written
     assert "OPENBLAS_NUM_THREADS=1" in written
+    assert "one busy-loop process running" in written
