@@ -101,7 +101,8 @@ def test_seed_must_fit_numpy():
 
 @pytest.mark.parametrize(
     "cores, load, threads",
-    [(1, 0.0, 1), (2, 0.0, 1), (2, 5.0, 1), (4, 0.5, 4), (4, 2.0, 1), (8, 3.9, 8), (8, 4.0, 1)],
+    [(1, 0.0, 1), (2, 0.0, 2), (2, 0.4, 2), (2, 1.0, 1), (2, 5.0, 1), (4, 0.6, 3), (4, 2.0, 2),
+     (8, 3.9, 4), (8, 9.0, 1)],
 )
 def test_default_threads_rule(cores, load, threads):
     assert cli.default_threads(cores, load) == threads

@@ -122,10 +122,9 @@ def seed(text: str) -> int:
 # ---- BLAS threads ----------------------------------------------------------------------------
 
 THREADS_RULE = (
-    "default: 1 BLAS thread when the machine has at most 2 cores or is busy (its 1-minute "
-    "load average is at least half its cores), else one per core; numpy's elementwise work "
-    "is single-threaded either way, and a BLAS thread that waits for a busy core stalls every "
-    "matrix product"
+    "default: one BLAS thread per idle core, that is the cores less the 1-minute load average "
+    "(rounded), at least 1: all cores on a quiet machine, fewer when other programs keep "
+    "cores busy (a BLAS thread that waits for a busy core stalls every matrix product)"
 )
 
 
@@ -141,9 +140,7 @@ def default_threads(cores: Optional[int] = None, load: Optional[float] = None) -
             load = os.getloadavg()[0]
         except (AttributeError, OSError):  # pragma: no cover - Windows
             load = 0.0
-    if cores <= 2 or load >= cores / 2:
-        return 1
-    return cores
+    return max(1, min(cores, cores - round(load)))
 
 
 _limits: List[Any] = []  # the active threadpoolctl limit (kept alive for the whole run)
