@@ -4,13 +4,13 @@ digits from image files."""
 import gzip
 import hashlib
 import re
-import struct
 import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_files import png_header_only
 
 import tinygrad_lite.data as data_mod
 from tinygrad_lite.data import (
@@ -648,15 +648,6 @@ def test_16_bit_images_are_scaled_not_clipped(seven, tmp_path):
     assert notes == [] and np.array_equal(image, seven)
 
 
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares width x height greyscale pixels but holds no pixel data."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-    return path
 
 
 @pytest.mark.parametrize("side", [20000, 5000])

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import gzip
 import re
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_files import png_header_only
 
 import tinygrad_lite as tl
 from tinygrad_lite.checkpoint import load_model, save_checkpoint
@@ -262,15 +261,6 @@ def argv(script: Path, args: tuple) -> list:
     return [*map(str, args), *(SMALL[:2] if script == TRAIN else [])]
 
 
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares width x height grey pixels and holds none (as in test_data.py)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-    return path
 
 
 def check_one_line_error(code, err: str, what: str) -> None:
