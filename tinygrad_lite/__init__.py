@@ -8,7 +8,7 @@
 
 import numpy as np
 
-from . import nn, optim, viz
+from . import interop, nn, onnx, optim, viz  # onnx, interop: import onnx/torch lazily
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed, rand, randn
@@ -44,6 +44,8 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
 bool_ = np.bool_
 globals()["bool"] = np.bool_  # not `bool = ...`: that would shadow the builtin in this module
+# `tl.onnx` (the exporter) is left out of __all__ as well: `from tinygrad_lite import *` would
+# otherwise shadow the onnx package itself
 
 __all__ = [
     "Function",
@@ -66,6 +68,7 @@ __all__ = [
     "int32",
     "int64",
     "int8",
+    "interop",
     "is_grad_enabled",
     "load",
     "manual_seed",
