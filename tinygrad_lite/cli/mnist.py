@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from .. import checkpoint, models, nn, optim, reference
+from .. import onnx as tl_onnx
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..data import DataError, DataLoader, dataset_files, load_dataset, to_float
@@ -122,6 +123,7 @@ def mlp_parser() -> OneLineParser:
                         "before the final evaluation)")
     p.add_argument("--load", metavar="PATH",
                    help="start from a model saved with --save (its architecture must match)")
+    add_export_onnx_flag(p)
     p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
     p.add_argument("--graph", metavar="PATH",
                    help="after training, write the net's computation graph (ops, shapes, "
@@ -186,11 +188,33 @@ def graph_outputs(path: Optional[str]) -> List[Optional[str]]:
     return list(dict.fromkeys([str(Path(path).with_suffix(".dot")), path]))
 
 
+def add_export_onnx_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--export-onnx", metavar="PATH",
+                   help="also write the trained model (the one --save saves) as an ONNX graph "
+                        "for ONNX Runtime: input 'input' (batch, 784) pixel rows, output "
+                        "'output' (batch, 10) logits; needs the onnx extra "
+                        f"({tl_onnx.EXTRA_HINT})")
+
+
+def export_onnx(path: str, model: nn.Module, X: np.ndarray) -> None:
+    """--export-onnx: `model` (eval semantics) as ONNX, `X[:1]` the example input."""
+    tl_onnx.export(model, X[:1], path)
+    note_saved(path)
+    say(f"exported {path} (ONNX opset {tl_onnx.OPSET}: 'input' (batch, {X.shape[1]}) "
+        f"{X.dtype.name} -> 'output' (batch, {NUM_CLASSES}) logits)")
+
+
 def check_outputs(args: argparse.Namespace) -> None:
-    """cli.check_paths for the training scripts' flags."""
+    """cli.check_paths for the training scripts' flags; --export-onnx needs the onnx package."""
+    if getattr(args, "export_onnx", None):
+        try:
+            tl_onnx.require_onnx()
+        except ImportError as e:
+            raise UsageError(f"--export-onnx: {e}") from None
     check_paths(
         inputs={"--data": dataset_files(args.data), "--load": [args.load]},
         outputs={"--save": [args.save], "--plot": [args.plot],
+                 "--export-onnx": [getattr(args, "export_onnx", None)],
                  "--graph": graph_outputs(getattr(args, "graph", None))},
     )
 
@@ -223,6 +247,7 @@ def cnn_parser() -> OneLineParser:
                    help="save weights, batch-norm statistics and architecture to this .npz "
                         "(before the final evaluation)")
     p.add_argument("--load", metavar="PATH", help="start from a model saved with --save")
+    add_export_onnx_flag(p)
     p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
@@ -456,6 +481,8 @@ class TrainingLog:
         if args.save:
             checkpoint.save_checkpoint(args.save, model, arch)
             note_saved(args.save)
+        if getattr(args, "export_onnx", None):
+            export_onnx(args.export_onnx, model, splits["train"][0])
         results = {name: accuracy(model, split, self.eval_batch) for name, split in splits.items()}
         n = len(splits["train"][0])
         note = f" (first {n:,} images)" if self.train_eval is not None else ""
