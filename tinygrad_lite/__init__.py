@@ -10,6 +10,7 @@ import numpy as np
 
 from . import interop, nn, onnx, optim, viz  # onnx, interop: import onnx/torch lazily
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .compare import compare_gradients
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed, rand, randn
 from .serialization import load, save
@@ -55,6 +56,7 @@ __all__ = [
     "arange",
     "bool_",
     "cat",
+    "compare_gradients",
     "concatenate",
     "enable_grad",
     "float16",

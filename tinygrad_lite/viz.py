@@ -1,19 +1,27 @@
-"""Draw the computation graph: `to_dot(tensor)` gives Graphviz DOT text, `draw` renders it.
+"""Draw the computation graph, with nothing to install: SVG in pure Python, PNG via matplotlib.
 
     loss = tl.nn.functional.cross_entropy(model(x), y)
     loss.backward()
-    print(tl.viz.to_dot(loss, model))        # parameters labelled "0.weight", "2.bias", ...
-    tl.viz.draw(loss, "graph.svg", model)     # needs Graphviz's `dot` program; ".dot" does not
+    tl.viz.draw(loss, "graph.svg", model)     # parameters labelled "0.weight", "2.bias", ...
+    tl.viz.draw(loss, "graph.png", model)     # the same picture through matplotlib
+    tl.viz.graph(loss, model)                 # in Jupyter: shown inline (it has _repr_svg_)
+    print(tl.viz.to_dot(loss, model))         # Graphviz DOT text, for Graphviz users
 
-Each tensor of the graph is one node. An op's output shows the op's name and the output
+Each tensor of the graph is one box. An op's output shows the op's name and the output
 shape; a leaf shows its label (module path from `params`, else its `name` attribute, else
-"input"/"leaf"/"const") and shape. Edges run forward, from inputs to the op that used them;
-backpropagation walks them in reverse.
+"input"/"leaf"/"const") and shape. Colours follow torchviz: parameters light blue, inputs
+and constants orange, ops light grey, the output dark olive green. Edges run forward, from
+inputs to the op that used them; backpropagation walks them in reverse. The layout is layered
+(`viz_layout.py`): top to bottom (`rankdir="TB"`) or left to right ("LR"), boxes never overlap.
 
-Gradient norms: after `backward()`, a node shows `|grad| = ...` (the Frobenius norm) when
-its gradient is known. Leaves keep `.grad`; intermediate tensors do not, unless you called
-`t.retain_grad()` before backward, or you pass `trace=` the object that
-`with tl.trace_backward() as tr:` yields, which recorded every gradient flowing through.
+Gradient norms: after `backward()`, a box shows `|grad| = ...`, the Frobenius norm
+sqrt(sum of squares) of dL/dtensor, when its gradient is known. Leaves keep `.grad`;
+intermediate tensors do not, unless you called `t.retain_grad()` before backward, or you pass
+`trace=` the object that `with tl.trace_backward() as tr:` yields, which recorded every
+gradient flowing through.
+
+Graphviz is used only when you ask for it: `draw(..., graphviz=True)` renders with its `dot`
+program (GraphvizNotFoundError if it is not installed).
 """
 
 from __future__ import annotations
@@ -21,23 +29,26 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from .autograd import topological_order
 from .tensor import Tensor
+from .viz_layout import Layout, layered_layout
+from .viz_render import PALETTE, box_size, save_matplotlib, to_svg
 
-__all__ = ["GraphvizNotFoundError", "draw", "parameter_labels", "to_dot"]
+__all__ = ["Graph", "GraphvizNotFoundError", "draw", "graph", "parameter_labels", "to_dot"]
 
 _INSTALL_HINT = (
     "install Graphviz (apt-get install graphviz, brew install graphviz, or "
-    "conda install graphviz), or write a .dot file instead"
+    "conda install graphviz), or leave out graphviz=True to draw without it"
 )
 
 
 class GraphvizNotFoundError(RuntimeError):
-    """`draw` was asked for an image but Graphviz's `dot` program is not on PATH."""
+    """`draw(..., graphviz=True)` was asked for, but Graphviz's `dot` program is not on PATH."""
 
 
 def parameter_labels(params: Any = None) -> dict:
@@ -67,10 +78,13 @@ def graph_nodes(root: Tensor) -> list:
     return topological_order(root, all_nodes=True)
 
 
-def _quote(text: str) -> str:
-    """A DOT double-quoted string; newlines become DOT's centred line breaks."""
-    text = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + text.replace("\n", "\\n") + '"'
+@dataclass
+class Node:
+    """One box: its lines of text, its kind (a colour of PALETTE) and a tooltip."""
+
+    lines: List[str]
+    kind: str  # "parameter", "input", "op" or "output"
+    tooltip: str
 
 
 def _grad_norm(node: Tensor, trace: Any) -> Optional[float]:
@@ -81,6 +95,42 @@ def _grad_norm(node: Tensor, trace: Any) -> Optional[float]:
     return None
 
 
+def _describe(node: Tensor, root: Tensor, labels: dict, trace: Any) -> Node:
+    """The box of one tensor: title, shape (and dtype if not float), |grad| when known."""
+    ctx = node._ctx
+    name = labels.get(id(node)) or node.name
+    if ctx is not None:
+        title = f"{name} = {type(ctx).__name__}" if name else type(ctx).__name__
+        kind = "op"
+    elif name:
+        title, kind = name, "parameter" if node.requires_grad else "input"
+    else:
+        title = "leaf" if node.requires_grad else ("const" if node.ndim == 0 else "input")
+        kind = "parameter" if node.requires_grad else "input"
+    if node is root:
+        kind = "output"
+    shape = str(node.shape) + ("" if node.dtype.kind == "f" else f" {node.dtype}")
+    lines = [title, shape]
+    norm = _grad_norm(node, trace)
+    if norm is not None:
+        lines.append(f"|grad| = {norm:.4g}")
+    tooltip = f"{title}: {kind}, shape {node.shape}, {node.dtype}"
+    if norm is not None:
+        tooltip += f", Frobenius norm of dL/dtensor {norm:.6g}"
+    return Node(lines, kind, tooltip)
+
+
+def _check_tensor(tensor: Any, who: str) -> None:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{who}: expected a Tensor, got {type(tensor).__name__}")
+
+
+def _quote(text: str) -> str:
+    """A DOT double-quoted string; newlines become DOT's centred line breaks."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("\n", "\\n") + '"'
+
+
 def to_dot(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str = "TB") -> str:
     """Graphviz DOT text (a `digraph`) of the graph that computed `tensor`.
 
@@ -89,37 +139,21 @@ def to_dot(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str =
     `trace`: the object yielded by `tl.trace_backward()`, to show intermediate gradient norms.
     `rankdir`: "TB" draws inputs at the top and the loss at the bottom; "LR" left to right.
     """
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
+    _check_tensor(tensor, "to_dot")
     labels = parameter_labels(params)
     nodes = graph_nodes(tensor)
     ids = {id(node): f"n{i}" for i, node in enumerate(nodes)}
     lines = [
         "digraph tinygrad_lite {",
         f"  rankdir={rankdir};",
-        '  node [fontname="Helvetica", fontsize=11];',
+        '  node [fontname="Helvetica", fontsize=11, style="rounded,filled", shape=box];',
     ]
     for node in nodes:
-        ctx = node._ctx
-        name = labels.get(id(node)) or node.name
-        if ctx is not None:
-            title = f"{name} = {type(ctx).__name__}" if name else type(ctx).__name__
-            style = 'shape=box, style="rounded,filled", fillcolor="#e8eef7"'
-        elif name:
-            title = name
-            style = 'shape=box, style=filled, fillcolor="#fff2cc"'
-        else:
-            title = "leaf" if node.requires_grad else ("const" if node.ndim == 0 else "input")
-            style = 'shape=ellipse, style=filled, fillcolor="#eeeeee"'
-        label = f"{title}\n{node.shape}"
-        if node.dtype.kind != "f":
-            label += f" {node.dtype}"
-        norm = _grad_norm(node, trace)
-        if norm is not None:
-            label += f"\n|grad| = {norm:.4g}"
+        box = _describe(node, tensor, labels, trace)
+        style = f'fillcolor="{PALETTE[box.kind]}"'
         if node is tensor:
             style += ", peripheries=2"
-        lines.append(f"  {ids[id(node)]} [label={_quote(label)}, {style}];")
+        lines.append(f"  {ids[id(node)]} [label={_quote(chr(10).join(box.lines))}, {style}];")
     for node in nodes:
         if node._ctx is not None:
             for parent in node._ctx.parents:
@@ -128,33 +162,115 @@ def to_dot(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str =
     return "\n".join(lines) + "\n"
 
 
+class Graph:
+    """A drawing of the graph that computed a tensor, laid out and ready to save or show.
+
+    `svg` is the SVG text (Jupyter shows the object inline through `_repr_svg_`), `dot` the
+    Graphviz DOT text; `save(path)` writes either, or PNG/PDF through matplotlib. The labels
+    (gradient norms included) are those of the moment the Graph was made.
+    """
+
+    def __init__(self, tensor: Tensor, params: Any = None, trace: Any = None,
+                 rankdir: str = "TB") -> None:
+        _check_tensor(tensor, "graph")
+        if rankdir not in ("TB", "LR"):
+            raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}")
+        labels = parameter_labels(params)
+        tensors = graph_nodes(tensor)
+        index = {id(t): k for k, t in enumerate(tensors)}
+        self.nodes = [_describe(t, tensor, labels, trace) for t in tensors]
+        uses: dict = {}
+        for t in tensors:
+            if t._ctx is not None:
+                for parent in t._ctx.parents:
+                    edge = (index[id(parent)], index[id(t)])
+                    uses[edge] = uses.get(edge, 0) + 1
+        self.edges: List[Tuple[int, int]] = list(uses)
+        self.edge_labels = [f"x{uses[e]}" if uses[e] > 1 else "" for e in self.edges]
+        self.rankdir = rankdir
+        self.dot = to_dot(tensor, params=params, trace=trace, rankdir=rankdir)
+        self.layout: Layout = layered_layout(
+            [box_size(node.lines) for node in self.nodes], self.edges, direction=rankdir
+        )
+        self.svg = to_svg(self.layout, self.nodes, self.edge_labels, rankdir == "LR")
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: Any, graphviz: bool = False) -> str:
+        """Write the picture to `path`; the suffix picks the format. Returns the path as a str.
+
+        ".svg" is written in pure Python, ".dot"/".gv" is the DOT text, other suffixes
+        (".png", ".pdf", ...) go through matplotlib. `graphviz=True` renders with Graphviz's
+        `dot` program instead (any format it knows).
+        """
+        path = os.fspath(path)
+        fmt = os.path.splitext(path)[1].lstrip(".").lower()
+        if not fmt:
+            raise ValueError(f"draw: {path!r} has no suffix; use .svg, .png, .pdf or .dot")
+        if fmt in ("dot", "gv"):
+            _write_text(path, self.dot)
+        elif graphviz:
+            _render_with_graphviz(self.dot, path, fmt)
+        elif fmt == "svg":
+            _write_text(path, self.svg)
+        else:
+            _check_matplotlib_format(fmt, path)
+            save_matplotlib(self.layout, self.nodes, self.edge_labels, self.rankdir == "LR",
+                            path, fmt)
+        return path
+
+
+def graph(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str = "TB") -> Graph:
+    """The drawing of `tensor`'s graph as a `Graph`; Jupyter shows it inline.
+
+    `params`: a Module or {name: tensor} dict, to label parameters by module path. `trace`:
+    from `with tl.trace_backward() as tr:`, for intermediate gradient norms. `rankdir`: "TB"
+    (inputs at the top, the output at the bottom) or "LR" (left to right).
+    """
+    return Graph(tensor, params=params, trace=trace, rankdir=rankdir)
+
+
 def draw(
     tensor: Tensor,
-    path: str,
+    path: Any,
     params: Any = None,
     trace: Any = None,
     rankdir: str = "TB",
+    graphviz: bool = False,
 ) -> str:
     """Write the graph of `tensor` to `path`; the suffix picks the format. Returns `path`.
 
-    ".dot"/".gv" is written directly (no dependency). Any other suffix (".svg", ".png",
-    ".pdf", ...) is rendered by Graphviz's `dot` program; without it, GraphvizNotFoundError
-    says how to install it. Arguments as for `to_dot`.
+    ".svg" needs nothing (pure Python), ".png"/".pdf" need matplotlib, ".dot"/".gv" is
+    Graphviz's text format. `graphviz=True` renders with Graphviz's `dot` program instead.
+    Other arguments as for `graph`.
     """
-    text = to_dot(tensor, params=params, trace=trace, rankdir=rankdir)
-    path = os.fspath(path)
-    fmt = os.path.splitext(path)[1].lstrip(".").lower()
-    if not fmt:
-        raise ValueError(f"draw: {path!r} has no suffix; use .dot, .svg, .png or .pdf")
-    if fmt in ("dot", "gv"):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
+    return graph(tensor, params=params, trace=trace, rankdir=rankdir).save(path, graphviz)
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _check_matplotlib_format(fmt: str, path: str) -> None:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(f"draw: writing {path!r} needs matplotlib (pip install matplotlib); "
+                          ".svg and .dot need nothing") from None
+    known = Figure().canvas.get_supported_filetypes()
+    if fmt not in known:
+        raise ValueError(f"draw: {path!r}: unknown format {fmt!r}; use .svg, .dot, or one of "
+                         f"matplotlib's: {', '.join(sorted(known))}")
+
+
+def _render_with_graphviz(text: str, path: str, fmt: str) -> None:
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(
-            f"draw: rendering {path!r} needs Graphviz's `dot` program, not found on PATH; "
-            + _INSTALL_HINT
+            f"draw: rendering {path!r} with graphviz=True needs Graphviz's `dot` program, not "
+            "found on PATH; " + _INSTALL_HINT
         )
     result = subprocess.run(
         [dot, f"-T{fmt}", "-o", path], input=text.encode("utf-8"), capture_output=True
@@ -162,4 +278,3 @@ def draw(
     if result.returncode != 0:
         err = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuntimeError(f"draw: dot -T{fmt} failed: {err[0] if err else result.returncode}")
-    return path

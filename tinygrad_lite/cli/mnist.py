@@ -21,6 +21,7 @@ from .. import checkpoint, models, nn, optim, reference
 from .. import onnx as tl_onnx
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
+from ..compare import compare_gradients
 from ..data import DataError, DataLoader, dataset_files, load_dataset, to_float
 from ..nn.functional import cross_entropy
 from ..tensor import Tensor
@@ -128,8 +129,8 @@ def mlp_parser() -> OneLineParser:
     p.add_argument("--graph", metavar="PATH",
                    help="after training, write the net's computation graph (ops, shapes, "
                         "parameter names, gradient norms of one forward/backward pass) as "
-                        "PATH with suffix .dot, and render PATH itself (.svg, .png, .pdf) "
-                        "with Graphviz's dot program when it is installed")
+                        "PATH with suffix .dot, and draw PATH itself (.svg, .png, .pdf) "
+                        "without Graphviz")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     add_threads_flag(p)
@@ -547,18 +548,28 @@ class EpochLog(TrainingLog):
 
 
 def check_manual(model: nn.Module, x: Tensor, y: np.ndarray, i: int) -> None:
-    """Print the largest difference between the autograd gradients (already in .grad) and the
-    notebook's hand-derived ones (reference.backward_prop, on X = x.T) for this batch."""
+    """Compare autograd's gradients for this batch with the notebook's hand-derived ones
+    (reference.backward_prop, on X = x.T) through tl.compare_gradients: print the largest
+    difference, and the whole table when a gradient does not match. The .grad arrays the
+    training loop computed are left as they are."""
     params = list(model.parameters())
     W1, b1, W2, b2 = reference.params_from_state([p.data for p in params])
-    X = x.data.T
-    Z1, A1, Z2, A2 = reference.forward_prop(W1, b1, W2, b2, X)
-    manual = reference.backward_prop(Z1, A1, Z2, A2, W1, W2, X, y)
-    auto = reference.params_from_state([p.grad for p in params])
-    diff = max(float(np.max(np.abs(a - m))) for a, m in zip(auto, manual))
-    scale = max(float(np.max(np.abs(m))) for m in manual)
+
+    def loss_fn(model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        return cross_entropy(model(x), y), dict(zip(("W1", "b1", "W2", "b2"), params))
+
+    def backward_prop(model: nn.Module) -> Dict[str, np.ndarray]:
+        X = x.data.T
+        Z1, A1, Z2, A2 = reference.forward_prop(W1, b1, W2, b2, X)
+        grads = reference.backward_prop(Z1, A1, Z2, A2, W1, W2, X, y)
+        return dict(zip(("dW1", "db1", "dW2", "db2"), grads))
+
+    report = compare_gradients(loss_fn, model, backward_prop)
+    scale = max(float(np.max(np.abs(g))) for g in report.autograd.values())
     say(f"check-manual iteration {i}: max |autograd - hand-derived| gradient difference "
-        f"{diff:.3g} (largest gradient {scale:.3g})")
+        f"{report.max_abs_diff:.3g} (largest gradient {scale:.3g})")
+    if not report.ok:
+        say(str(report))
 
 
 # ---- evaluation and outputs ------------------------------------------------------------------
@@ -591,8 +602,9 @@ def fmt(acc: Optional[float]) -> str:
 
 
 def write_graph(path: str, model: nn.Module, X: np.ndarray, y: np.ndarray) -> None:
-    """One forward/backward pass on (X, y), traced; its graph to PATH.dot, and to PATH rendered
-    by Graphviz when PATH is an image and `dot` is installed (otherwise a one-line note)."""
+    """One forward/backward pass on (X, y), traced; its graph to PATH.dot, and to PATH drawn
+    without Graphviz (.svg in pure Python, .png/.pdf through matplotlib; without matplotlib
+    a one-line note)."""
     from .. import viz
     from ..trace import trace_backward
 
@@ -605,7 +617,7 @@ def write_graph(path: str, model: nn.Module, X: np.ndarray, y: np.ndarray) -> No
     if dot_path != path:
         try:
             say(f"saved graph {viz.draw(loss, path, model, trace=trace)}")
-        except RuntimeError as e:  # no Graphviz, or a format it does not know
+        except ImportError as e:  # a .png or .pdf without matplotlib
             print(f"{path} not written: {e}", file=sys.stderr)
 
 
