@@ -8,7 +8,8 @@
 
 import numpy as np
 
-from . import interop, nn, onnx, optim, viz  # onnx, interop: import onnx/torch lazily
+from . import interop, nn, optim, viz  # interop imports torch lazily, on first use
+from . import onnx as onnx  # imports the onnx package lazily; kept out of __all__, below
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .compare import compare_gradients
 from .gradcheck import GradcheckError, gradcheck
