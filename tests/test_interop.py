@@ -127,11 +127,15 @@ def test_a_shared_layer_stays_shared():
 def test_outputs_and_one_training_step_match_pytorch(name, dtype):
     """Train mode (dropout 0: its masks are random on both sides), cross-entropy, backward, one
     SGD-with-momentum step: outputs, every gradient, the running statistics and the updated
-    weights agree."""
+    weights agree.
+
+    Batches of 16: the first convolution's weight gradient sums 16 x 784 products through
+    batch norm's backward, and in float32 PyTorch's own rounding error there (against float64)
+    is about 4e-7 at this size and 9e-7 at 32 (ours: 1.4e-7, 2.8e-7)."""
     tol = TOL[dtype]
     model = warmed(MODELS[name](dropout=0.0).to(dtype), inputs(name, dtype))
     theirs = to_torch(model)
-    x = inputs(name, dtype, n=32)
+    x = inputs(name, dtype, n=16)
     y = np.random.default_rng(2).integers(0, 5, len(x))
 
     ours_opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
