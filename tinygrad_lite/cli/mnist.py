@@ -410,6 +410,7 @@ class TrainingLog:
         per_epoch = -(-n_train // self.batch)
         self.iterations = args.iterations if args.epochs is None else args.epochs * per_epoch
         self.every = args.log_every or (200 if self.full_batch else per_epoch)
+        self.dev_every = max(self.iterations // 50, 1)
         self.record_fields = {"optimizer": args.optimizer, "lr": args.lr,
                               "iterations": self.iterations, "batch_size": self.batch}
         if args.check_manual and len(self.arch["hidden"]) != 1:
@@ -448,6 +449,8 @@ class TrainingLog:
         self.since.append((value, acc))
         if i % 20 == 0:
             set_postfix(loss=f"{value:.4f}")
+        if self.full_batch and getattr(self.args, "plot", None) and i % self.dev_every == 0:
+            self.dev_accuracy(i)  # --plot's dev-accuracy curve: 50 points, after i steps
         return value
 
     def dev_accuracy(self, step: int) -> Optional[float]:
@@ -497,8 +500,12 @@ class TrainingLog:
             from .plots import training_plot
 
             name = "test" if splits["test"] is not None else "dev"
+            steps = self.history["dev_step"]
+            if results["dev"] is not None and steps and steps[-1] != len(self.history["loss"]):
+                steps.append(len(self.history["loss"]))  # the final dev accuracy ends the curve
+                self.history["dev_acc"].append(results["dev"])
             training_plot(args.plot, self.history, splits[name], name, model, IMAGE_SHAPE,
-                          f"{self.title} - {self.source}")
+                          f"{self.title} - {self.source}", full_batch=self.full_batch)
             say(f"saved plot {args.plot}")
         if getattr(args, "graph", None):
             x, y = splits["train"]
