@@ -1,7 +1,6 @@
 """ONNX export: ``tl.onnx.export(model, example_input, "model.onnx")``, PyTorch's
 ``torch.onnx.export`` for the layers this framework has.
 
-    model.eval()
     tl.onnx.export(model, X[:1], "model.onnx")          # X (N, 784) float32
     session = onnxruntime.InferenceSession("model.onnx")
     logits = session.run(None, {"input": X})[0]         # any batch size: (N, 10)
