@@ -197,6 +197,10 @@ class Graph:
     def _repr_svg_(self) -> str:
         return self.svg
 
+    def __repr__(self) -> str:
+        return (f"<tinygrad_lite.viz.Graph: {len(self.nodes)} tensors, {len(self.edges)} edges, "
+                f"{self.rankdir}; .svg, .dot, .save(path)>")
+
     def save(self, path: Any, graphviz: bool = False) -> str:
         """Write the picture to `path`; the suffix picks the format. Returns the path as a str.
 

@@ -9,8 +9,9 @@
 2. Long edges get invisible waypoints, one per rank they cross, so no edge runs through a box.
 3. Order within a rank: a few sweeps that sort each rank by the mean position of its
    neighbours in the rank before (or after), keeping the order with the fewest crossings.
-4. Positions: each node is pulled towards the mean of its neighbours, keeping the order and a
-   gap between boxes (an isotonic regression per rank, so the result never overlaps).
+4. Positions: each node is pulled towards the mean of its neighbours (inputs pull less, so
+   the chain of ops runs straight), keeping the order and a gap between boxes (an isotonic
+   regression per rank, so the result never overlaps).
 
 `direction` "TB" puts ranks in rows, top to bottom; "LR" in columns, left to right.
 """
@@ -174,8 +175,11 @@ def _positions(layers: List[List[int]], extent: List[Tuple[float, float]], up: D
         for layer in order:
             wanted = []
             for v in layer:
-                near = [along[u] for u in up[v] + down[v]]
-                wanted.append(sum(near) / len(near) if near else along[v])
+                # inputs (nodes nothing leads to) pull a quarter as hard: the chain of ops
+                # stays straight, the weights sit beside it
+                near = [(along[u], 0.25 if not up[u] else 1.0) for u in up[v] + down[v]]
+                total = sum(w for _, w in near)
+                wanted.append(sum(a * w for a, w in near) / total if near else along[v])
             offsets = _offsets(layer, extent, gap)
             fitted = _isotonic([w - o for w, o in zip(wanted, offsets)])
             along.update({v: f + o for v, f, o in zip(layer, fitted, offsets)})
