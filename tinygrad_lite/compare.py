@@ -118,8 +118,11 @@ class GradientReport:
         if self.not_checked:
             lines.append("not checked (no gradient given): " + ", ".join(self.not_checked))
         mismatch = self.first_mismatch
-        lines.append(f"first mismatch: {mismatch}" if mismatch else
-                     f"all {len(self.rows)} gradients match")
+        if mismatch:
+            lines.append(f"first mismatch: {mismatch}")
+        else:
+            lines.append("the gradient matches" if len(self.rows) == 1 else
+                         f"all {len(self.rows)} gradients match")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
