@@ -14,7 +14,7 @@ import numpy as np
 
 from .autograd import unbroadcast
 from .blas import column_sums, matmul
-from .tensor import Function
+from .tensor import Function, Tensor
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
@@ -46,14 +46,18 @@ def _axes(axis, ndim: int) -> Optional[tuple]:
     return tuple(sorted(normal)) if ndim else ()
 
 
-def _expand(grad: np.ndarray, shape: tuple, axes: Optional[tuple], keepdims: bool) -> np.ndarray:
+def _expand(grad: Tensor, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Tensor:
     """Copy `grad` back over the axes a reduction removed (the adjoint of a sum)."""
     if not keepdims:  # re-insert the reduced axes as size 1
         kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
-        grad = grad.reshape(kept)
-    out = np.empty(shape, dtype=grad.dtype)
-    out[...] = grad  # broadcasting assignment: cheaper than np.broadcast_to for small arrays
-    return out
+        grad = Reshape.apply(grad, shape=kept)
+    return Expand.apply(grad, shape=shape)
+
+
+def _masked(grad: Tensor, mask) -> Tensor:
+    """grad where `mask` (a bool constant, Tensor or array) holds, 0 elsewhere: grad * [mask]."""
+    zero = Tensor._make(np.zeros((), grad.data.dtype), False, None)
+    return Where.apply(mask, grad, zero)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
@@ -135,7 +139,7 @@ class Pow(Function):
         (x,) = self.saved_tensors
         c = self.exponent
         if c == 0:
-            return np.zeros_like(grad)  # y = 1: a constant, even where x**(c-1) is inf
+            return grad * 0  # y = 1: a constant, even where x**(c-1) is inf
         return grad * (c * x ** (c - 1))
 
 
@@ -148,7 +152,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(self, grad):
-        return grad.astype(self.input_dtype)
+        return Cast.apply(grad, dtype=self.input_dtype)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -169,22 +173,22 @@ class MatMul(Function):
     def backward(self, grad):
         a, b = self.saved_tensors
         # 1-D operands act as a row (a) or a column (b): lift them to 2-D for the rule.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g = grad
         if b.ndim == 1:
-            g = g[..., None]  # the column axis b's vector removed
+            g = g.unsqueeze(-1)  # the column axis b's vector removed
         if a.ndim == 1:
-            g = g[..., None, :]  # the row axis a's vector removed
+            g = g.unsqueeze(-2)  # the row axis a's vector removed
         da = db = None
         if self.needs_input_grad[0]:
-            da = matmul(g, np.swapaxes(b2, -1, -2))
+            da = MatMul.apply(g, b2.transpose(-1, -2))
             if a.ndim == 1:
-                da = da[..., 0, :]
+                da = da.reshape(da.shape[:-2] + da.shape[-1:])
         if self.needs_input_grad[1]:
-            db = np.swapaxes(a2, -1, -2) @ g
+            db = MatMul.apply(a2.transpose(-1, -2), g)
             if b.ndim == 1:
-                db = db[..., 0]
+                db = db.reshape(db.shape[:-1])
         return da, db
 
 
@@ -216,12 +220,29 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.saved_tensors
         g2 = grad.reshape(-1, grad.shape[-1])
-        dx = matmul(grad, weight) if self.needs_input_grad[0] else None
-        dw = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        dx = MatMul.apply(grad, weight) if self.needs_input_grad[0] else None
+        dw = None
+        if self.needs_input_grad[1]:
+            dw = MatMul.apply(Transpose.apply(g2, axes=(1, 0)), x.reshape(-1, x.shape[-1]))
         db = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            db = column_sums(g2)  # the batch sum
+            db = ColumnSums.apply(g2)  # the batch sum
         return (dx, dw, db)[: len(self.parents)]
+
+
+class ColumnSums(Function):
+    """y = x summed over its rows, x (n, k) -> (k,);  dx = grad copied to every row.
+
+    Sum(axis=0) of a tall matrix, as one matrix-vector product (blas.column_sums): numpy's
+    own column sum of a (41000, 10) float32 array is several times slower."""
+    rule = "grad_in = grad_out broadcast over the rows"
+
+    def forward(self, x):
+        self.rows = x.shape[0]
+        return column_sums(x)
+
+    def backward(self, grad):
+        return Expand.apply(Reshape.apply(grad, shape=(1, -1)), shape=(self.rows,) + grad.shape)
 
 
 # ---- shape --------------------------------------------------------------------------------
@@ -241,8 +262,8 @@ class Transpose(Function):
 
     def backward(self, grad):
         if self.axes is None:
-            return np.transpose(grad)
-        return np.transpose(grad, np.argsort(self.axes))
+            return Transpose.apply(grad)
+        return Transpose.apply(grad, axes=tuple(int(a) for a in np.argsort(self.axes)))
 
 
 class Reshape(Function):
@@ -257,7 +278,7 @@ class Reshape(Function):
         return x.reshape(shape)
 
     def backward(self, grad):
-        return grad.reshape(self.input_shape)
+        return Reshape.apply(grad, shape=self.input_shape)
 
 
 def is_basic_index(index) -> bool:
@@ -277,12 +298,25 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, grad):
-        dx = np.zeros(self.input_shape, dtype=self.dtype)
-        if is_basic_index(self.index):  # slices cannot repeat an element: plain assignment
-            dx[self.index] = grad
+        return IndexAdd.apply(grad, index=self.index, shape=self.input_shape)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at `index` (repeated elements accumulate);
+    dx = grad[index]. The adjoint of indexing: GetItem's backward, and GetItem is its."""
+    rule = "grad_in = grad_out[index]"
+
+    def forward(self, x, index, shape):
+        self.index = index
+        y = np.zeros(shape, dtype=x.dtype)
+        if is_basic_index(index):  # slices cannot repeat an element: plain assignment
+            y[index] = x
         else:
-            np.add.at(dx, self.index, grad)
-        return dx
+            np.add.at(y, index, x)
+        return y
+
+    def backward(self, grad):
+        return GetItem.apply(grad, index=self.index)
 
 
 class SetItem(Function):
@@ -298,10 +332,10 @@ class SetItem(Function):
     def backward(self, grad):
         dx = dv = None
         if self.needs_input_grad[0]:
-            dx = grad.copy()
-            dx[self.index] = 0
+            zero = Tensor._make(np.zeros((), grad.data.dtype), False, None)
+            dx = SetItem.apply(grad, zero, index=self.index)
         if self.needs_input_grad[1]:
-            dv = grad[self.index]
+            dv = GetItem.apply(grad, index=self.index)
         return dx, dv
 
 
@@ -315,7 +349,12 @@ class Concatenate(Function):
         return np.ascontiguousarray(np.concatenate(xs, axis=axis))  # C order, as PyTorch's cat
 
     def backward(self, grad):
-        return tuple(np.split(grad, np.cumsum(self.sizes)[:-1], axis=self.axis))
+        ends = np.cumsum(self.sizes)
+        before = (slice(None),) * self.axis
+        return tuple(
+            GetItem.apply(grad, index=before + (slice(int(end - n), int(end)),))
+            for n, end in zip(self.sizes, ends)
+        )
 
 
 class Stack(Function):
@@ -327,7 +366,10 @@ class Stack(Function):
         return np.stack(xs, axis=axis)
 
     def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.axis, 0))
+        before = (slice(None),) * self.axis
+        return tuple(
+            GetItem.apply(grad, index=before + (i,)) for i in range(grad.shape[self.axis])
+        )
 
 
 # ---- reductions ---------------------------------------------------------------------------
@@ -370,9 +412,10 @@ class Max(Function):
         return out if keepdims else np.squeeze(out, axis=self.axes)
 
     def backward(self, grad):
-        x, out = self.saved_tensors
+        x, out = (t.data for t in self.saved_tensors)
         mask = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is the NaN
-        share = mask / mask.sum(axis=self.axes, keepdims=True)
+        share = mask / mask.sum(axis=self.axes, keepdims=True)  # a constant: 1/k at k maxima
+        share = Tensor._make(share.astype(x.dtype), False, None)
         return share * _expand(grad, x.shape, self.axes, self.keepdims)
 
 
@@ -430,7 +473,7 @@ class ReLU(Function):
 
     def backward(self, grad):
         (positive,) = self.saved_tensors
-        return grad * positive
+        return _masked(grad, positive)
 
 
 class Sigmoid(Function):
@@ -480,7 +523,7 @@ class Softmax(Function):
 
     def backward(self, grad):
         (s,) = self.saved_tensors
-        return s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True))
+        return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -495,7 +538,7 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         (y,) = self.saved_tensors
-        return grad - np.exp(y) * np.sum(grad, axis=self.axis, keepdims=True)
+        return grad - y.exp() * grad.sum(axis=self.axis, keepdims=True)
 
 
 # ---- PyTorch-named elementwise and shape ops ------------------------------------------------
@@ -511,7 +554,7 @@ class Abs(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * np.sign(x)
+        return grad * Tensor._make(np.sign(x.data), False, None)  # sign(x): a constant
 
 
 class Sin(Function):
@@ -524,7 +567,7 @@ class Sin(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * np.cos(x)
+        return grad * x.cos()
 
 
 class Cos(Function):
@@ -537,7 +580,7 @@ class Cos(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return -grad * np.sin(x)
+        return -grad * x.sin()
 
 
 class Log1p(Function):
@@ -576,7 +619,7 @@ class Clamp(Function):
 
     def backward(self, grad):
         (inside,) = self.saved_tensors
-        return grad * inside
+        return _masked(grad, inside)
 
 
 class Maximum(Function):
@@ -592,11 +635,8 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, grad):
-        a, b = self.saved_tensors
-        shared = np.where(a == b, grad / 2, grad)
-        da = np.where(a < b, 0, shared) if self.needs_input_grad[0] else None
-        db = np.where(a > b, 0, shared) if self.needs_input_grad[1] else None
-        return da, db
+        a, b = (t.data for t in self.saved_tensors)
+        return _tie_split(grad, ~(a < b), ~(a > b), a == b, self.needs_input_grad)
 
 
 class Minimum(Function):
@@ -611,11 +651,17 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     def backward(self, grad):
-        a, b = self.saved_tensors
-        shared = np.where(a == b, grad / 2, grad)
-        da = np.where(a > b, 0, shared) if self.needs_input_grad[0] else None
-        db = np.where(a < b, 0, shared) if self.needs_input_grad[1] else None
-        return da, db
+        a, b = (t.data for t in self.saved_tensors)
+        return _tie_split(grad, ~(a > b), ~(a < b), a == b, self.needs_input_grad)
+
+
+def _tie_split(grad: Tensor, to_a, to_b, tie, needs: tuple) -> tuple:
+    """Maximum/Minimum's rule: grad to a where `to_a`, to b where `to_b` (bool constants),
+    halved at ties. NaN compares False, so `~(a > b)` passes it to both, as PyTorch."""
+    shared = grad * Tensor._make(np.where(tie, 0.5, 1.0).astype(grad.data.dtype), False, None)
+    da = _masked(shared, to_a) if needs[0] else None
+    db = _masked(shared, to_b) if needs[1] else None
+    return da, db
 
 
 class Where(Function):
@@ -629,8 +675,8 @@ class Where(Function):
 
     def backward(self, grad):
         (cond,) = self.saved_tensors
-        dx = np.where(cond, grad, 0) if self.needs_input_grad[1] else None
-        dz = np.where(cond, 0, grad) if self.needs_input_grad[2] else None
+        dx = _masked(grad, cond) if self.needs_input_grad[1] else None
+        dz = _masked(grad, ~cond.data) if self.needs_input_grad[2] else None
         return None, dx, dz
 
 
@@ -655,7 +701,20 @@ class Expand(Function):
         return np.broadcast_to(x, shape)
 
     def backward(self, grad):
-        return unbroadcast(grad, self.input_shape)
+        return SumToSize.apply(grad, shape=self.input_shape)
+
+
+class SumToSize(Function):
+    """y = x summed over the axes it was broadcast along, to `shape` (autograd.unbroadcast);
+    dx = grad broadcast back to x's shape. Expand's adjoint, and Expand is its."""
+    rule = "grad_in = grad_out broadcast to x's shape"
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return unbroadcast(x, shape)
+
+    def backward(self, grad):
+        return Expand.apply(grad, shape=self.input_shape)
 
 
 def _centered_var(x, axes, correction):
@@ -684,14 +743,12 @@ class Var(Function):
     def forward(self, x, axis=None, correction=1, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
         centered, var, self.dof = _centered_var(x, self.axes, correction)
-        self.save_for_backward(centered)
+        self.save_for_backward(x)
         return var if keepdims else np.squeeze(var, axis=self.axes)
 
     def backward(self, grad):
-        (centered,) = self.saved_tensors
-        scale = 2.0 / self.dof if self.dof else float("inf")
-        with np.errstate(invalid="ignore"):
-            return _expand(grad, centered.shape, self.axes, self.keepdims) * centered * scale
+        (x,) = self.saved_tensors
+        return _expand(grad, x.shape, self.axes, self.keepdims) * _dvar_dx(x, self.axes, self.dof)
 
 
 class Std(Function):
@@ -703,12 +760,20 @@ class Std(Function):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
         centered, var, self.dof = _centered_var(x, self.axes, correction)
         std = np.sqrt(var)
-        self.save_for_backward(centered, std)
-        return std if keepdims else np.squeeze(std, axis=self.axes)
+        out = std if keepdims else np.squeeze(std, axis=self.axes)
+        self.save_for_backward(x, out)
+        return out
 
     def backward(self, grad):
-        centered, std = self.saved_tensors
-        g = _expand(grad, centered.shape, self.axes, self.keepdims)
-        scale = 2.0 / self.dof if self.dof else float("inf")
+        x, std = self.saved_tensors
+        std = _expand(std, x.shape, self.axes, self.keepdims)
+        g = _expand(grad, x.shape, self.axes, self.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(std == 0, 0, g / (2 * std)) * centered * scale
+            return _masked(g / (2 * std), std.data != 0) * _dvar_dx(x, self.axes, self.dof)
+
+
+def _dvar_dx(x: Tensor, axes: Optional[tuple], dof: int) -> Tensor:
+    """d var / dx = 2 (x - mean) / dof, as Tensor ops (so it can be differentiated again)."""
+    scale = 2.0 / dof if dof else float("inf")
+    with np.errstate(invalid="ignore"):
+        return (x - x.mean(axis=axes, keepdims=True)) * scale

@@ -17,7 +17,8 @@ from typing import Optional
 
 import numpy as np
 
-from .tensor import Function
+from .ops import LogSoftmax, Softmax
+from .tensor import Function, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -38,17 +39,20 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np
     return np.asarray(total, dtype=dtype)
 
 
-def _per_element(grad: np.ndarray, reduction: str, count) -> np.ndarray:
+def _per_element(grad: Tensor, reduction: str, count) -> Tensor:
     """dL/dl for each element l of the unreduced loss (broadcastable to its shape).
 
     A 'mean' over nothing (every target ignored, or zero total weight) is nan, but its gradient
     is 0, as in PyTorch: no element contributed, so none gets a gradient.
     """
     if reduction == "mean":
-        if not count:
-            return np.zeros_like(grad)
-        return grad / count
+        return grad * 0 if not count else grad / float(count)
     return grad  # 'sum': the same grad for every element; 'none': grad is already per element
+
+
+def _const(x: np.ndarray) -> Tensor:
+    """An array the gradient does not flow through (targets, class weights, masks)."""
+    return Tensor._make(x, False, None)
 
 
 def _log_softmax_rows(x: np.ndarray) -> tuple:
@@ -87,17 +91,16 @@ class CrossEntropy(Function):
         shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
         e = np.exp(shifted)
         total = e.sum(axis=1)
-        self.save_for_backward(e / total[:, None], targets)  # softmax, reused by backward
+        self.save_for_backward(logits, targets)
         # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
         return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
 
     def backward(self, grad):
-        probs, targets = self.saved_tensors
-        n = probs.shape[0]
-        d = probs.copy()  # softmax (a copy: the graph may be retained)
-        d[np.arange(n), targets] -= 1  # - onehot
-        d *= grad / n
-        return d, None
+        logits, targets = self.saved_tensors
+        n = logits.shape[0]
+        onehot = np.zeros(logits.shape, dtype=logits.dtype)
+        onehot[np.arange(n), targets.data] = 1
+        return (Softmax.apply(logits, axis=1) - _const(onehot)) * (grad / n), None
 
 
 class WeightedCrossEntropy(Function):
@@ -118,7 +121,7 @@ class WeightedCrossEntropy(Function):
                 reduction="mean", probabilities=False):
         n, c = logits.shape
         dtype = logits.dtype
-        logp, probs = _log_softmax_rows(logits)
+        logp, _ = _log_softmax_rows(logits)
         w = np.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
         eps = label_smoothing
         if probabilities:
@@ -133,17 +136,23 @@ class WeightedCrossEntropy(Function):
             q[np.arange(n), safe] += (1 - eps) * w[safe]
             q[~kept] = 0
             count = w[safe][kept].sum()
-        self.options = (w, eps, reduction, count)
-        self.save_for_backward(logp, probs, q)
+        self.options = (w, eps, reduction, count, probabilities)
+        self.save_for_backward(logits, targets, q)
         return _reduce(-(q * logp).sum(axis=1), reduction, dtype, count)
 
     def backward(self, grad):
-        logp, probs, q = self.saved_tensors
-        w, eps, reduction, count = self.options
+        logits, targets, q = self.saved_tensors
+        w, eps, reduction, count, probabilities = self.options
+        c = logits.shape[1]
+        if probabilities:  # q as ops of the targets: its own gradient can flow
+            q = (targets * (1 - eps) + eps / c) * _const(w) if eps else targets * _const(w)
         g = _per_element(grad, reduction, count)
-        g = g[:, None] if reduction == "none" else g
+        g = g.reshape(-1, 1) if reduction == "none" else g
+        probs = Softmax.apply(logits, axis=1)
         dlogits = (q.sum(axis=1, keepdims=True) * probs - q) * g
-        dtargets = -(1 - eps) * w * logp * g if self.needs_input_grad[1] else None
+        dtargets = None
+        if self.needs_input_grad[1]:
+            dtargets = LogSoftmax.apply(logits, axis=1) * _const(-(1 - eps) * w) * g
         return dlogits, dtargets
 
 
@@ -169,9 +178,10 @@ class NLL(Function):
 
     def backward(self, grad):
         shape, dtype, rows, safe, wt, reduction, count = self.options
-        dx = np.zeros(shape, dtype=dtype)
-        dx[rows, safe] = -wt * _per_element(grad, reduction, count)
-        return dx, None
+        picked = np.zeros(shape, dtype=dtype)  # -w[t_n] at [n, t_n]: a constant matrix
+        picked[rows, safe] = -wt
+        g = _per_element(grad, reduction, count)
+        return _const(picked) * (g.reshape(-1, 1) if reduction == "none" else g), None
 
 
 # ---- elementwise losses: input x and target y of the same shape --------------------------------
@@ -184,22 +194,24 @@ class _ElementwiseError(Function):
     """
 
     @staticmethod
-    def error(diff: np.ndarray) -> tuple:
-        """(e(diff), de/d(diff)): the elementwise error of x - y and its derivative."""
+    def error(diff):
+        """(e(diff), de/d(diff)) for the difference x - y (an array in forward, a Tensor in
+        backward): the elementwise error and its derivative."""
         raise NotImplementedError
 
     def forward(self, x, y, weight=None, reduction="mean"):
-        err, slope = self.error(x - y)
+        err, _ = self.error(x - y)
         loss = err if weight is None else err * weight
         count = None if weight is None else weight.sum()
         out = _reduce(loss, reduction, x.dtype, count)
-        self.options = (reduction, loss.size if count is None else count, out)
-        self.save_for_backward(slope, err, weight)
+        self.options = (reduction, loss.size if count is None else count)
+        self.save_for_backward(x, y, weight, out)
         return out
 
     def backward(self, grad):
-        slope, err, weight = self.saved_tensors
-        reduction, count, out = self.options
+        x, y, weight, out = self.saved_tensors
+        reduction, count = self.options
+        err, slope = self.error(x - y)
         g = _per_element(grad, reduction, count)
         dx = slope * g if weight is None else slope * weight * g
         dy = -dx if self.needs_input_grad[1] else None
@@ -232,6 +244,8 @@ class AbsoluteError(_ElementwiseError):
 
     @staticmethod
     def error(diff):
+        if isinstance(diff, Tensor):
+            return diff.abs(), _const(np.sign(diff.data))
         return np.abs(diff), np.sign(diff)
 
 
@@ -259,12 +273,12 @@ class BinaryCrossEntropy(Function):
         reduction, count, weight = self.options
         g = _per_element(grad, reduction, count)
         if weight is not None:
-            g = g * weight
-        dx = (x - y) / np.maximum(x * (1 - x), 1e-12) * g
+            g = g * _const(weight)
+        dx = (x - y) / (x * (1 - x)).clamp(min=1e-12) * g
         dy = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
-                dy = (np.log1p(-x) - np.log(x)) * g
+                dy = ((-x).log1p() - x.log()) * g
         return dx, dy
 
 
@@ -283,20 +297,25 @@ class BinaryCrossEntropyWithLogits(Function):
         if weight is not None:
             loss = loss * weight
         self.options = (reduction, x.size, weight, pos_weight)
-        self.save_for_backward(x, y, log_sig)
+        self.save_for_backward(x, y)
         return _reduce(loss, reduction, x.dtype)
 
     def backward(self, grad):
-        x, y, log_sig = self.saved_tensors
+        x, y = self.saved_tensors
         reduction, count, weight, pw = self.options
         g = _per_element(grad, reduction, count)
         if weight is not None:
-            g = g * weight
+            g = g * _const(weight)
         if pw is None:
-            dx = (_sigmoid(x) - y) * g
+            dx = (x.sigmoid() - y) * g
         else:
-            dx = ((pw * y + 1 - y) * _sigmoid(x) - pw * y) * g
+            pw = _const(np.asarray(pw, dtype=x.dtype))
+            dx = ((pw * y + 1 - y) * x.sigmoid() - pw * y) * g
         dy = None
         if self.needs_input_grad[1]:
-            dy = -x * g if pw is None else -(x + (pw - 1) * log_sig) * g
+            if pw is None:
+                dy = -x * g
+            else:  # log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable
+                log_sig = x.clamp(max=0) - (-x.abs()).exp().log1p()
+                dy = -(x + (pw - 1) * log_sig) * g
         return dx, dy

@@ -6,6 +6,8 @@ the forward computation and its gradient rule sit side by side.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -252,27 +254,49 @@ class Tensor:
         return self
 
     # ---- autodiff -----------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: Optional[bool] = None,
+        create_graph: bool = False, inputs: Any = None,
+    ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, adding it into `.grad`.
 
-        `grad` is the upstream gradient dL/dself; it may be omitted only for a scalar output.
+        `gradient` is the upstream gradient dL/dself; it may be omitted only for a scalar
+        output. `create_graph=True` records the backward pass too, so the gradients (then
+        Tensors in `.grad`) can be differentiated again; `inputs` limits which tensors
+        receive a `.grad`.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn")
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        retain = create_graph if retain_graph is None else retain_graph
+        autograd.backward(self, self._seed_grad(gradient, "backward()"), retain, create_graph,
+                          inputs)
+
+    def _seed_grad(self, grad: Any, who: str) -> Tensor:
+        """The upstream gradient as a Tensor of this tensor's shape (ones for a scalar)."""
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward(): grad can be implicitly created only for a scalar output; "
-                    f"this tensor has shape {self.shape}. Pass grad= of that shape."
+                    f"{who}: grad can be implicitly created only for a scalar output; "
+                    f"this tensor has shape {self.shape}. Pass the gradient of that shape."
                 )
-            grad = np.ones(self.data.shape, dtype=self.data.dtype)
-        else:
-            grad = _to_array(grad, self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}"
-                )
-        autograd.backward(self, grad, retain_graph)
+            return Tensor._make(np.ones(self.data.shape, dtype=self.data.dtype), False, None)
+        if not isinstance(grad, Tensor):
+            grad = Tensor._make(_to_array(grad, self.dtype), False, None)
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"{who}: grad has shape {grad.shape} but the tensor has shape {self.shape}"
+            )
+        return grad
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """Sum over the axes this tensor was broadcast along, to `size` (PyTorch's name).
+
+        The adjoint of broadcasting: the engine uses it to give each input of a binary op a
+        gradient of its own shape."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return ops.SumToSize.apply(self, shape=tuple(shape))
 
     # ---- arithmetic: operands promote to PyTorch's result dtype (`dtypes.result_type`) --------
     def __add__(self, other: Any) -> Tensor:
@@ -848,40 +872,62 @@ class Function:
 
         class Cube(tl.Function):
             '''y = x**3;  dy/dx = 3 x**2'''
-            def forward(self, x):
+            def forward(self, x):          # numpy arrays in, a numpy array out
                 self.save_for_backward(x)
                 return x ** 3
-            def backward(self, grad):
+            def backward(self, grad):      # Tensors in, Tensors out
                 (x,) = self.saved_tensors
                 return 3 * x ** 2 * grad
 
         y = Cube.apply(t)
 
-    `backward` returns one gradient per input (a bare array when there is one input). A
-    gradient may have the input's shape or any shape it was broadcast to: the engine sums it
-    back to the input's shape. Return None for inputs whose `needs_input_grad` is False to skip
-    work. Keyword arguments of `apply` are passed to `forward` (axes, shapes, options).
+    `forward` computes with numpy. `backward` gets the upstream gradient as a Tensor and
+    returns one gradient per input (a bare Tensor when there is one input), computed with
+    Tensor ops: then the backward pass is itself a differentiable program, and
+    `create_graph=True` gives gradients of gradients. A backward written with numpy instead is
+    marked `@tl.once_differentiable`: it then gets and returns arrays, and differentiating it
+    again raises an error naming the op.
+
+    `saved_tensors` gives back what `forward` saved, as Tensors: an input's array as that
+    input, the output's array as the output (so second derivatives flow through them), any
+    other array as a constant. A gradient may have the input's shape or any shape it was
+    broadcast to: the engine sums it back to the input's shape. Return None for inputs whose
+    `needs_input_grad` is False to skip work. Keyword arguments of `apply` go to `forward`.
     """
 
     __slots__ = (
-        "parents", "needs_input_grad", "saved_tensors", "versions", "__dict__", "__weakref__"
+        "parents", "needs_input_grad", "_saved", "versions", "_output", "__dict__", "__weakref__"
     )
 
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
+    _numpy_backward = False  # True while a once_differentiable backward runs
 
     def __init__(self, *parents: Tensor):
         self.parents = parents
         self.needs_input_grad = tuple([p.requires_grad for p in parents])
-        self.saved_tensors: Optional[tuple] = ()
+        self._saved: Optional[tuple] = ()
+        self._output: Any = None  # a weak reference to the output, when forward saved it
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
-        self.saved_tensors = arrays
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What forward saved, as Tensors: inputs and the output as themselves (so the graph
+        of a second derivative reaches them), any other array as a constant."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(f"{self!r}: its saved arrays were freed by an earlier backward()")
+        if self._numpy_backward:
+            return saved
+        output = self._output() if self._output is not None else None
+        return tuple([_saved_as_tensor(a, self.parents, output) for a in saved])
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def backward(self, grad: np.ndarray) -> Any:
+    def backward(self, grad: Tensor) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     @classmethod
@@ -901,12 +947,14 @@ class Function:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
-            data = _as_output_array(cls, data)
+            scalar, data = data, _as_output_array(cls, data)
+            ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
         if autograd.grad_state.enabled and True in ctx.needs_input_grad:
             ctx.versions = tuple([t._version for t in tensors])
             out = Tensor._make(data, True, ctx)
-            if ctx.saved_tensors and any([s is data for s in ctx.saved_tensors]):
-                ctx.output_version = (out.shared_version_counter(), 0)  # backward reads it
+            if ctx._saved and any([s is data for s in ctx._saved]):  # backward reads it
+                ctx.output_version = (out.shared_version_counter(), 0)
+                ctx._output = weakref.ref(out)  # weak: the output owns its grad_fn
         else:
             out = Tensor._make(data, False, None)
         if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
@@ -914,8 +962,116 @@ class Function:
             out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
         return out
 
+    def run_backward(self, grad: Tensor, create_graph: bool) -> tuple:
+        """`backward(grad)`, checked: one Tensor (or None) per input, each of its input's
+        shape. A gradient of a shape the input was broadcast to is summed back; numpy arrays
+        from a backward that is not once_differentiable are wrapped in first order, and are an
+        error with `create_graph` (they would silently cut the graph of the gradient)."""
+        grads = self.backward(grad)
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        parents = self.parents
+        if len(grads) == len(parents) and all(
+            [g is None or (type(g) is Tensor and g.data.shape == p.data.shape)
+             for g, p in zip(grads, parents)]
+        ):
+            return grads  # the common case: nothing to fix
+        name = type(self).__name__
+        if len(grads) != len(parents):
+            raise RuntimeError(
+                f"{name}.backward returned {len(grads)} gradient(s), but the op has "
+                f"{len(parents)} input(s): return one per input (None where none is needed)"
+            )
+        return tuple([
+            _checked_grad(name, i, g, p, create_graph) if g is not None and needed else None
+            for i, (g, p, needed) in enumerate(zip(grads, parents, self.needs_input_grad))
+        ])
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _saved_as_tensor(a: Any, parents: tuple, output: Optional[Tensor]) -> Any:
+    """A saved array as the input or output Tensor it is, else as a constant."""
+    if not isinstance(a, np.ndarray):
+        return a
+    for p in parents:
+        if p.data is a:
+            return p
+    if output is not None and output.data is a:
+        return output
+    return Tensor._make(a, False, None)
+
+
+def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool) -> Tensor:
+    """One gradient from `name.backward` for input `i`, as a Tensor of the input's shape."""
+    if not isinstance(g, Tensor):
+        if not isinstance(g, (np.ndarray, np.generic, int, float)):
+            raise TypeError(
+                f"{name}.backward returned a {type(g).__name__} as the gradient of input {i}; "
+                "it must return Tensors"
+            )
+        if create_graph:
+            raise RuntimeError(
+                f"{name}.backward returned a numpy array for input {i}, so its gradient cannot "
+                "be differentiated (create_graph=True): write the backward with Tensor ops, or "
+                "mark it @tl.once_differentiable"
+            )
+        g = Tensor._make(np.asarray(g, dtype=parent.data.dtype), False, None)
+    if g.data.shape != parent.data.shape:
+        try:
+            autograd.unbroadcast_check(g.data.shape, parent.data.shape)
+        except ShapeError:
+            raise ShapeError(
+                f"{name}.backward returned a gradient of shape {g.data.shape} for input {i}, "
+                f"which has shape {parent.data.shape}"
+            ) from None
+        g = g.sum_to_size(parent.data.shape)
+    return g
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Mark a `backward` written with numpy (PyTorch's decorator of the same name).
+
+    Inside it, `grad` and `saved_tensors` are numpy arrays and it returns arrays. First-order
+    gradients work as usual; with `create_graph=True` the gradients it returns raise an error
+    naming the op if anything tries to differentiate through them.
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Function, grad: Tensor) -> Any:
+        ctx._numpy_backward = True
+        try:
+            grads = backward(ctx, grad.data)
+        finally:
+            ctx._numpy_backward = False
+        single = not isinstance(grads, (tuple, list))
+        wrapped = []
+        for g, p in zip((grads,) if single else grads, ctx.parents):
+            if g is None:
+                wrapped.append(None)
+                continue
+            t = Tensor._make(np.asarray(g, dtype=p.data.dtype), False, None)
+            if autograd.grad_state.enabled and grad.requires_grad:  # create_graph
+                t = _DifferentiatedOnce.apply(grad, t, op=type(ctx).__name__)
+            wrapped.append(t)
+        return wrapped[0] if single else tuple(wrapped)
+
+    return wrapper
+
+
+class _DifferentiatedOnce(Function):
+    """The gradient a once_differentiable backward returned: differentiating it raises."""
+
+    def forward(self, upstream, g, op):
+        self.op = op
+        return g
+
+    def backward(self, grad):
+        raise RuntimeError(
+            f"{self.op}.backward is marked @once_differentiable: it cannot be differentiated "
+            "again (a second derivative through it is not available)"
+        )
 
 
 def _as_output_array(cls: type, data: Any) -> np.ndarray:
