@@ -182,50 +182,48 @@ backward_hooks: list = []
 
 
 def backpropagate(
-    roots: list, root_grads: list, create_graph: bool = False, inputs: Any = None
-) -> tuple:
-    """The chain rule over the graph: dL/dt for every tensor t the roots depend on.
+    roots: list, root_grads: list, deliver: Callable, create_graph: bool = False,
+    inputs: Any = None,
+) -> list:
+    """The chain rule over the graph: `deliver(t, dL/dt)` for each tensor t in `inputs` (by
+    default the leaves and the tensors that retain their grad). Returns the graph's tensors.
 
     Walks the tensors children-first, so every use of a tensor has added its gradient before
-    the tensor's own rule runs. Each rule works on Tensors: under `no_grad` (first order), or,
-    with `create_graph`, recorded like any other computation, so the gradients it returns can
-    be differentiated again. Returns ({id(t): dL/dt} for the tensors in `inputs` (by default
-    the leaves and the tensors that retain their grad), the graph's tensors in order).
+    the tensor's own rule runs. First order, the gradients are numpy arrays and the rules
+    run on arrays; with `create_graph` they are Tensors (`root_grads` too), and the rules run
+    as recorded ops, so the gradients they return can be differentiated again.
     """
     order = topological_order(roots)
-    if inputs is None:
-        wanted = {id(t) for t in order if t._ctx is None or t._retains_grad}
-        walk = order
-    else:
-        wanted = {id(t) for t in inputs}
-        walk = _leading_to(order, wanted)
+    wanted = None if inputs is None else {id(t) for t in inputs}
     grads: dict = {}
     for root, g in zip(roots, root_grads):
         grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
-    found: dict = {}
     previous = grad_state.enabled
     grad_state.enabled = create_graph  # the rules are recorded ops only with create_graph
     try:
-        for node in reversed(walk):
+        for node in reversed(order if wanted is None else _leading_to(order, wanted)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if id(node) in wanted:
-                found[id(node)] = g
+            if not create_graph and type(g) is not np.ndarray:
+                g = np.asarray(g)  # numpy makes 0-d results scalars
             ctx = node._ctx
+            if (ctx is None or node._retains_grad) if wanted is None else id(node) in wanted:
+                deliver(node, g)
             if ctx is None:
                 continue
             _check_usable(ctx)
-            parent_grads = ctx.run_backward(g, create_graph)  # the chain rule, one step
+            parent_grads = ctx.run_backward(g, create_graph, node)  # the chain rule, one step
             for hook in backward_hooks:
-                hook(node, ctx, g.data, [None if pg is None else pg.data for pg in parent_grads])
+                hook(node, ctx, np.asarray(g), [pg if pg is None else np.asarray(pg)
+                                                for pg in parent_grads])
             for parent, pg in zip(ctx.parents, parent_grads):
                 if pg is not None and parent.requires_grad:
                     key = id(parent)
                     grads[key] = grads[key] + pg if key in grads else pg
     finally:
         grad_state.enabled = previous
-    return found, order
+    return order
 
 
 def _leading_to(order: list, wanted: set) -> list:
@@ -249,24 +247,27 @@ def backward(
     First order, `.grad` is a numpy array (the tensor's dtype). With `create_graph`, it is a
     Tensor that carries its own graph, so it can be differentiated again.
     """
-    found, order = backpropagate([root], [grad], create_graph, inputs)
-    for t in order if inputs is None else inputs:
-        g = found.get(id(t))
-        if g is not None:
-            _accumulate(t, g, create_graph)
-    if not (retain_graph or create_graph):
+
+    def deliver(t: Tensor, g: Any) -> None:
+        _accumulate(t, g, create_graph)
+
+    order = backpropagate([root], [grad if create_graph else grad.data], deliver, create_graph,
+                          inputs)
+    if not retain_graph:
         release_graph(order)
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+def _accumulate(t: Tensor, g: Any, create_graph: bool) -> None:
     """t.grad += g, as PyTorch does it: in place on an array of its own, out of place (a new
     Tensor with a graph) when the gradient is to be differentiated again."""
-    if create_graph or not isinstance(t.grad, (np.ndarray, type(None))):
+    if create_graph:
         t.grad = g if t.grad is None else t.grad + g  # a Tensor sum: recorded with the graph
     elif t.grad is None:
-        t.grad = np.array(g.data, dtype=t.data.dtype)  # its own copy, to add into later
-    else:
-        t.grad += g.data
+        t.grad = np.array(g, dtype=t.data.dtype)  # its own copy, to add into later
+    elif isinstance(t.grad, np.ndarray):
+        t.grad += g
+    else:  # a Tensor left by an earlier create_graph backward
+        t.grad = t.grad.detach() + g
 
 
 def grad(
@@ -302,8 +303,11 @@ def grad(
                 f"grad: output {i} does not require grad and has no grad_fn"
             )
         roots.append(out)
-        root_grads.append(out._seed_grad(g, "grad"))
-    found, order = backpropagate(roots, root_grads, create_graph, inputs)
+        seed = out._seed_grad(g, "grad")
+        root_grads.append(seed if create_graph else seed.data)
+    found: dict = {}
+    order = backpropagate(roots, root_grads, lambda t, g: found.__setitem__(id(t), g),
+                          create_graph, inputs)
     results = []
     for i, t in enumerate(inputs):
         g = found.get(id(t))
@@ -313,7 +317,7 @@ def grad(
                 "pass allow_unused=True if this is intended"
             )
         if g is not None and not create_graph:
-            g = g.detach()
+            g = Tensor._make(np.array(g, dtype=t.data.dtype), False, None)  # its own memory
         results.append(g)
     if not (create_graph if retain_graph is None else retain_graph):
         release_graph(order)
@@ -335,6 +339,9 @@ def _check_usable(ctx: Function) -> None:
             f"version {version} instead. Do the in-place update after backward(), or use an "
             "out-of-place op."
         )
+    if ctx.versions == tuple([0 if p._version_counter is None else p._version_counter[0]
+                              for p in ctx.parents]):
+        return  # the common case: no input changed
     for i, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
         if parent._version != version:
             raise RuntimeError(
@@ -370,9 +377,12 @@ def release_graph(order: list) -> None:
             gc.enable()
 
 
+STAND_IN_BYTES = 512  # smaller arrays stay: a stand-in Tensor costs more than it frees
+
+
 def _stand_in(t: Tensor, memo: dict) -> Tensor:
-    if (t._ctx is None and t.requires_grad) or t._retains_grad or t.data.size <= 1:
-        return t  # a parameter, a tensor asked to keep its grad, or no bigger than a stand-in
+    if (t._ctx is None and t.requires_grad) or t._retains_grad or t.data.nbytes <= STAND_IN_BYTES:
+        return t  # a parameter, a tensor asked to keep its grad, or too small to bother
     if id(t) not in memo:
         memo[id(t)] = (t, t._stand_in())  # keeps t alive until the walk ends: ids stay unique
     return memo[id(t)][1]

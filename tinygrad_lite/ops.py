@@ -8,13 +8,13 @@ sums it back to the input's shape. Inputs whose `needs_input_grad` is False get 
 from __future__ import annotations
 
 import warnings
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from .autograd import unbroadcast
 from .blas import column_sums, matmul
-from .tensor import Function, Tensor
+from .tensor import Function
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
@@ -46,18 +46,17 @@ def _axes(axis, ndim: int) -> Optional[tuple]:
     return tuple(sorted(normal)) if ndim else ()
 
 
-def _expand(grad: Tensor, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Tensor:
+def _expand(grad: Any, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Any:
     """Copy `grad` back over the axes a reduction removed (the adjoint of a sum)."""
     if not keepdims:  # re-insert the reduced axes as size 1
         kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
-        grad = Reshape.apply(grad, shape=kept)
-    return Expand.apply(grad, shape=shape)
+        grad = Reshape.run(grad, shape=kept)
+    return Expand.run(grad, shape=shape)
 
 
-def _masked(grad: Tensor, mask) -> Tensor:
-    """grad where `mask` (a bool constant, Tensor or array) holds, 0 elsewhere: grad * [mask]."""
-    zero = Tensor._make(np.zeros((), grad.data.dtype), False, None)
-    return Where.apply(mask, grad, zero)
+def _masked(grad: Any, mask: Any) -> Any:
+    """grad where `mask` (a bool constant) holds, 0 elsewhere: grad * [mask]."""
+    return Where.run(mask, grad, np.zeros((), grad.dtype))
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
@@ -152,7 +151,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(self, grad):
-        return Cast.apply(grad, dtype=self.input_dtype)
+        return Cast.run(grad, dtype=self.input_dtype)
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -177,16 +176,16 @@ class MatMul(Function):
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g = grad
         if b.ndim == 1:
-            g = g.unsqueeze(-1)  # the column axis b's vector removed
+            g = g.reshape(g.shape + (1,))  # the column axis b's vector removed
         if a.ndim == 1:
-            g = g.unsqueeze(-2)  # the row axis a's vector removed
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])  # the row axis a's vector
         da = db = None
         if self.needs_input_grad[0]:
-            da = MatMul.apply(g, b2.transpose(-1, -2))
+            da = MatMul.run(g, b2.swapaxes(-1, -2))
             if a.ndim == 1:
                 da = da.reshape(da.shape[:-2] + da.shape[-1:])
         if self.needs_input_grad[1]:
-            db = MatMul.apply(a2.transpose(-1, -2), g)
+            db = MatMul.run(a2.swapaxes(-1, -2), g)
             if b.ndim == 1:
                 db = db.reshape(db.shape[:-1])
         return da, db
@@ -220,13 +219,13 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.saved_tensors
         g2 = grad.reshape(-1, grad.shape[-1])
-        dx = MatMul.apply(grad, weight) if self.needs_input_grad[0] else None
+        dx = MatMul.run(grad, weight) if self.needs_input_grad[0] else None
         dw = None
         if self.needs_input_grad[1]:
-            dw = MatMul.apply(Transpose.apply(g2, axes=(1, 0)), x.reshape(-1, x.shape[-1]))
+            dw = MatMul.run(Transpose.run(g2, axes=(1, 0)), x.reshape(-1, x.shape[-1]))
         db = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            db = ColumnSums.apply(g2)  # the batch sum
+            db = ColumnSums.run(g2)  # the batch sum
         return (dx, dw, db)[: len(self.parents)]
 
 
@@ -242,7 +241,7 @@ class ColumnSums(Function):
         return column_sums(x)
 
     def backward(self, grad):
-        return Expand.apply(Reshape.apply(grad, shape=(1, -1)), shape=(self.rows,) + grad.shape)
+        return Expand.run(Reshape.run(grad, shape=(1, -1)), shape=(self.rows,) + grad.shape)
 
 
 # ---- shape --------------------------------------------------------------------------------
@@ -262,8 +261,8 @@ class Transpose(Function):
 
     def backward(self, grad):
         if self.axes is None:
-            return Transpose.apply(grad)
-        return Transpose.apply(grad, axes=tuple(int(a) for a in np.argsort(self.axes)))
+            return Transpose.run(grad)
+        return Transpose.run(grad, axes=tuple(int(a) for a in np.argsort(self.axes)))
 
 
 class Reshape(Function):
@@ -278,7 +277,7 @@ class Reshape(Function):
         return x.reshape(shape)
 
     def backward(self, grad):
-        return Reshape.apply(grad, shape=self.input_shape)
+        return Reshape.run(grad, shape=self.input_shape)
 
 
 def is_basic_index(index) -> bool:
@@ -298,7 +297,7 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, grad):
-        return IndexAdd.apply(grad, index=self.index, shape=self.input_shape)
+        return IndexAdd.run(grad, index=self.index, shape=self.input_shape)
 
 
 class IndexAdd(Function):
@@ -316,7 +315,7 @@ class IndexAdd(Function):
         return y
 
     def backward(self, grad):
-        return GetItem.apply(grad, index=self.index)
+        return GetItem.run(grad, index=self.index)
 
 
 class SetItem(Function):
@@ -332,10 +331,9 @@ class SetItem(Function):
     def backward(self, grad):
         dx = dv = None
         if self.needs_input_grad[0]:
-            zero = Tensor._make(np.zeros((), grad.data.dtype), False, None)
-            dx = SetItem.apply(grad, zero, index=self.index)
+            dx = SetItem.run(grad, np.zeros((), grad.dtype), index=self.index)
         if self.needs_input_grad[1]:
-            dv = GetItem.apply(grad, index=self.index)
+            dv = GetItem.run(grad, index=self.index)
         return dx, dv
 
 
@@ -352,7 +350,7 @@ class Concatenate(Function):
         ends = np.cumsum(self.sizes)
         before = (slice(None),) * self.axis
         return tuple(
-            GetItem.apply(grad, index=before + (slice(int(end - n), int(end)),))
+            GetItem.run(grad, index=before + (slice(int(end - n), int(end)),))
             for n, end in zip(self.sizes, ends)
         )
 
@@ -368,7 +366,7 @@ class Stack(Function):
     def backward(self, grad):
         before = (slice(None),) * self.axis
         return tuple(
-            GetItem.apply(grad, index=before + (i,)) for i in range(grad.shape[self.axis])
+            GetItem.run(grad, index=before + (i,)) for i in range(grad.shape[self.axis])
         )
 
 
@@ -412,10 +410,10 @@ class Max(Function):
         return out if keepdims else np.squeeze(out, axis=self.axes)
 
     def backward(self, grad):
-        x, out = (t.data for t in self.saved_tensors)
+        x, out = (np.asarray(t) for t in self.saved_tensors)
         mask = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is the NaN
         share = mask / mask.sum(axis=self.axes, keepdims=True)  # a constant: 1/k at k maxima
-        share = Tensor._make(share.astype(x.dtype), False, None)
+        share = share.astype(x.dtype)
         return share * _expand(grad, x.shape, self.axes, self.keepdims)
 
 
@@ -538,7 +536,7 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         (y,) = self.saved_tensors
-        return grad - y.exp() * grad.sum(axis=self.axis, keepdims=True)
+        return grad - Exp.run(y) * grad.sum(axis=self.axis, keepdims=True)
 
 
 # ---- PyTorch-named elementwise and shape ops ------------------------------------------------
@@ -554,7 +552,7 @@ class Abs(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * Tensor._make(np.sign(x.data), False, None)  # sign(x): a constant
+        return grad * np.sign(np.asarray(x))  # sign(x): a constant
 
 
 class Sin(Function):
@@ -567,7 +565,7 @@ class Sin(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * x.cos()
+        return grad * Cos.run(x)
 
 
 class Cos(Function):
@@ -580,7 +578,7 @@ class Cos(Function):
 
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return -grad * x.sin()
+        return -grad * Sin.run(x)
 
 
 class Log1p(Function):
@@ -635,7 +633,7 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, grad):
-        a, b = (t.data for t in self.saved_tensors)
+        a, b = (np.asarray(t) for t in self.saved_tensors)
         return _tie_split(grad, ~(a < b), ~(a > b), a == b, self.needs_input_grad)
 
 
@@ -651,14 +649,15 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     def backward(self, grad):
-        a, b = (t.data for t in self.saved_tensors)
+        a, b = (np.asarray(t) for t in self.saved_tensors)
         return _tie_split(grad, ~(a > b), ~(a < b), a == b, self.needs_input_grad)
 
 
-def _tie_split(grad: Tensor, to_a, to_b, tie, needs: tuple) -> tuple:
+def _tie_split(grad: Any, to_a: np.ndarray, to_b: np.ndarray, tie: np.ndarray,
+               needs: tuple) -> tuple:
     """Maximum/Minimum's rule: grad to a where `to_a`, to b where `to_b` (bool constants),
     halved at ties. NaN compares False, so `~(a > b)` passes it to both, as PyTorch."""
-    shared = grad * Tensor._make(np.where(tie, 0.5, 1.0).astype(grad.data.dtype), False, None)
+    shared = grad * np.where(tie, 0.5, 1.0).astype(grad.dtype)
     da = _masked(shared, to_a) if needs[0] else None
     db = _masked(shared, to_b) if needs[1] else None
     return da, db
@@ -676,7 +675,7 @@ class Where(Function):
     def backward(self, grad):
         (cond,) = self.saved_tensors
         dx = _masked(grad, cond) if self.needs_input_grad[1] else None
-        dz = _masked(grad, ~cond.data) if self.needs_input_grad[2] else None
+        dz = _masked(grad, ~np.asarray(cond)) if self.needs_input_grad[2] else None
         return None, dx, dz
 
 
@@ -701,7 +700,7 @@ class Expand(Function):
         return np.broadcast_to(x, shape)
 
     def backward(self, grad):
-        return SumToSize.apply(grad, shape=self.input_shape)
+        return SumToSize.run(grad, shape=self.input_shape)
 
 
 class SumToSize(Function):
@@ -714,7 +713,7 @@ class SumToSize(Function):
         return unbroadcast(x, shape)
 
     def backward(self, grad):
-        return Expand.apply(grad, shape=self.input_shape)
+        return Expand.run(grad, shape=self.input_shape)
 
 
 def _centered_var(x, axes, correction):
@@ -769,11 +768,12 @@ class Std(Function):
         std = _expand(std, x.shape, self.axes, self.keepdims)
         g = _expand(grad, x.shape, self.axes, self.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _masked(g / (2 * std), std.data != 0) * _dvar_dx(x, self.axes, self.dof)
+            nonzero = np.asarray(std) != 0
+            return _masked(g / (2 * std), nonzero) * _dvar_dx(x, self.axes, self.dof)
 
 
-def _dvar_dx(x: Tensor, axes: Optional[tuple], dof: int) -> Tensor:
-    """d var / dx = 2 (x - mean) / dof, as Tensor ops (so it can be differentiated again)."""
+def _dvar_dx(x: Any, axes: Optional[tuple], dof: int) -> Any:
+    """d var / dx = 2 (x - mean) / dof (an array, or a Tensor: differentiable again)."""
     scale = 2.0 / dof if dof else float("inf")
     with np.errstate(invalid="ignore"):
         return (x - x.mean(axis=axes, keepdims=True)) * scale

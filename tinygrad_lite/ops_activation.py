@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import Where
+from .ops import Exp, Tanh, Where
 from .tensor import Function, Tensor
 
 # ---- erf / erfc -----------------------------------------------------------------------------
@@ -145,7 +145,7 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         (positive,) = self.saved_tensors
-        return Where.apply(positive, grad, grad * self.negative_slope)
+        return Where.run(positive, grad, grad * self.negative_slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -173,17 +173,17 @@ class GELU(Function):
         return x * normal_cdf(x)
 
     def backward(self, grad):
-        (x,) = self.saved_tensors  # Phi(x) or t recomputed as ops: differentiable again
+        (x,) = self.saved_tensors  # Phi(x) or t recomputed from x: differentiable again
         if self.approximate == "tanh":
-            t = (_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x))).tanh()
+            t = Tanh.run(_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x)))
             du = _SQRT_2_OVER_PI * (1.0 + (3 * _KAPPA) * (x * x))
             return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
-        return grad * (NormalCDF.apply(x) + x * _normal_pdf(x))
+        return grad * (NormalCDF.run(x) + x * _normal_pdf(x))
 
 
-def _normal_pdf(x: Tensor) -> Tensor:
-    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi), as Tensor ops."""
-    return (-0.5 * (x * x)).exp() * _INV_SQRT_2PI
+def _normal_pdf(x: Any) -> Any:
+    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    return Exp.run(-0.5 * (x * x)) * _INV_SQRT_2PI
 
 
 class NormalCDF(Function):

@@ -13,12 +13,12 @@ them either. Argument checking lives in `nn/functional.py`; the ops trust their 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from .ops import LogSoftmax, Softmax
-from .tensor import Function, Tensor
+from .ops import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
+from .tensor import Function
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -39,7 +39,7 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np
     return np.asarray(total, dtype=dtype)
 
 
-def _per_element(grad: Tensor, reduction: str, count) -> Tensor:
+def _per_element(grad: Any, reduction: str, count: Any) -> Any:
     """dL/dl for each element l of the unreduced loss (broadcastable to its shape).
 
     A 'mean' over nothing (every target ignored, or zero total weight) is nan, but its gradient
@@ -48,11 +48,6 @@ def _per_element(grad: Tensor, reduction: str, count) -> Tensor:
     if reduction == "mean":
         return grad * 0 if not count else grad / float(count)
     return grad  # 'sum': the same grad for every element; 'none': grad is already per element
-
-
-def _const(x: np.ndarray) -> Tensor:
-    """An array the gradient does not flow through (targets, class weights, masks)."""
-    return Tensor._make(x, False, None)
 
 
 def _log_softmax_rows(x: np.ndarray) -> tuple:
@@ -91,16 +86,21 @@ class CrossEntropy(Function):
         shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
         e = np.exp(shifted)
         total = e.sum(axis=1)
-        self.save_for_backward(logits, targets)
+        self.save_for_backward(logits, targets, e / total[:, None])  # softmax, for backward
         # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
         return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
 
     def backward(self, grad):
-        logits, targets = self.saved_tensors
+        logits, targets, probs = self.saved_tensors
         n = logits.shape[0]
+        if isinstance(logits, np.ndarray):  # first order: forward's softmax, minus the onehot
+            d = probs.copy()  # (a copy: the graph may be retained)
+            d[np.arange(n), targets] -= 1
+            return d * (grad / n), None
+        # differentiated again: softmax recomputed as a recorded op of the logits
         onehot = np.zeros(logits.shape, dtype=logits.dtype)
-        onehot[np.arange(n), targets.data] = 1
-        return (Softmax.apply(logits, axis=1) - _const(onehot)) * (grad / n), None
+        onehot[np.arange(n), np.asarray(targets)] = 1
+        return (Softmax.run(logits, axis=1) - onehot) * (grad / n), None
 
 
 class WeightedCrossEntropy(Function):
@@ -145,14 +145,14 @@ class WeightedCrossEntropy(Function):
         w, eps, reduction, count, probabilities = self.options
         c = logits.shape[1]
         if probabilities:  # q as ops of the targets: its own gradient can flow
-            q = (targets * (1 - eps) + eps / c) * _const(w) if eps else targets * _const(w)
+            q = (targets * (1 - eps) + eps / c) * w if eps else targets * w
         g = _per_element(grad, reduction, count)
         g = g.reshape(-1, 1) if reduction == "none" else g
-        probs = Softmax.apply(logits, axis=1)
+        probs = Softmax.run(logits, axis=1)
         dlogits = (q.sum(axis=1, keepdims=True) * probs - q) * g
         dtargets = None
         if self.needs_input_grad[1]:
-            dtargets = LogSoftmax.apply(logits, axis=1) * _const(-(1 - eps) * w) * g
+            dtargets = LogSoftmax.run(logits, axis=1) * (-(1 - eps) * w) * g
         return dlogits, dtargets
 
 
@@ -181,7 +181,7 @@ class NLL(Function):
         picked = np.zeros(shape, dtype=dtype)  # -w[t_n] at [n, t_n]: a constant matrix
         picked[rows, safe] = -wt
         g = _per_element(grad, reduction, count)
-        return _const(picked) * (g.reshape(-1, 1) if reduction == "none" else g), None
+        return picked * (g.reshape(-1, 1) if reduction == "none" else g), None
 
 
 # ---- elementwise losses: input x and target y of the same shape --------------------------------
@@ -244,9 +244,7 @@ class AbsoluteError(_ElementwiseError):
 
     @staticmethod
     def error(diff):
-        if isinstance(diff, Tensor):
-            return diff.abs(), _const(np.sign(diff.data))
-        return np.abs(diff), np.sign(diff)
+        return abs(diff), np.sign(np.asarray(diff))  # sign: a constant
 
 
 class BinaryCrossEntropy(Function):
@@ -273,12 +271,12 @@ class BinaryCrossEntropy(Function):
         reduction, count, weight = self.options
         g = _per_element(grad, reduction, count)
         if weight is not None:
-            g = g * _const(weight)
-        dx = (x - y) / (x * (1 - x)).clamp(min=1e-12) * g
+            g = g * weight
+        dx = (x - y) / Clamp.run(x * (1 - x), low=1e-12) * g
         dy = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
-                dy = ((-x).log1p() - x.log()) * g
+                dy = (Log1p.run(-x) - Log.run(x)) * g
         return dx, dy
 
 
@@ -305,17 +303,17 @@ class BinaryCrossEntropyWithLogits(Function):
         reduction, count, weight, pw = self.options
         g = _per_element(grad, reduction, count)
         if weight is not None:
-            g = g * _const(weight)
+            g = g * weight
         if pw is None:
-            dx = (x.sigmoid() - y) * g
+            dx = (Sigmoid.run(x) - y) * g
         else:
-            pw = _const(np.asarray(pw, dtype=x.dtype))
-            dx = ((pw * y + 1 - y) * x.sigmoid() - pw * y) * g
+            pw = np.asarray(pw, dtype=x.dtype)
+            dx = ((pw * y + 1 - y) * Sigmoid.run(x) - pw * y) * g
         dy = None
         if self.needs_input_grad[1]:
             if pw is None:
                 dy = -x * g
             else:  # log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable
-                log_sig = x.clamp(max=0) - (-x.abs()).exp().log1p()
+                log_sig = Clamp.run(x, high=0) - Log1p.run(Exp.run(-abs(x)))
                 dy = -(x + (pw - 1) * log_sig) * g
         return dx, dy

@@ -7,7 +7,6 @@ the forward computation and its gradient rule sit side by side.
 from __future__ import annotations
 
 import functools
-import weakref
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -495,6 +494,10 @@ class Tensor:
         """Reverse the axes (a plain transpose for a matrix)."""
         return ops.Transpose.apply(self, axes=None)
 
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """Swap two axes (PyTorch's and numpy's name; `transpose(d0, d1)` does the same)."""
+        return self.transpose(axis0, axis1)
+
     def transpose(self, *axes: int) -> Tensor:
         """`t.transpose(d0, d1)` swaps two axes (PyTorch); `t.transpose(p)` with a full
         permutation `p` (a tuple, or ndim integers) permutes them (numpy); none reverses them."""
@@ -875,38 +878,43 @@ class Function:
             def forward(self, x):          # numpy arrays in, a numpy array out
                 self.save_for_backward(x)
                 return x ** 3
-            def backward(self, grad):      # Tensors in, Tensors out
+            def backward(self, grad):      # arrays, or Tensors with create_graph
                 (x,) = self.saved_tensors
                 return 3 * x ** 2 * grad
 
         y = Cube.apply(t)
 
-    `forward` computes with numpy. `backward` gets the upstream gradient as a Tensor and
-    returns one gradient per input (a bare Tensor when there is one input), computed with
-    Tensor ops: then the backward pass is itself a differentiable program, and
-    `create_graph=True` gives gradients of gradients. A backward written with numpy instead is
-    marked `@tl.once_differentiable`: it then gets and returns arrays, and differentiating it
-    again raises an error naming the op.
+    `forward` computes with numpy. `backward` is the chain rule, written once, with
+    operators (`+ - * / ** @`), `.sum(axis=, keepdims=)`, `.reshape`, `.swapaxes`, indexing,
+    and other ops called as `Op.run(...)`: code that means the same on numpy arrays and on
+    Tensors. The engine runs it two ways:
 
-    `saved_tensors` gives back what `forward` saved, as Tensors: an input's array as that
-    input, the output's array as the output (so second derivatives flow through them), any
-    other array as a constant. A gradient may have the input's shape or any shape it was
-    broadcast to: the engine sums it back to the input's shape. Return None for inputs whose
-    `needs_input_grad` is False to skip work. Keyword arguments of `apply` go to `forward`.
+    * first order (`backward()`): on numpy arrays, at numpy speed;
+    * `create_graph=True`: on Tensors, recorded like any computation, so the gradients it
+      returns can be differentiated again (the backward pass is itself a program).
+
+    In the second case `saved_tensors` gives back what `forward` saved as Tensors: an input's
+    array as that input, the output's array as the output (so second derivatives flow through
+    them), any other array as a constant (save only constants that are: masks, indices). A
+    backward that calls numpy functions is marked `@tl.once_differentiable`: it always gets
+    arrays, and differentiating its result again raises an error naming the op.
+
+    `backward` returns one gradient per input (a bare one when there is one input), of the
+    input's shape or any shape it was broadcast to (the engine sums it back), None for inputs
+    whose `needs_input_grad` is False. Keyword arguments of `apply` go to `forward`.
     """
 
-    __slots__ = (
-        "parents", "needs_input_grad", "_saved", "versions", "_output", "__dict__", "__weakref__"
-    )
+    __slots__ = ("parents", "needs_input_grad", "versions", "__dict__", "__weakref__")
 
+    # Class-level defaults, replaced per node only when needed (most nodes need none):
+    _saved: Optional[tuple] = ()  # what forward saved; None once backward released it
+    _output: Any = None  # the output tensor, while a create_graph backward runs
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
     _numpy_backward = False  # True while a once_differentiable backward runs
 
     def __init__(self, *parents: Tensor):
         self.parents = parents
         self.needs_input_grad = tuple([p.requires_grad for p in parents])
-        self._saved: Optional[tuple] = ()
-        self._output: Any = None  # a weak reference to the output, when forward saved it
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
@@ -914,15 +922,16 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What forward saved, as Tensors: inputs and the output as themselves (so the graph
-        of a second derivative reaches them), any other array as a constant."""
+        """What forward saved: the arrays themselves in a first-order backward (grad mode
+        off); while recording (create_graph), Tensors: inputs and the output as themselves (so
+        the graph of a second derivative reaches them), anything else as a constant."""
         saved = self._saved
         if saved is None:
             raise RuntimeError(f"{self!r}: its saved arrays were freed by an earlier backward()")
-        if self._numpy_backward:
+        if self._numpy_backward or not autograd.grad_state.enabled:
             return saved
-        output = self._output() if self._output is not None else None
-        return tuple([_saved_as_tensor(a, self.parents, output) for a in saved])
+        output, parents = self._output, self.parents
+        return tuple([_saved_as_tensor(a, parents, output) for a in saved])
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -940,7 +949,9 @@ class Function:
         counter, so an in-place change through either is seen by both.
         """
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        ctx = cls(*tensors)
+        ctx = cls.__new__(cls)
+        ctx.parents = tensors = tuple(tensors)
+        ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         try:
             data = ctx.forward(*[t.data for t in tensors], **options)
         except ValueError as e:
@@ -949,12 +960,12 @@ class Function:
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
             scalar, data = data, _as_output_array(cls, data)
             ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
-        if autograd.grad_state.enabled and True in ctx.needs_input_grad:
-            ctx.versions = tuple([t._version for t in tensors])
+        if autograd.grad_state.enabled and True in needs:
+            ctx.versions = tuple([0 if t._version_counter is None else t._version_counter[0]
+                                  for t in tensors])
             out = Tensor._make(data, True, ctx)
             if ctx._saved and any([s is data for s in ctx._saved]):  # backward reads it
                 ctx.output_version = (out.shared_version_counter(), 0)
-                ctx._output = weakref.ref(out)  # weak: the output owns its grad_fn
         else:
             out = Tensor._make(data, False, None)
         if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
@@ -962,17 +973,37 @@ class Function:
             out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
         return out
 
-    def run_backward(self, grad: Tensor, create_graph: bool) -> tuple:
-        """`backward(grad)`, checked: one Tensor (or None) per input, each of its input's
-        shape. A gradient of a shape the input was broadcast to is summed back; numpy arrays
-        from a backward that is not once_differentiable are wrapped in first order, and are an
-        error with `create_graph` (they would silently cut the graph of the gradient)."""
-        grads = self.backward(grad)
+    @classmethod
+    def run(cls, *inputs: Any, **options: Any) -> Any:
+        """The op inside a backward rule: recorded (`apply`) when an input is a Tensor (with
+        create_graph); on plain numpy arrays (first order), only its forward computation."""
+        for x in inputs:
+            if isinstance(x, Tensor):
+                return cls.apply(*inputs, **options)
+        ctx = cls.__new__(cls)
+        ctx.parents, ctx.needs_input_grad = inputs, (True,) * len(inputs)
+        return ctx.forward(*inputs, **options)
+
+    def run_backward(self, grad: Any, create_graph: bool, output: Tensor) -> tuple:
+        """`backward(grad)`, checked: one gradient (or None) per input, each of its input's
+        shape: numpy arrays in first order, Tensors with create_graph. A gradient of a shape
+        the input was broadcast to is summed back. A numpy array where a Tensor is due (a
+        backward that is not once_differentiable) is an error: it would silently cut the
+        graph of the gradient."""
+        if create_graph:
+            self._output = output  # for saved_tensors, only while its backward runs
+            try:
+                grads = self.backward(grad)
+            finally:
+                del self._output
+        else:
+            grads = self.backward(grad)
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         parents = self.parents
+        kind = Tensor if create_graph else np.ndarray
         if len(grads) == len(parents) and all(
-            [g is None or (type(g) is Tensor and g.data.shape == p.data.shape)
+            [g is None or (type(g) is kind and g.shape == p.data.shape)
              for g, p in zip(grads, parents)]
         ):
             return grads  # the common case: nothing to fix
@@ -1003,30 +1034,36 @@ def _saved_as_tensor(a: Any, parents: tuple, output: Optional[Tensor]) -> Any:
     return Tensor._make(a, False, None)
 
 
-def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool) -> Tensor:
-    """One gradient from `name.backward` for input `i`, as a Tensor of the input's shape."""
-    if not isinstance(g, Tensor):
-        if not isinstance(g, (np.ndarray, np.generic, int, float)):
-            raise TypeError(
-                f"{name}.backward returned a {type(g).__name__} as the gradient of input {i}; "
-                "it must return Tensors"
-            )
-        if create_graph:
-            raise RuntimeError(
-                f"{name}.backward returned a numpy array for input {i}, so its gradient cannot "
-                "be differentiated (create_graph=True): write the backward with Tensor ops, or "
-                "mark it @tl.once_differentiable"
-            )
-        g = Tensor._make(np.asarray(g, dtype=parent.data.dtype), False, None)
-    if g.data.shape != parent.data.shape:
+def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool) -> Any:
+    """One gradient from `name.backward` for input `i`, of the input's shape: an array in
+    first order, a Tensor with create_graph."""
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g.data  # a backward that built Tensors itself: first order needs the numbers
+    elif not isinstance(g, (np.ndarray, np.generic, int, float)):
+        raise TypeError(
+            f"{name}.backward returned a {type(g).__name__} as the gradient of input {i}; "
+            "it must return arrays or Tensors"
+        )
+    elif create_graph:
+        raise RuntimeError(
+            f"{name}.backward returned a numpy array for input {i}, so its gradient cannot be "
+            "differentiated (create_graph=True): write the backward with Tensor operators and "
+            "Op.run(...), or mark it @tl.once_differentiable"
+        )
+    else:
+        g = np.asarray(g)
+    if g.shape != parent.data.shape:
         try:
-            autograd.unbroadcast_check(g.data.shape, parent.data.shape)
+            autograd.unbroadcast_check(g.shape, parent.data.shape)
         except ShapeError:
             raise ShapeError(
-                f"{name}.backward returned a gradient of shape {g.data.shape} for input {i}, "
+                f"{name}.backward returned a gradient of shape {g.shape} for input {i}, "
                 f"which has shape {parent.data.shape}"
             ) from None
-        g = g.sum_to_size(parent.data.shape)
+        g = g.sum_to_size(parent.data.shape) if create_graph else autograd.unbroadcast(
+            g, parent.data.shape
+        )
     return g
 
 
@@ -1039,7 +1076,9 @@ def once_differentiable(backward: Callable) -> Callable:
     """
 
     @functools.wraps(backward)
-    def wrapper(ctx: Function, grad: Tensor) -> Any:
+    def wrapper(ctx: Function, grad: Any) -> Any:
+        if not isinstance(grad, Tensor):  # first order: arrays already
+            return backward(ctx, grad)
         ctx._numpy_backward = True
         try:
             grads = backward(ctx, grad.data)
@@ -1052,7 +1091,7 @@ def once_differentiable(backward: Callable) -> Callable:
                 wrapped.append(None)
                 continue
             t = Tensor._make(np.asarray(g, dtype=p.data.dtype), False, None)
-            if autograd.grad_state.enabled and grad.requires_grad:  # create_graph
+            if grad.requires_grad:
                 t = _DifferentiatedOnce.apply(grad, t, op=type(ctx).__name__)
             wrapped.append(t)
         return wrapped[0] if single else tuple(wrapped)
