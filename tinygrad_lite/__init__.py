@@ -8,9 +8,10 @@
 
 import numpy as np
 
-from . import interop, nn, onnx, optim, viz  # onnx, interop: import onnx/torch lazily
+from . import autograd, func, interop, nn, optim, viz  # interop imports torch lazily
+from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed, rand, randn
 from .serialization import load, save
 from .tensor import (
@@ -25,6 +26,7 @@ from .tensor import (
     matmul,
     maximum,
     minimum,
+    once_differentiable,
     ones,
     ones_like,
     stack,
@@ -53,6 +55,7 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "arange",
+    "autograd",
     "bool_",
     "cat",
     "concatenate",
@@ -63,7 +66,9 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "func",
     "gradcheck",
+    "gradgradcheck",
     "int16",
     "int32",
     "int64",
@@ -77,6 +82,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "once_differentiable",
     "ones",
     "ones_like",
     "optim",
