@@ -449,14 +449,6 @@ def test_l1(reduction, xd, data, seed):
                    seed=seed)
 
 
-WEIGHTED_MEAN_BUG = (
-    "engine bug: SquaredError/AbsoluteError backward with a weight and reduction='mean' treat "
-    "the denominator sum(w) as a constant (count in options), so second derivatives with "
-    "respect to the weight are wrong (first order is right)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=WEIGHTED_MEAN_BUG)
 @pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss])
 def test_weighted_mean_losses_second_derivative(loss):
     x, y, w = np.array([0.0, 2.0]), np.array([1.0, 1.5]), np.array([0.5, 2.0])
@@ -489,11 +481,6 @@ def test_bce_with_logits(reduction, xy, data, seed):
                                                                pos_weight=pw), x, y, seed=seed)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: BinaryCrossEntropyWithLogits.backward with pos_weight computes grad_y from "
-    "log sigmoid(x) = x.clamp(max=0) - log1p(exp(-|x|)), whose autograd derivative at x == 0 is "
-    "1 (clamp passes the boundary, sign(0) = 0) instead of sigmoid(0) = 0.5: d2l/dxdy is -pw "
-    "instead of -(1 + (pw - 1) / 2) there"))
 def test_bce_with_logits_at_zero():
     x, y = t64(0.0), t64(0.0)
     assert check_gradgrad(
@@ -640,10 +627,6 @@ def test_once_differentiable_raises_naming_the_op_when_differentiated_twice():
         tl.gradgradcheck(lambda t: NumpyCube.apply(t), x)  # its upstream gradient requires grad
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: once_differentiable marks its gradients only when the upstream gradient requires "
-    "grad (as PyTorch does); when only the saved input does (a Hessian: the upstream is the "
-    "constant seed) they come back as constants, so second derivatives are silently 0"))
 def test_once_differentiable_raises_in_a_hessian():
     x = tl.Tensor(X, requires_grad=True)
     with pytest.raises(RuntimeError, match="NumpyCube"):

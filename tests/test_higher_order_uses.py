@@ -293,9 +293,6 @@ def test_backward_create_graph_loop_keeps_memory_flat_when_grads_are_cleared():
     model.zero_grad()
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, AttributeError), reason=(
-    "tl.optim: step() and zero_grad(set_to_none=False) expect numpy .grad arrays; after "
-    "backward(create_graph=True) .grad is a Tensor (SGD: `p.data -= lr * g` raises TypeError)"))
 def test_optimizers_step_after_backward_create_graph():
     model = nn.Linear(3, 2).to(np.float64)
     opt = tl.optim.SGD(model.parameters(), lr=0.1)

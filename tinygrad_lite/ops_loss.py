@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .ops import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
-from .tensor import Function
+from .tensor import Function, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -46,7 +46,11 @@ def _per_element(grad: Any, reduction: str, count: Any) -> Any:
     is 0, as in PyTorch: no element contributed, so none gets a gradient.
     """
     if reduction == "mean":
-        return grad * 0 if not count else grad / float(count)
+        if not count:
+            return grad * 0
+        # a Python float, never a numpy scalar (that would promote float32 to float64), or
+        # the Tensor sum(w) when a weighted mean is differentiated twice
+        return grad / (count if isinstance(count, Tensor) else float(count))
     return grad  # 'sum': the same grad for every element; 'none': grad is already per element
 
 
@@ -211,6 +215,8 @@ class _ElementwiseError(Function):
     def backward(self, grad):
         x, y, weight, out = self.saved_tensors
         reduction, count = self.options
+        if weight is not None:
+            count = weight.sum()  # sum(w): as an op of w, so second derivatives see it
         err, slope = self.error(x - y)
         g = _per_element(grad, reduction, count)
         dx = slope * g if weight is None else slope * weight * g
@@ -314,6 +320,6 @@ class BinaryCrossEntropyWithLogits(Function):
             if pw is None:
                 dy = -x * g
             else:  # log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable
-                log_sig = Clamp.run(x, high=0) - Log1p.run(Exp.run(-abs(x)))
+                log_sig = (x - abs(x)) / 2 - Log1p.run(Exp.run(-abs(x)))  # min(x, 0) - ...
                 dy = -(x + (pw - 1) * log_sig) * g
         return dx, dy

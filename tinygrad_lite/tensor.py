@@ -1091,8 +1091,9 @@ def once_differentiable(backward: Callable) -> Callable:
                 wrapped.append(None)
                 continue
             t = Tensor._make(np.asarray(g, dtype=p.data.dtype), False, None)
-            if grad.requires_grad:
-                t = _DifferentiatedOnce.apply(grad, t, op=type(ctx).__name__)
+            # it depends on the upstream gradient and on the op's inputs: if anything asks for
+            # its derivative through either, that raises
+            t = _DifferentiatedOnce.apply(grad, t, *ctx.parents, op=type(ctx).__name__)
             wrapped.append(t)
         return wrapped[0] if single else tuple(wrapped)
 
@@ -1102,7 +1103,7 @@ def once_differentiable(backward: Callable) -> Callable:
 class _DifferentiatedOnce(Function):
     """The gradient a once_differentiable backward returned: differentiating it raises."""
 
-    def forward(self, upstream, g, op):
+    def forward(self, upstream, g, *inputs, op):
         self.op = op
         return g
 
