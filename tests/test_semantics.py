@@ -434,12 +434,12 @@ def test_memory_stays_flat_while_the_losses_are_kept():
 
 
 def test_released_graph_keeps_its_structure_and_refuses_a_second_backward():
-    x = _leaf((2, 3))
+    x = _leaf((20, 30))  # bigger than autograd.STAND_IN_BYTES: replaced by a stand-in
     h = (x * 2).relu()
     loss = h.sum()
     loss.backward()
     parent = loss.grad_fn.parents[0]
-    assert parent.shape == (2, 3) and parent.grad_fn is h.grad_fn
+    assert parent.shape == (20, 30) and parent.grad_fn is h.grad_fn
     assert parent.data.strides == (0, 0)  # a stand-in: no memory
     assert h.data.strides != (0, 0)  # the user's tensor is untouched
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):

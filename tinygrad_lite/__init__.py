@@ -8,11 +8,11 @@
 
 import numpy as np
 
-from . import interop, nn, optim, viz  # interop imports torch lazily, on first use
-from . import onnx as onnx  # imports the onnx package lazily; kept out of __all__, below
+from . import autograd, func, interop, nn, optim, viz  # interop imports torch lazily
+from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .compare import compare_gradients
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed, rand, randn
 from .serialization import load, save
 from .tensor import (
@@ -27,6 +27,7 @@ from .tensor import (
     matmul,
     maximum,
     minimum,
+    once_differentiable,
     ones,
     ones_like,
     stack,
@@ -55,6 +56,7 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "arange",
+    "autograd",
     "bool_",
     "cat",
     "compare_gradients",
@@ -66,7 +68,9 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "func",
     "gradcheck",
+    "gradgradcheck",
     "int16",
     "int32",
     "int64",
@@ -80,6 +84,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "once_differentiable",
     "ones",
     "ones_like",
     "optim",

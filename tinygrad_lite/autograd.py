@@ -131,9 +131,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """
     if grad.shape == shape:
         return grad
+    unbroadcast_check(grad.shape, shape)
     lead = grad.ndim - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[lead:])):
-        raise ShapeError(f"a gradient of shape {grad.shape} does not fit an input of shape {shape}")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
@@ -141,15 +140,25 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return summed.reshape(shape)
 
 
-def topological_order(root: Tensor, all_nodes: bool = False) -> list:
+def unbroadcast_check(grad_shape: tuple, shape: tuple) -> None:
+    """ShapeError unless a tensor of `shape` broadcasts to `grad_shape`."""
+    lead = len(grad_shape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, grad_shape[lead:])):
+        raise ShapeError(f"a gradient of shape {grad_shape} does not fit an input of shape {shape}")
+
+
+def topological_order(roots: Any, all_nodes: bool = False) -> list:
     """Tensors of the graph, parents before children (iterative DFS: no recursion limit).
 
-    By default only the tensors that need a gradient; `all_nodes=True` keeps the rest too
-    (input batches, targets, constants), which is what a drawing of the graph wants.
+    `roots` is one tensor or a list of them. By default only the tensors that need a
+    gradient; `all_nodes=True` keeps the rest too (input batches, targets, constants), which
+    is what a drawing of the graph wants.
     """
     order: list = []
     visited: set = set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)] if isinstance(roots, list) else [
+        (roots, False)
+    ]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -168,41 +177,156 @@ def topological_order(root: Tensor, all_nodes: bool = False) -> list:
 
 
 # Callables f(node, ctx, grad_out, parent_grads) run after each node's backward rule, in the
-# order backpropagation visits nodes (used by `tl.trace_backward`; empty in normal use).
+# order backpropagation visits nodes, with numpy arrays (used by `tl.trace_backward`).
 backward_hooks: list = []
 
 
-def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Backpropagate `grad` (dL/droot) through the graph that produced `root`."""
-    order = topological_order(root)
-    grads = {id(root): grad}  # id(tensor) -> dL/dtensor, summed over the uses seen so far
-    for node in reversed(order):  # every use of a tensor is visited before the tensor
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        if node._ctx is None or node._retains_grad:  # a leaf, or asked to keep its grad
-            if node.grad is None:
-                node.grad = np.array(g, dtype=node.data.dtype)  # its own copy, to add into
-            else:
-                node.grad += g
+def backpropagate(
+    roots: list, root_grads: list, deliver: Callable, create_graph: bool = False,
+    inputs: Any = None,
+) -> list:
+    """The chain rule over the graph: `deliver(t, dL/dt)` for each tensor t in `inputs` (by
+    default the leaves and the tensors that retain their grad). Returns the graph's tensors.
+
+    Walks the tensors children-first, so every use of a tensor has added its gradient before
+    the tensor's own rule runs. First order, the gradients are numpy arrays and the rules
+    run on arrays; with `create_graph` they are Tensors (`root_grads` too), and the rules run
+    as recorded ops, so the gradients they return can be differentiated again.
+    """
+    order = topological_order(roots)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    grads: dict = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+    previous = grad_state.enabled
+    grad_state.enabled = create_graph  # the rules are recorded ops only with create_graph
+    try:
+        for node in reversed(order if wanted is None else _leading_to(order, wanted)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if not create_graph and type(g) is not np.ndarray:
+                g = np.asarray(g)  # numpy makes 0-d results scalars
+            ctx = node._ctx
+            if (ctx is None or node._retains_grad) if wanted is None else id(node) in wanted:
+                deliver(node, g)
+            if ctx is None:
+                continue
+            _check_usable(ctx)
+            parent_grads = ctx.run_backward(g, create_graph, node)  # the chain rule, one step
+            for hook in backward_hooks:
+                hook(node, ctx, np.asarray(g), [pg if pg is None else np.asarray(pg)
+                                                for pg in parent_grads])
+            for parent, pg in zip(ctx.parents, parent_grads):
+                if pg is not None and parent.requires_grad:
+                    key = id(parent)
+                    grads[key] = grads[key] + pg if key in grads else pg
+    finally:
+        grad_state.enabled = previous
+    return order
+
+
+def _leading_to(order: list, wanted: set) -> list:
+    """The tensors of `order` (parents first) that are in `wanted` or computed from one."""
+    useful = set(wanted)
+    kept = []
+    for node in order:
         ctx = node._ctx
-        if ctx is None:
-            continue
-        _check_usable(ctx)
-        parent_grads = _checked_grads(ctx, ctx.backward(g))  # the chain rule, one step
-        for hook in backward_hooks:
-            hook(node, ctx, g, parent_grads)
-        for parent, pg in zip(ctx.parents, parent_grads):
-            if pg is not None and parent.requires_grad:
-                key = id(parent)
-                grads[key] = np.asarray(grads[key] + pg) if key in grads else pg  # 0-d: array
+        if id(node) in useful or (ctx is not None and any(id(p) in useful for p in ctx.parents)):
+            useful.add(id(node))
+            kept.append(node)
+    return kept
+
+
+def backward(
+    root: Tensor, grad: Tensor, retain_graph: bool = False, create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Backpropagate `grad` (dL/droot) and add the gradients into the leaves' `.grad`.
+
+    First order, `.grad` is a numpy array (the tensor's dtype). With `create_graph`, it is a
+    Tensor that carries its own graph, so it can be differentiated again.
+    """
+
+    def deliver(t: Tensor, g: Any) -> None:
+        _accumulate(t, g, create_graph)
+
+    order = backpropagate([root], [grad if create_graph else grad.data], deliver, create_graph,
+                          inputs)
     if not retain_graph:
         release_graph(order)
 
 
+def _accumulate(t: Tensor, g: Any, create_graph: bool) -> None:
+    """t.grad += g, as PyTorch does it: in place on an array of its own, out of place (a new
+    Tensor with a graph) when the gradient is to be differentiated again."""
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g  # a Tensor sum: recorded with the graph
+    elif t.grad is None:
+        t.grad = np.array(g, dtype=t.data.dtype)  # its own copy, to add into later
+    elif isinstance(t.grad, np.ndarray):
+        t.grad += g
+    else:  # a Tensor left by an earlier create_graph backward
+        t.grad = t.grad.detach() + g
+
+
+def grad(
+    outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Any = None,
+    create_graph: bool = False, allow_unused: bool = False,
+) -> tuple:
+    """d(outputs)/d(inputs), returned (not accumulated into `.grad`), as torch.autograd.grad.
+
+    `outputs` and `inputs` are Tensors or sequences of them; `grad_outputs` the upstream
+    gradients (omit for scalar outputs). With `create_graph=True` the results carry a graph
+    and can be differentiated again, to any order. An input the outputs do not depend on is
+    an error unless `allow_unused=True` (then its gradient is None).
+    """
+    from .tensor import Tensor  # at call time: tensor.py imports this module
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs"
+        )
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    roots, root_grads = [], []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"grad: output {i} does not require grad and has no grad_fn"
+            )
+        roots.append(out)
+        seed = out._seed_grad(g, "grad")
+        root_grads.append(seed if create_graph else seed.data)
+    found: dict = {}
+    order = backpropagate(roots, root_grads, lambda t, g: found.__setitem__(id(t), g),
+                          create_graph, inputs)
+    results = []
+    for i, t in enumerate(inputs):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) was not used in the graph of the outputs; "
+                "pass allow_unused=True if this is intended"
+            )
+        if g is not None and not create_graph:
+            g = Tensor._make(np.array(g, dtype=t.data.dtype), False, None)  # its own memory
+        results.append(g)
+    if not (create_graph if retain_graph is None else retain_graph):
+        release_graph(order)
+    return tuple(results)
+
+
 def _check_usable(ctx: Function) -> None:
     """The node still has its saved arrays, and none of its inputs was changed in place."""
-    if ctx.saved_tensors is None:
+    if ctx._saved is None:
         raise RuntimeError(
             f"{ctx!r}: trying to backward through the graph a second time; its saved "
             "arrays were freed. Pass retain_graph=True to the first backward()."
@@ -215,6 +339,9 @@ def _check_usable(ctx: Function) -> None:
             f"version {version} instead. Do the in-place update after backward(), or use an "
             "out-of-place op."
         )
+    if ctx.versions == tuple([0 if p._version_counter is None else p._version_counter[0]
+                              for p in ctx.parents]):
+        return  # the common case: no input changed
     for i, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
         if parent._version != version:
             raise RuntimeError(
@@ -223,42 +350,6 @@ def _check_usable(ctx: Function) -> None:
                 f"{parent._version}; expected version {version} instead. Do the "
                 "in-place update after backward(), or use an out-of-place op."
             )
-
-
-def _checked_grads(ctx: Function, grads: Any) -> tuple:
-    """`ctx.backward`'s result as one array (or None) per input, each of its input's shape."""
-    if not isinstance(grads, (tuple, list)):
-        grads = (grads,)
-    if len(grads) == len(ctx.parents) and all(
-        [g is None or (type(g) is np.ndarray and g.shape == p.data.shape)
-         for g, p in zip(grads, ctx.parents)]
-    ):
-        return grads  # the common case: nothing to fix
-    name = type(ctx).__name__
-    if len(grads) != len(ctx.parents):
-        raise RuntimeError(
-            f"{name}.backward returned {len(grads)} gradient(s), but the op has "
-            f"{len(ctx.parents)} input(s): return one per input (None where none is needed)"
-        )
-    checked = []
-    for i, (parent, g) in enumerate(zip(ctx.parents, grads)):
-        if g is not None and ctx.needs_input_grad[i]:
-            if not isinstance(g, (np.ndarray, np.generic, int, float)):
-                raise TypeError(
-                    f"{name}.backward returned a {type(g).__name__} as the gradient of input "
-                    f"{i}; it must return numpy arrays"
-                )
-            g = np.asarray(g)
-            if g.shape != parent.data.shape:
-                try:
-                    g = unbroadcast(g, parent.data.shape)
-                except ShapeError:
-                    raise ShapeError(
-                        f"{name}.backward returned a gradient of shape {g.shape} for input {i}, "
-                        f"which has shape {parent.data.shape}"
-                    ) from None
-        checked.append(g)
-    return tuple(checked)
 
 
 def release_graph(order: list) -> None:
@@ -278,17 +369,20 @@ def release_graph(order: list) -> None:
             ctx = node._ctx
             if ctx is None:
                 continue
-            if ctx.saved_tensors:  # a node that saved nothing stays usable, as in PyTorch
-                ctx.saved_tensors = None
+            if ctx._saved:  # a node that saved nothing stays usable, as in PyTorch
+                ctx._saved = None
             ctx.parents = tuple([_stand_in(p, stand_ins) for p in ctx.parents])
     finally:
         if collecting:
             gc.enable()
 
 
+STAND_IN_BYTES = 512  # smaller arrays stay: a stand-in Tensor costs more than it frees
+
+
 def _stand_in(t: Tensor, memo: dict) -> Tensor:
-    if (t._ctx is None and t.requires_grad) or t._retains_grad or t.data.size <= 1:
-        return t  # a parameter, a tensor asked to keep its grad, or no bigger than a stand-in
+    if (t._ctx is None and t.requires_grad) or t._retains_grad or t.data.nbytes <= STAND_IN_BYTES:
+        return t  # a parameter, a tensor asked to keep its grad, or too small to bother
     if id(t) not in memo:
         memo[id(t)] = (t, t._stand_in())  # keeps t alive until the walk ends: ids stay unique
     return memo[id(t)][1]

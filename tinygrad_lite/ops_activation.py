@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .ops import Exp, Tanh, Where
 from .tensor import Function, Tensor
 
 # ---- erf / erfc -----------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         (positive,) = self.saved_tensors
-        return np.where(positive, grad, grad * self.negative_slope)
+        return Where.run(positive, grad, grad * self.negative_slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -165,22 +166,37 @@ class GELU(Function):
     def forward(self, x, approximate: str = "none"):
         _check_float("gelu", x)
         self.approximate = approximate
+        self.save_for_backward(x)
         if approximate == "tanh":
             t = np.tanh(_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x)))
-            self.save_for_backward(x, t)
             return 0.5 * x * (1.0 + t)
-        cdf = normal_cdf(x)
-        self.save_for_backward(x, cdf)
-        return x * cdf
+        return x * normal_cdf(x)
 
     def backward(self, grad):
-        x, s = self.saved_tensors
+        (x,) = self.saved_tensors  # Phi(x) or t recomputed from x: differentiable again
         if self.approximate == "tanh":
-            t = s
+            t = Tanh.run(_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x)))
             du = _SQRT_2_OVER_PI * (1.0 + (3 * _KAPPA) * (x * x))
             return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
-        pdf = _INV_SQRT_2PI * np.exp(-0.5 * (x * x))
-        return grad * (s + x * pdf)
+        return grad * (NormalCDF.run(x) + x * _normal_pdf(x))
+
+
+def _normal_pdf(x: Any) -> Any:
+    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    return Exp.run(-0.5 * (x * x)) * _INV_SQRT_2PI
+
+
+class NormalCDF(Function):
+    """y = Phi(x), the standard normal CDF;  dy/dx = phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    rule = "grad_in = grad_out * phi(x)"
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return normal_cdf(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * _normal_pdf(x)
 
 
 # ---- functional forms (PyTorch's torch.nn.functional names) --------------------------------

@@ -13,11 +13,12 @@ them either. Argument checking lives in `nn/functional.py`; the ops trust their 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from .tensor import Function
+from .ops import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
+from .tensor import Function, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -38,7 +39,7 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np
     return np.asarray(total, dtype=dtype)
 
 
-def _per_element(grad: np.ndarray, reduction: str, count) -> np.ndarray:
+def _per_element(grad: Any, reduction: str, count: Any) -> Any:
     """dL/dl for each element l of the unreduced loss (broadcastable to its shape).
 
     A 'mean' over nothing (every target ignored, or zero total weight) is nan, but its gradient
@@ -46,8 +47,10 @@ def _per_element(grad: np.ndarray, reduction: str, count) -> np.ndarray:
     """
     if reduction == "mean":
         if not count:
-            return np.zeros_like(grad)
-        return grad / count
+            return grad * 0
+        # a Python float, never a numpy scalar (that would promote float32 to float64), or
+        # the Tensor sum(w) when a weighted mean is differentiated twice
+        return grad / (count if isinstance(count, Tensor) else float(count))
     return grad  # 'sum': the same grad for every element; 'none': grad is already per element
 
 
@@ -87,17 +90,21 @@ class CrossEntropy(Function):
         shifted = logits - np.max(logits, axis=1, keepdims=True)  # no overflow in exp
         e = np.exp(shifted)
         total = e.sum(axis=1)
-        self.save_for_backward(e / total[:, None], targets)  # softmax, reused by backward
+        self.save_for_backward(logits, targets, e / total[:, None])  # softmax, for backward
         # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
         return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
 
     def backward(self, grad):
-        probs, targets = self.saved_tensors
-        n = probs.shape[0]
-        d = probs.copy()  # softmax (a copy: the graph may be retained)
-        d[np.arange(n), targets] -= 1  # - onehot
-        d *= grad / n
-        return d, None
+        logits, targets, probs = self.saved_tensors
+        n = logits.shape[0]
+        if isinstance(logits, np.ndarray):  # first order: forward's softmax, minus the onehot
+            d = probs.copy()  # (a copy: the graph may be retained)
+            d[np.arange(n), targets] -= 1
+            return d * (grad / n), None
+        # differentiated again: softmax recomputed as a recorded op of the logits
+        onehot = np.zeros(logits.shape, dtype=logits.dtype)
+        onehot[np.arange(n), np.asarray(targets)] = 1
+        return (Softmax.run(logits, axis=1) - onehot) * (grad / n), None
 
 
 class WeightedCrossEntropy(Function):
@@ -118,7 +125,7 @@ class WeightedCrossEntropy(Function):
                 reduction="mean", probabilities=False):
         n, c = logits.shape
         dtype = logits.dtype
-        logp, probs = _log_softmax_rows(logits)
+        logp, _ = _log_softmax_rows(logits)
         w = np.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
         eps = label_smoothing
         if probabilities:
@@ -133,17 +140,23 @@ class WeightedCrossEntropy(Function):
             q[np.arange(n), safe] += (1 - eps) * w[safe]
             q[~kept] = 0
             count = w[safe][kept].sum()
-        self.options = (w, eps, reduction, count)
-        self.save_for_backward(logp, probs, q)
+        self.options = (w, eps, reduction, count, probabilities)
+        self.save_for_backward(logits, targets, q)
         return _reduce(-(q * logp).sum(axis=1), reduction, dtype, count)
 
     def backward(self, grad):
-        logp, probs, q = self.saved_tensors
-        w, eps, reduction, count = self.options
+        logits, targets, q = self.saved_tensors
+        w, eps, reduction, count, probabilities = self.options
+        c = logits.shape[1]
+        if probabilities:  # q as ops of the targets: its own gradient can flow
+            q = (targets * (1 - eps) + eps / c) * w if eps else targets * w
         g = _per_element(grad, reduction, count)
-        g = g[:, None] if reduction == "none" else g
+        g = g.reshape(-1, 1) if reduction == "none" else g
+        probs = Softmax.run(logits, axis=1)
         dlogits = (q.sum(axis=1, keepdims=True) * probs - q) * g
-        dtargets = -(1 - eps) * w * logp * g if self.needs_input_grad[1] else None
+        dtargets = None
+        if self.needs_input_grad[1]:
+            dtargets = LogSoftmax.run(logits, axis=1) * (-(1 - eps) * w) * g
         return dlogits, dtargets
 
 
@@ -169,9 +182,10 @@ class NLL(Function):
 
     def backward(self, grad):
         shape, dtype, rows, safe, wt, reduction, count = self.options
-        dx = np.zeros(shape, dtype=dtype)
-        dx[rows, safe] = -wt * _per_element(grad, reduction, count)
-        return dx, None
+        picked = np.zeros(shape, dtype=dtype)  # -w[t_n] at [n, t_n]: a constant matrix
+        picked[rows, safe] = -wt
+        g = _per_element(grad, reduction, count)
+        return picked * (g.reshape(-1, 1) if reduction == "none" else g), None
 
 
 # ---- elementwise losses: input x and target y of the same shape --------------------------------
@@ -184,22 +198,26 @@ class _ElementwiseError(Function):
     """
 
     @staticmethod
-    def error(diff: np.ndarray) -> tuple:
-        """(e(diff), de/d(diff)): the elementwise error of x - y and its derivative."""
+    def error(diff):
+        """(e(diff), de/d(diff)) for the difference x - y (an array in forward, a Tensor in
+        backward): the elementwise error and its derivative."""
         raise NotImplementedError
 
     def forward(self, x, y, weight=None, reduction="mean"):
-        err, slope = self.error(x - y)
+        err, _ = self.error(x - y)
         loss = err if weight is None else err * weight
         count = None if weight is None else weight.sum()
         out = _reduce(loss, reduction, x.dtype, count)
-        self.options = (reduction, loss.size if count is None else count, out)
-        self.save_for_backward(slope, err, weight)
+        self.options = (reduction, loss.size if count is None else count)
+        self.save_for_backward(x, y, weight, out)
         return out
 
     def backward(self, grad):
-        slope, err, weight = self.saved_tensors
-        reduction, count, out = self.options
+        x, y, weight, out = self.saved_tensors
+        reduction, count = self.options
+        if weight is not None:
+            count = weight.sum()  # sum(w): as an op of w, so second derivatives see it
+        err, slope = self.error(x - y)
         g = _per_element(grad, reduction, count)
         dx = slope * g if weight is None else slope * weight * g
         dy = -dx if self.needs_input_grad[1] else None
@@ -232,7 +250,7 @@ class AbsoluteError(_ElementwiseError):
 
     @staticmethod
     def error(diff):
-        return np.abs(diff), np.sign(diff)
+        return abs(diff), np.sign(np.asarray(diff))  # sign: a constant
 
 
 class BinaryCrossEntropy(Function):
@@ -260,11 +278,11 @@ class BinaryCrossEntropy(Function):
         g = _per_element(grad, reduction, count)
         if weight is not None:
             g = g * weight
-        dx = (x - y) / np.maximum(x * (1 - x), 1e-12) * g
+        dx = (x - y) / Clamp.run(x * (1 - x), low=1e-12) * g
         dy = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
-                dy = (np.log1p(-x) - np.log(x)) * g
+                dy = (Log1p.run(-x) - Log.run(x)) * g
         return dx, dy
 
 
@@ -283,20 +301,25 @@ class BinaryCrossEntropyWithLogits(Function):
         if weight is not None:
             loss = loss * weight
         self.options = (reduction, x.size, weight, pos_weight)
-        self.save_for_backward(x, y, log_sig)
+        self.save_for_backward(x, y)
         return _reduce(loss, reduction, x.dtype)
 
     def backward(self, grad):
-        x, y, log_sig = self.saved_tensors
+        x, y = self.saved_tensors
         reduction, count, weight, pw = self.options
         g = _per_element(grad, reduction, count)
         if weight is not None:
             g = g * weight
         if pw is None:
-            dx = (_sigmoid(x) - y) * g
+            dx = (Sigmoid.run(x) - y) * g
         else:
-            dx = ((pw * y + 1 - y) * _sigmoid(x) - pw * y) * g
+            pw = np.asarray(pw, dtype=x.dtype)
+            dx = ((pw * y + 1 - y) * Sigmoid.run(x) - pw * y) * g
         dy = None
         if self.needs_input_grad[1]:
-            dy = -x * g if pw is None else -(x + (pw - 1) * log_sig) * g
+            if pw is None:
+                dy = -x * g
+            else:  # log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable
+                log_sig = (x - abs(x)) / 2 - Log1p.run(Exp.run(-abs(x)))  # min(x, 0) - ...
+                dy = -(x + (pw - 1) * log_sig) * g
         return dx, dy

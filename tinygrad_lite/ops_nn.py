@@ -2,6 +2,13 @@
 
 Same conventions as `ops.py`: each op is a `Function` with `forward` and its gradient rule
 `backward` side by side; `grad` is dL/dy for the output y. Images are NCHW: x (N, C, H, W).
+Each `backward` is written once, with operators and `Op.run(...)`: on numpy arrays in a
+first-order backward, recorded on Tensors with create_graph, so it can be differentiated
+again. Where a gradient needs a numpy kernel (col2im, the scatter of pooling gradients), that
+kernel is an op of its own with its own gradient rule, as in PyTorch: the convolution's
+gradients are `Conv2dGradInput` (the transposed convolution) and `Conv2dGradWeight`, max
+pooling's is `MaxPool2dScatter` (whose adjoint is `MaxPool2dGather`), average pooling's is
+`AvgPool2dGrad` (whose adjoint is the average pooling).
 
 Convolution is im2col + one matrix product. The windows of the (padded) input are a strided
 *view* (`sliding_window_view`); one copy lays them out as a column matrix
@@ -27,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .autograd import ShapeError
-from .tensor import Function
+from .tensor import Function, Tensor
 
 # ---- helpers --------------------------------------------------------------------------------
 
@@ -112,6 +119,36 @@ def _unpad(dxc: np.ndarray, padding: tuple) -> np.ndarray:
     return dxc[:, :, ph : hp - ph, pw : wp - pw].transpose(1, 0, 2, 3)
 
 
+def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, out_hw: tuple,
+            dtype=None) -> np.ndarray:
+    """The column matrix cols[(c, i, j), (n, p, q)] = x_pad[n, c, p sh + i, q sw + j]."""
+    c = x.shape[1]
+    xc = _pad_cnhw(x, padding, dtype=dtype)
+    # the one copy: (C, kh, kw, N, OH, OW) -> (C kh kw, N OH OW)
+    cols = _windows(xc, kernel, stride, out_hw).transpose(0, 4, 5, 1, 2, 3)
+    return cols.reshape(c * kernel[0] * kernel[1], -1)
+
+
+def _col2im(dcols: np.ndarray, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+            out_hw: tuple) -> np.ndarray:
+    """The adjoint of `_im2col`: add each column entry back onto the input pixel it was read
+    from, one vectorised slice-add per kernel offset (i, j). Returns an NCHW view."""
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    dcols = dcols.reshape(c, kh, kw, n, *out_hw)
+    dxc = np.zeros((c, n, h + 2 * padding[0], w + 2 * padding[1]), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxc[_offset_slices(i, j, stride, out_hw)] += dcols[:, i, j]
+    return _unpad(dxc, padding)
+
+
+def _as_matrix(y):
+    """NCHW (N, O, OH, OW) -> the (O, N OH OW) matrix the im2col products use (an array or a
+    Tensor; a free view when y is channel-major in memory, as a convolution's output is)."""
+    return y.transpose(1, 0, 2, 3).reshape(y.shape[1], -1)
+
+
 # ---- convolution ----------------------------------------------------------------------------
 
 
@@ -123,9 +160,15 @@ class Conv2d(Function):
 
         y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, c, p sh + i, q sw + j].
 
-    As matrices (im2col): y = W2 @ cols + b with W2 = W.reshape(O, C kh kw). Hence
-    dW = grad2 @ cols^T, db = grad summed over (n, p, q), and dx = col2im(W2^T @ grad2): each
-    column's gradient is added back onto the input pixels its window covered.
+    As matrices (im2col): y2 = W2 @ cols + b with W2 = W.reshape(O, C kh kw) and y2 the
+    (O, N OH OW) matrix of y. Hence, with g2 the matrix of grad,
+
+        dx = col2im(W2^T @ g2)   (Conv2dGradInput: the transposed convolution)
+        dW = g2 @ cols^T         (Conv2dGradWeight)
+        db = g2 summed over its columns.
+
+    y is linear in x and in W separately, so the second derivatives live in the two gradient
+    ops' own rules (each is a convolution or the other gradient op).
     """
 
     rule = "grad_W = grad_out @ cols^T, grad_b = sum(grad_out), grad_x = col2im(W^T @ grad_out)"
@@ -144,40 +187,93 @@ class Conv2d(Function):
         o, c, kh, kw = weight.shape
         n = x.shape[0]
         out_hw = _out_size(x.shape, (kh, kw), stride, padding)
-        dtype = np.result_type(x.dtype, weight.dtype)
-        xc = _pad_cnhw(x, padding, dtype=dtype)
-        # im2col: the one copy, (C, kh, kw, N, OH, OW) -> (C kh kw, N OH OW)
-        cols = _windows(xc, (kh, kw), stride, out_hw).transpose(0, 4, 5, 1, 2, 3)
-        cols = cols.reshape(c * kh * kw, -1)
-        w2 = weight.reshape(o, -1)
-        y = w2 @ cols  # (O, N OH OW)
+        cols = _im2col(x, (kh, kw), stride, padding, out_hw, np.result_type(x.dtype, weight.dtype))
+        y = weight.reshape(o, -1) @ cols  # (O, N OH OW)
         if bias is not None:
             y += bias[:, None]
-        self.stride, self.padding, self.out_hw = stride, padding, out_hw
-        self.xc_shape, self.w_shape = xc.shape, weight.shape
-        self.save_for_backward(
-            cols if self.needs_input_grad[1] else None, w2 if self.needs_input_grad[0] else None
-        )
+        self.stride, self.padding = stride, padding
+        # x and W themselves (so a second derivative reaches them); cols, a function of x
+        # alone, only as a cache that spares the weight gradient a second im2col
+        self.save_for_backward(x, weight, cols if self.needs_input_grad[1] else None)
         return y.reshape(o, n, *out_hw).transpose(1, 0, 2, 3)  # NCHW view of (O, N, OH, OW)
 
     def backward(self, grad):
-        cols, w2 = self.saved_tensors
-        o, c, kh, kw = self.w_shape
-        g2 = grad.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N OH OW); free if grad is ours
+        x, weight, cols = self.saved_tensors
+        needs = self.needs_input_grad
+        g2 = _as_matrix(grad)  # (O, N OH OW); free if grad is laid out as our output
+        options = dict(stride=self.stride, padding=self.padding)
         dx = dw = db = None
-        if self.needs_input_grad[1]:
-            dw = (g2 @ cols.T).reshape(self.w_shape)
-        if len(self.parents) > 2 and self.needs_input_grad[2]:
+        if needs[0]:
+            dx = Conv2dGradInput.run(g2, weight, x_shape=x.shape, **options)
+        if needs[1]:
+            dw = Conv2dGradWeight.run(
+                g2, x, kernel=weight.shape[2:], cols=None if cols is None else np.asarray(cols),
+                **options,
+            )
+        if len(needs) > 2 and needs[2]:
             db = g2.sum(axis=1)
-        if self.needs_input_grad[0]:
-            n = self.xc_shape[1]
-            dcols = (w2.T @ g2).reshape(c, kh, kw, n, *self.out_hw)
-            dxc = np.zeros(self.xc_shape, dtype=dcols.dtype)
-            for i in range(kh):  # col2im: one slice-add per kernel offset
-                for j in range(kw):
-                    dxc[_offset_slices(i, j, self.stride, self.out_hw)] += dcols[:, i, j]
-            dx = _unpad(dxc, self.padding)
         return (dx, dw, db)[: len(self.parents)]
+
+
+class Conv2dGradInput(Function):
+    """dx = col2im(W2^T @ g2): the gradient of a convolution for its input x (N, C, H, W),
+    from g2 (O, N OH OW), the output's gradient as a matrix, and W (O, C, kh, kw). It is the
+    transposed convolution of g with W.
+
+    It is bilinear in (g2, W). For an upstream u = dL/d(dx) (the shape of x):
+    d/dg2 = the matrix of conv2d(u, W), d/dW = Conv2dGradWeight(g2, u) (the same geometry).
+    """
+
+    rule = "grad_g = conv2d(grad_out, W), grad_W = Conv2dGradWeight(g, grad_out)"
+
+    def forward(self, g2, weight, x_shape, stride, padding):
+        o, c, kh, kw = weight.shape
+        out_hw = _out_size(x_shape, (kh, kw), stride, padding)
+        dcols = weight.reshape(o, -1).T @ g2  # (C kh kw, N OH OW)
+        self.stride, self.padding = stride, padding
+        self.save_for_backward(g2, weight)
+        return _col2im(dcols, x_shape, (kh, kw), stride, padding, out_hw)
+
+    def backward(self, grad):
+        g2, weight = self.saved_tensors
+        options = dict(stride=self.stride, padding=self.padding)
+        dg = dw = None
+        if self.needs_input_grad[0]:
+            dg = _as_matrix(Conv2d.run(grad, weight, **options))
+        if self.needs_input_grad[1]:
+            dw = Conv2dGradWeight.run(g2, grad, kernel=weight.shape[2:], **options)
+        return dg, dw
+
+
+class Conv2dGradWeight(Function):
+    """dW = (g2 @ cols(x)^T).reshape(O, C, kh, kw): the gradient of a convolution for its
+    weight, from g2 (O, N OH OW), the output's gradient as a matrix, and the input x.
+    `cols` (optional) is x's im2col matrix when the caller already has it.
+
+    It is bilinear in (g2, x). For an upstream U = dL/d(dW) (the shape of W):
+    d/dg2 = the matrix of conv2d(x, U), d/dx = Conv2dGradInput(g2, U).
+    """
+
+    rule = "grad_g = conv2d(x, grad_out), grad_x = Conv2dGradInput(g, grad_out)"
+
+    def forward(self, g2, x, kernel, stride, padding, cols=None):
+        kh, kw = kernel
+        if cols is None:
+            out_hw = _out_size(x.shape, kernel, stride, padding)
+            cols = _im2col(x, kernel, stride, padding, out_hw, np.result_type(g2.dtype, x.dtype))
+        self.stride, self.padding = stride, padding
+        self.save_for_backward(g2, x)
+        return (g2 @ cols.T).reshape(g2.shape[0], x.shape[1], kh, kw)
+
+    def backward(self, grad):
+        g2, x = self.saved_tensors
+        options = dict(stride=self.stride, padding=self.padding)
+        dg = dx = None
+        if self.needs_input_grad[0]:
+            dg = _as_matrix(Conv2d.run(x, grad, **options))
+        if self.needs_input_grad[1]:
+            dx = Conv2dGradInput.run(g2, grad, x_shape=x.shape, **options)
+        return dg, dx
 
 
 # ---- pooling --------------------------------------------------------------------------------
@@ -197,12 +293,18 @@ def _pool_geometry(x, kernel_size, stride, padding):
     return _out_size(x.shape, kernel_size, stride, padding)
 
 
+def _padded_cnhw_shape(x_shape: tuple, padding: tuple) -> tuple:
+    n, c, h, w = x_shape
+    return (c, n, h + 2 * padding[0], w + 2 * padding[1])
+
+
 class MaxPool2d(Function):
     """y[n, c, p, q] = max of x over the window (p sh .. p sh + kh - 1, q sw .. q sw + kw - 1).
 
     x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2 ph - kh) // sh + 1; padding counts as -inf.
     dy/dx is 1 at the window's maximum and 0 elsewhere: backward routes each grad element to
-    the argmax of its window (the first one on ties, as PyTorch); overlapping windows add up.
+    the argmax of its window (the first one on ties, as PyTorch), overlapping windows adding up
+    (MaxPool2dScatter). The argmax is piecewise constant in x, so it is kept as a constant.
     """
 
     rule = "grad_in = grad_out routed to each window's argmax"
@@ -228,22 +330,73 @@ class MaxPool2d(Function):
         if np.isnan(best).any():  # a NaN window: its gradient goes to its (last) NaN, as PyTorch
             for k in range(kh * kw):
                 np.copyto(arg, k, where=np.isnan(offsets[k]))
-        self.kernel, self.stride, self.padding, self.out_hw = kernel_size, stride, padding, out_hw
-        self.xc_shape = xc.shape
+        self.kernel, self.stride, self.padding, self.x_shape = kernel_size, stride, padding, x.shape
         self.save_for_backward(arg)
         return best.transpose(1, 0, 2, 3)
 
     def backward(self, grad):
         (arg,) = self.saved_tensors
-        kh, kw = self.kernel
-        g = grad.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
-        dxc = np.zeros(self.xc_shape, dtype=grad.dtype)
-        scratch, hit = np.empty(g.shape, dtype=grad.dtype), np.empty(g.shape, dtype=bool)
+        return MaxPool2dScatter.run(
+            grad, arg=np.asarray(arg), x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
+            padding=self.padding,
+        )
+
+
+class MaxPool2dScatter(Function):
+    """dx = g added onto the input pixel each window chose: g (N, C, OH, OW) -> (N, C, H, W),
+    dx[n, c, p sh + i_k - ph, q sw + j_k - pw] += g[n, c, p, q] with k = arg[c, n, p, q] the
+    window's kernel offset (a constant). Linear in g; its adjoint is the gather at the same
+    positions (MaxPool2dGather), and that is its backward."""
+
+    rule = "grad_in = grad_out gathered at each window's argmax"
+
+    def forward(self, g, arg, x_shape, kernel, stride, padding):
+        kh, kw = kernel
+        out_hw = arg.shape[2:]
+        gc = g.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
+        dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=g.dtype)
+        scratch, hit = np.empty(gc.shape, dtype=g.dtype), np.empty(gc.shape, dtype=bool)
         for k in range(kh * kw):
             np.equal(arg, k, out=hit)
-            np.multiply(g, hit, out=scratch)
-            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += scratch
-        return _unpad(dxc, self.padding)
+            np.multiply(gc, hit, out=scratch)
+            dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += scratch
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.save_for_backward(arg)
+        return _unpad(dxc, padding)
+
+    def backward(self, grad):
+        (arg,) = self.saved_tensors
+        return MaxPool2dGather.run(
+            grad, arg=np.asarray(arg), kernel=self.kernel, stride=self.stride, padding=self.padding
+        )
+
+
+class MaxPool2dGather(Function):
+    """y[n, c, p, q] = u_pad[n, c, p sh + i_k, q sw + j_k] with k = arg[c, n, p, q] (zero
+    padding): u (N, C, H, W) read at each window's chosen pixel. Linear in u; its adjoint,
+    and its backward, is the scatter to the same positions (MaxPool2dScatter)."""
+
+    rule = "grad_in = grad_out scattered to each window's argmax"
+
+    def forward(self, u, arg, kernel, stride, padding):
+        kh, kw = kernel
+        out_hw = arg.shape[2:]
+        uc = _pad_cnhw(u, padding) if max(padding) else u.transpose(1, 0, 2, 3)
+        y = np.zeros(arg.shape, dtype=u.dtype)
+        hit = np.empty(arg.shape, dtype=bool)
+        for k in range(kh * kw):
+            np.equal(arg, k, out=hit)
+            np.copyto(y, uc[_offset_slices(k // kw, k % kw, stride, out_hw)], where=hit)
+        self.kernel, self.stride, self.padding, self.x_shape = kernel, stride, padding, u.shape
+        self.save_for_backward(arg)
+        return y.transpose(1, 0, 2, 3)
+
+    def backward(self, grad):
+        (arg,) = self.saved_tensors
+        return MaxPool2dScatter.run(
+            grad, arg=np.asarray(arg), x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
+            padding=self.padding,
+        )
 
 
 class AvgPool2d(Function):
@@ -251,7 +404,7 @@ class AvgPool2d(Function):
 
     x (N, C, H, W) -> y (N, C, OH, OW). Zero padding is counted in the mean (PyTorch's
     count_include_pad=True). dy/dx = 1 / (kh kw) for each pixel of the window, so backward adds
-    grad / (kh kw) onto every pixel of every window (overlaps add up).
+    grad / (kh kw) onto every pixel of every window, overlaps adding up (AvgPool2dGrad).
     """
 
     rule = "grad_in = grad_out / (kh kw) spread over each window"
@@ -265,17 +418,36 @@ class AvgPool2d(Function):
         for k in range(1, kh * kw):
             total += xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
         total /= kh * kw
-        self.kernel, self.stride, self.padding, self.out_hw = kernel_size, stride, padding, out_hw
-        self.xc_shape, self.dtype = xc.shape, xc.dtype
+        self.kernel, self.stride, self.padding, self.x_shape = kernel_size, stride, padding, x.shape
         return total.transpose(1, 0, 2, 3)
 
     def backward(self, grad):
-        kh, kw = self.kernel
-        g = grad.transpose(1, 0, 2, 3) / (kh * kw)
-        dxc = np.zeros(self.xc_shape, dtype=g.dtype)
+        return AvgPool2dGrad.run(
+            grad, x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
+            padding=self.padding,
+        )
+
+
+class AvgPool2dGrad(Function):
+    """dx = g / (kh kw) added onto every pixel of its window: g (N, C, OH, OW) -> x_shape.
+    Linear in g; its adjoint, and its backward, is the average pooling itself."""
+
+    rule = "grad_in = avg_pool2d(grad_out)"
+
+    def forward(self, g, x_shape, kernel, stride, padding):
+        kh, kw = kernel
+        out_hw = g.shape[2:]
+        gc = g.transpose(1, 0, 2, 3) / (kh * kw)
+        dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=gc.dtype)
         for k in range(kh * kw):
-            dxc[_offset_slices(k // kw, k % kw, self.stride, self.out_hw)] += g
-        return _unpad(dxc, self.padding)
+            dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += gc
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        return _unpad(dxc, padding)
+
+    def backward(self, grad):
+        return AvgPool2d.run(
+            grad, kernel_size=self.kernel, stride=self.stride, padding=self.padding
+        )
 
 
 # ---- dropout --------------------------------------------------------------------------------
@@ -284,7 +456,8 @@ class AvgPool2d(Function):
 class Dropout(Function):
     """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) per element (inverted dropout).
 
-    Kept elements are scaled by 1 / (1 - p) so E[y] = x; dy/dx = m / (1 - p), the same mask.
+    Kept elements are scaled by 1 / (1 - p) so E[y] = x; dy/dx = m / (1 - p), the same mask
+    (a constant, so dx = grad * mask is differentiable again: linear in grad).
     p = 1 drops everything (y = 0). The mask is drawn from `rng` (default `tl.random.get_rng()`).
     """
 
@@ -326,6 +499,10 @@ class BatchNorm(Function):
 
     Evaluation (`training=False`): mu, var are the running statistics, constants, so
     dx = grad * gamma / sqrt(var + eps). Both modes: dgamma = sum(grad * xhat), dbeta = sum(grad).
+
+    xhat and 1 / sqrt(var + eps) depend on x: a first-order backward (on arrays) uses the
+    values forward computed; a recorded one (create_graph, on Tensors) recomputes them from x,
+    so that second derivatives reach x through them.
     """
 
     rule = "grad_x = (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) / (M std), dxhat = grad gamma"
@@ -387,17 +564,33 @@ class BatchNorm(Function):
                 running_mean[...] = new_mean
             if new_var is not None:
                 running_var[...] = new_var
-        self.axes, self.shape, self.m, self.training = axes, shape, m, training
-        self.save_for_backward(xhat, invstd, weight)
+        self.axes, self.shape, self.m, self.training, self.eps = axes, shape, m, training, eps
+        # eval: the running mean as it is now (a constant; the buffer may change later)
+        mean_used = None if training else np.array(mean, dtype=x.dtype)
+        self.save_for_backward(x, weight, xhat, invstd, mean_used)
         return y
 
-    def backward(self, grad):
-        xhat, invstd, weight = self.saved_tensors
+    def _statistics(self, x, xhat, invstd, mean) -> tuple:
+        """(xhat, invstd): recomputed from x (Tensor ops) when the backward is recorded and x
+        needs a gradient, so the second derivative sees their dependence on x; else as saved."""
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            return xhat, invstd  # first order (arrays): forward's values are exact
         axes, shape = self.axes, self.shape
+        if not self.training:  # constant statistics: xhat is affine in x
+            return (x - mean.reshape(shape)) * invstd.reshape(shape), invstd
+        centered = x - x.mean(axis=axes, keepdims=True)
+        var = (centered * centered).mean(axis=axes)
+        invstd = 1 / (var + self.eps).sqrt()
+        return centered * invstd.reshape(shape), invstd
+
+    def backward(self, grad):
+        x, weight, xhat, invstd, mean = self.saved_tensors
+        xhat, invstd = self._statistics(x, xhat, invstd, mean)
+        axes, shape, m = self.axes, self.shape, self.m
         needs = self.needs_input_grad
         dx = dw = db = None
         sum_g = grad.sum(axis=axes)
-        sum_gx = np.sum(grad * xhat, axis=axes)
+        sum_gx = (grad * xhat).sum(axis=axes)
         if len(needs) > 1 and needs[1]:
             dw = sum_gx
         if len(needs) > 2 and needs[2]:
@@ -405,12 +598,11 @@ class BatchNorm(Function):
         if needs[0]:
             scale = invstd if weight is None else invstd * weight  # gamma / std, per channel
             if self.training:
-                # dxhat = gamma grad; the sums of dxhat are gamma times the sums of grad
-                mean_g = (sum_g / self.m).reshape(shape)
-                mean_gx = (sum_gx / self.m).reshape(shape)
-                dx = grad - mean_g
-                dx -= xhat * mean_gx
-                dx *= scale.reshape(shape)
+                # dxhat = gamma grad; the sums of dxhat are gamma times the sums of grad:
+                # dx = scale (grad - mean(grad) - xhat mean(grad xhat)), one expression so
+                # that numpy reuses its temporaries
+                mean_g, mean_gx = (sum_g / m).reshape(shape), (sum_gx / m).reshape(shape)
+                dx = (grad - mean_g - xhat * mean_gx) * scale.reshape(shape)
             else:
                 dx = grad * scale.reshape(shape)
         return (dx, dw, db)[: len(self.parents)]

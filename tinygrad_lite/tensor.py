@@ -6,6 +6,7 @@ the forward computation and its gradient rule sit side by side.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -252,27 +253,49 @@ class Tensor:
         return self
 
     # ---- autodiff -----------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: Optional[bool] = None,
+        create_graph: bool = False, inputs: Any = None,
+    ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, adding it into `.grad`.
 
-        `grad` is the upstream gradient dL/dself; it may be omitted only for a scalar output.
+        `gradient` is the upstream gradient dL/dself; it may be omitted only for a scalar
+        output. `create_graph=True` records the backward pass too, so the gradients (then
+        Tensors in `.grad`) can be differentiated again; `inputs` limits which tensors
+        receive a `.grad`.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn")
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        retain = create_graph if retain_graph is None else retain_graph
+        autograd.backward(self, self._seed_grad(gradient, "backward()"), retain, create_graph,
+                          inputs)
+
+    def _seed_grad(self, grad: Any, who: str) -> Tensor:
+        """The upstream gradient as a Tensor of this tensor's shape (ones for a scalar)."""
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward(): grad can be implicitly created only for a scalar output; "
-                    f"this tensor has shape {self.shape}. Pass grad= of that shape."
+                    f"{who}: grad can be implicitly created only for a scalar output; "
+                    f"this tensor has shape {self.shape}. Pass the gradient of that shape."
                 )
-            grad = np.ones(self.data.shape, dtype=self.data.dtype)
-        else:
-            grad = _to_array(grad, self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}"
-                )
-        autograd.backward(self, grad, retain_graph)
+            return Tensor._make(np.ones(self.data.shape, dtype=self.data.dtype), False, None)
+        if not isinstance(grad, Tensor):
+            grad = Tensor._make(_to_array(grad, self.dtype), False, None)
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"{who}: grad has shape {grad.shape} but the tensor has shape {self.shape}"
+            )
+        return grad
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """Sum over the axes this tensor was broadcast along, to `size` (PyTorch's name).
+
+        The adjoint of broadcasting: the engine uses it to give each input of a binary op a
+        gradient of its own shape."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return ops.SumToSize.apply(self, shape=tuple(shape))
 
     # ---- arithmetic: operands promote to PyTorch's result dtype (`dtypes.result_type`) --------
     def __add__(self, other: Any) -> Tensor:
@@ -470,6 +493,10 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 - numpy/PyTorch name
         """Reverse the axes (a plain transpose for a matrix)."""
         return ops.Transpose.apply(self, axes=None)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """Swap two axes (PyTorch's and numpy's name; `transpose(d0, d1)` does the same)."""
+        return self.transpose(axis0, axis1)
 
     def transpose(self, *axes: int) -> Tensor:
         """`t.transpose(d0, d1)` swaps two axes (PyTorch); `t.transpose(p)` with a full
@@ -848,40 +875,68 @@ class Function:
 
         class Cube(tl.Function):
             '''y = x**3;  dy/dx = 3 x**2'''
-            def forward(self, x):
+            def forward(self, x):          # numpy arrays in, a numpy array out
                 self.save_for_backward(x)
                 return x ** 3
-            def backward(self, grad):
+            def backward(self, grad):      # arrays, or Tensors with create_graph
                 (x,) = self.saved_tensors
                 return 3 * x ** 2 * grad
 
         y = Cube.apply(t)
 
-    `backward` returns one gradient per input (a bare array when there is one input). A
-    gradient may have the input's shape or any shape it was broadcast to: the engine sums it
-    back to the input's shape. Return None for inputs whose `needs_input_grad` is False to skip
-    work. Keyword arguments of `apply` are passed to `forward` (axes, shapes, options).
+    `forward` computes with numpy. `backward` is the chain rule, written once, with
+    operators (`+ - * / ** @`), `.sum(axis=, keepdims=)`, `.reshape`, `.swapaxes`, indexing,
+    and other ops called as `Op.run(...)`: code that means the same on numpy arrays and on
+    Tensors. The engine runs it two ways:
+
+    * first order (`backward()`): on numpy arrays, at numpy speed;
+    * `create_graph=True`: on Tensors, recorded like any computation, so the gradients it
+      returns can be differentiated again (the backward pass is itself a program).
+
+    In the second case `saved_tensors` gives back what `forward` saved as Tensors: an input's
+    array as that input, the output's array as the output (so second derivatives flow through
+    them), any other array as a constant (save only constants that are: masks, indices). A
+    backward that calls numpy functions is marked `@tl.once_differentiable`: it always gets
+    arrays, and differentiating its result again raises an error naming the op.
+
+    `backward` returns one gradient per input (a bare one when there is one input), of the
+    input's shape or any shape it was broadcast to (the engine sums it back), None for inputs
+    whose `needs_input_grad` is False. Keyword arguments of `apply` go to `forward`.
     """
 
-    __slots__ = (
-        "parents", "needs_input_grad", "saved_tensors", "versions", "__dict__", "__weakref__"
-    )
+    __slots__ = ("parents", "needs_input_grad", "versions", "__dict__", "__weakref__")
 
+    # Class-level defaults, replaced per node only when needed (most nodes need none):
+    _saved: Optional[tuple] = ()  # what forward saved; None once backward released it
+    _output: Any = None  # the output tensor, while a create_graph backward runs
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
+    _numpy_backward = False  # True while a once_differentiable backward runs
 
     def __init__(self, *parents: Tensor):
         self.parents = parents
         self.needs_input_grad = tuple([p.requires_grad for p in parents])
-        self.saved_tensors: Optional[tuple] = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
-        self.saved_tensors = arrays
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What forward saved: the arrays themselves in a first-order backward (grad mode
+        off); while recording (create_graph), Tensors: inputs and the output as themselves (so
+        the graph of a second derivative reaches them), anything else as a constant."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(f"{self!r}: its saved arrays were freed by an earlier backward()")
+        if self._numpy_backward or not autograd.grad_state.enabled:
+            return saved
+        output, parents = self._output, self.parents
+        return tuple([_saved_as_tensor(a, parents, output) for a in saved])
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
-    def backward(self, grad: np.ndarray) -> Any:
+    def backward(self, grad: Tensor) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     @classmethod
@@ -894,19 +949,23 @@ class Function:
         counter, so an in-place change through either is seen by both.
         """
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        ctx = cls(*tensors)
+        ctx = cls.__new__(cls)
+        ctx.parents = tensors = tuple(tensors)
+        ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         try:
             data = ctx.forward(*[t.data for t in tensors], **options)
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
-            data = _as_output_array(cls, data)
-        if autograd.grad_state.enabled and True in ctx.needs_input_grad:
-            ctx.versions = tuple([t._version for t in tensors])
+            scalar, data = data, _as_output_array(cls, data)
+            ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
+        if autograd.grad_state.enabled and True in needs:
+            ctx.versions = tuple([0 if t._version_counter is None else t._version_counter[0]
+                                  for t in tensors])
             out = Tensor._make(data, True, ctx)
-            if ctx.saved_tensors and any([s is data for s in ctx.saved_tensors]):
-                ctx.output_version = (out.shared_version_counter(), 0)  # backward reads it
+            if ctx._saved and any([s is data for s in ctx._saved]):  # backward reads it
+                ctx.output_version = (out.shared_version_counter(), 0)
         else:
             out = Tensor._make(data, False, None)
         if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
@@ -914,8 +973,145 @@ class Function:
             out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
         return out
 
+    @classmethod
+    def run(cls, *inputs: Any, **options: Any) -> Any:
+        """The op inside a backward rule: recorded (`apply`) when an input is a Tensor (with
+        create_graph); on plain numpy arrays (first order), only its forward computation."""
+        for x in inputs:
+            if isinstance(x, Tensor):
+                return cls.apply(*inputs, **options)
+        ctx = cls.__new__(cls)
+        ctx.parents, ctx.needs_input_grad = inputs, (True,) * len(inputs)
+        return ctx.forward(*inputs, **options)
+
+    def run_backward(self, grad: Any, create_graph: bool, output: Tensor) -> tuple:
+        """`backward(grad)`, checked: one gradient (or None) per input, each of its input's
+        shape: numpy arrays in first order, Tensors with create_graph. A gradient of a shape
+        the input was broadcast to is summed back. A numpy array where a Tensor is due (a
+        backward that is not once_differentiable) is an error: it would silently cut the
+        graph of the gradient."""
+        if create_graph:
+            self._output = output  # for saved_tensors, only while its backward runs
+            try:
+                grads = self.backward(grad)
+            finally:
+                del self._output
+        else:
+            grads = self.backward(grad)
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        parents = self.parents
+        kind = Tensor if create_graph else np.ndarray
+        if len(grads) == len(parents) and all(
+            [g is None or (type(g) is kind and g.shape == p.data.shape)
+             for g, p in zip(grads, parents)]
+        ):
+            return grads  # the common case: nothing to fix
+        name = type(self).__name__
+        if len(grads) != len(parents):
+            raise RuntimeError(
+                f"{name}.backward returned {len(grads)} gradient(s), but the op has "
+                f"{len(parents)} input(s): return one per input (None where none is needed)"
+            )
+        return tuple([
+            _checked_grad(name, i, g, p, create_graph) if g is not None and needed else None
+            for i, (g, p, needed) in enumerate(zip(grads, parents, self.needs_input_grad))
+        ])
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _saved_as_tensor(a: Any, parents: tuple, output: Optional[Tensor]) -> Any:
+    """A saved array as the input or output Tensor it is, else as a constant."""
+    if not isinstance(a, np.ndarray):
+        return a
+    for p in parents:
+        if p.data is a:
+            return p
+    if output is not None and output.data is a:
+        return output
+    return Tensor._make(a, False, None)
+
+
+def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool) -> Any:
+    """One gradient from `name.backward` for input `i`, of the input's shape: an array in
+    first order, a Tensor with create_graph."""
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g.data  # a backward that built Tensors itself: first order needs the numbers
+    elif not isinstance(g, (np.ndarray, np.generic, int, float)):
+        raise TypeError(
+            f"{name}.backward returned a {type(g).__name__} as the gradient of input {i}; "
+            "it must return arrays or Tensors"
+        )
+    elif create_graph:
+        raise RuntimeError(
+            f"{name}.backward returned a numpy array for input {i}, so its gradient cannot be "
+            "differentiated (create_graph=True): write the backward with Tensor operators and "
+            "Op.run(...), or mark it @tl.once_differentiable"
+        )
+    else:
+        g = np.asarray(g)
+    if g.shape != parent.data.shape:
+        try:
+            autograd.unbroadcast_check(g.shape, parent.data.shape)
+        except ShapeError:
+            raise ShapeError(
+                f"{name}.backward returned a gradient of shape {g.shape} for input {i}, "
+                f"which has shape {parent.data.shape}"
+            ) from None
+        g = g.sum_to_size(parent.data.shape) if create_graph else autograd.unbroadcast(
+            g, parent.data.shape
+        )
+    return g
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Mark a `backward` written with numpy (PyTorch's decorator of the same name).
+
+    Inside it, `grad` and `saved_tensors` are numpy arrays and it returns arrays. First-order
+    gradients work as usual; with `create_graph=True` the gradients it returns raise an error
+    naming the op if anything tries to differentiate through them.
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Function, grad: Any) -> Any:
+        if not isinstance(grad, Tensor):  # first order: arrays already
+            return backward(ctx, grad)
+        ctx._numpy_backward = True
+        try:
+            grads = backward(ctx, grad.data)
+        finally:
+            ctx._numpy_backward = False
+        single = not isinstance(grads, (tuple, list))
+        wrapped = []
+        for g, p in zip((grads,) if single else grads, ctx.parents):
+            if g is None:
+                wrapped.append(None)
+                continue
+            t = Tensor._make(np.asarray(g, dtype=p.data.dtype), False, None)
+            # it depends on the upstream gradient and on the op's inputs: if anything asks for
+            # its derivative through either, that raises
+            t = _DifferentiatedOnce.apply(grad, t, *ctx.parents, op=type(ctx).__name__)
+            wrapped.append(t)
+        return wrapped[0] if single else tuple(wrapped)
+
+    return wrapper
+
+
+class _DifferentiatedOnce(Function):
+    """The gradient a once_differentiable backward returned: differentiating it raises."""
+
+    def forward(self, upstream, g, *inputs, op):
+        self.op = op
+        return g
+
+    def backward(self, grad):
+        raise RuntimeError(
+            f"{self.op}.backward is marked @once_differentiable: it cannot be differentiated "
+            "again (a second derivative through it is not available)"
+        )
 
 
 def _as_output_array(cls: type, data: Any) -> np.ndarray:

@@ -8,6 +8,10 @@ their own ops. Needs `hypothesis` (installed with the `test` extra).
     def test_cube(x):
         assert check_gradient(lambda t: Cube.apply(t), x)
 
+    @given(arrays(), gradient_seeds())
+    def test_cube_twice(x, seed):      # second derivatives, random u and w per example
+        assert check_gradgrad(lambda t: Cube.apply(t), x, seed=seed)
+
 Values are float64 and bounded, so central differences are accurate; strategies that keep
 values away from kinks and domain edges (ReLU at 0, log near 0, max ties) are provided.
 """
@@ -20,7 +24,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
 
 MAX_SIDE = 4
@@ -112,3 +116,17 @@ def check_gradient(fn: Callable[..., Tensor], *arrays_: np.ndarray, **kwargs: An
     """gradcheck `fn` at float64 `arrays_`, every one of them requiring grad."""
     inputs = [Tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays_]
     return gradcheck(fn, *inputs, **kwargs)
+
+
+def gradient_seeds():
+    """Seeds for the random upstream (and second-order) gradients of `check_gradgrad`."""
+    return st.integers(0, 2**32 - 1)
+
+
+def check_gradgrad(fn: Callable[..., Any], *arrays_: np.ndarray, **kwargs: Any) -> bool:
+    """gradgradcheck `fn` at float64 `arrays_`, every one of them requiring grad: autograd's
+    second derivatives (also with respect to the upstream gradient) against finite
+    differences of its first derivatives. `seed=` picks the random upstream gradient u and
+    second-order gradient w (draw it with `gradient_seeds()`)."""
+    inputs = [Tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays_]
+    return gradgradcheck(fn, *inputs, **kwargs)

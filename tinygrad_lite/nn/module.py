@@ -182,7 +182,7 @@ class Module:
             if p.data.dtype.kind == "f" and p.data.dtype != dtype:
                 p.data = p.data.astype(dtype)
                 if p.grad is not None:
-                    p.grad = p.grad.astype(dtype)
+                    p.grad = np.asarray(p.grad).astype(dtype)  # (a create_graph Tensor too)
                 p._bump_version()
         for module in self.modules():
             for name, value in list(module._own_buffers()):

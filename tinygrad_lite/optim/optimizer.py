@@ -161,12 +161,15 @@ class Optimizer:
     # ---- gradients and steps ---------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: set `.grad` to None (default), or with
-        `set_to_none=False` fill the existing gradient arrays with zeros in place."""
+        `set_to_none=False` fill the existing gradient arrays with zeros in place (a gradient
+        left by `backward(create_graph=True)` is a Tensor with a graph: it becomes zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     if set_to_none:
                         p.grad = None
+                    elif isinstance(p.grad, Tensor):
+                        p.grad = np.zeros_like(p.data)
                     else:
                         p.grad.fill(0)
 
@@ -241,11 +244,16 @@ class Optimizer:
 
 
 def grads(params: Iterable, *, maximize: bool, weight_decay: float) -> Iterator[tuple]:
-    """(p, g) for each p that has a grad: g = p.grad (negated if `maximize`) + weight_decay * p."""
+    """(p, g) for each p that has a grad: g = p.grad (negated if `maximize`) + weight_decay * p.
+
+    g is a numpy array; a `.grad` left by `backward(create_graph=True)` is a Tensor, whose
+    numbers are used (the update itself is not recorded, as in PyTorch)."""
     for p in params:
         g = p.grad
         if g is None:
             continue
+        if isinstance(g, Tensor):
+            g = g.data
         if maximize:
             g = -g
         if weight_decay != 0:

@@ -1,0 +1,642 @@
+"""Second derivatives of every op: `gradgradcheck` over the first-order tests' strategies.
+
+Each property draws the inputs as the first-order test of the same op does (test_ops.py,
+test_torch_ops.py, test_losses.py, test_nn_api.py, via tinygrad_lite.testing) and a seed for
+the random, non-uniform upstream gradient u and second-order gradient w, then checks
+d<vjp(x, u), w>/d(x, u) from autograd (the backward pass differentiated) against central
+differences of the first-order backward, in float64. Every op class of ops.py, ops_loss.py
+and ops_activation.py must be exercised (`covers`, checked by the last tests).
+
+Also: `gradgradcheck`'s own behaviour, `once_differentiable`, and what a custom Function
+with a numpy backward does under create_graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from test_losses import class_problem, pair, probabilities  # the first-order strategies
+
+import tinygrad_lite as tl
+from tinygrad_lite import autograd, ops, ops_activation, ops_loss
+from tinygrad_lite.nn import functional as F
+from tinygrad_lite.testing import (
+    arrays,
+    away_from_zero,
+    axis_args,
+    broadcastable_arrays,
+    check_gradgrad,
+    gradient_seeds,
+    matmul_arrays,
+    positive_arrays,
+    separated_arrays,
+    shapes,
+    values,
+)
+
+FAST = settings(max_examples=10, deadline=None)
+REDUCTIONS = ["mean", "sum", "none"]
+
+# ---- which op classes each test differentiates twice -----------------------------------------
+DECLARED: dict = {}  # op class -> names of the tests that cover it
+
+
+def covers(*classes):
+    """Declare the ops a test differentiates twice; the autouse fixture checks that each of
+    them did run its backward inside the test."""
+
+    def mark(test):
+        test.covered_ops = classes
+        for cls in classes:
+            DECLARED.setdefault(cls, []).append(test.__name__)
+        return test
+
+    return mark
+
+
+@pytest.fixture(autouse=True)
+def _ops_seen(request):
+    seen: set = set()
+
+    def hook(node, ctx, grad_out, parent_grads):
+        seen.add(type(ctx))
+
+    autograd.backward_hooks.append(hook)
+    try:
+        yield seen
+    finally:
+        autograd.backward_hooks.remove(hook)
+    missing = [c.__name__ for c in getattr(request.function, "covered_ops", ()) if c not in seen]
+    assert not missing, f"{request.function.__name__} never backpropagated through {missing}"
+
+
+def ggc(fn, *arrays_, seed=0):
+    return check_gradgrad(fn, *arrays_, seed=seed)
+
+
+# ---- binary arithmetic, broadcasting both ways -------------------------------------------------
+@covers(ops.Add, ops.Sub, ops.Mul, ops.SumToSize)
+@FAST
+@given(broadcastable_arrays(), gradient_seeds())
+def test_add_sub_mul(ab, seed):
+    assert ggc(lambda a, b: a + b, *ab, seed=seed)
+    assert ggc(lambda a, b: a - b, *ab, seed=seed)
+    assert ggc(lambda a, b: a * b, *ab, seed=seed)
+    assert ggc(lambda a, b: (a + b) * (a - b) * a, *ab, seed=seed)  # non-zero second derivatives
+
+
+@covers(ops.Div)
+@FAST
+@given(broadcastable_arrays(elements=away_from_zero(0.5)), gradient_seeds())
+def test_div(ab, seed):
+    assert ggc(lambda a, b: a / b, *ab, seed=seed)
+
+
+@covers(ops.Neg)
+@FAST
+@given(arrays(), gradient_seeds())
+def test_neg(x, seed):
+    assert ggc(lambda a: -a * a, x, seed=seed)
+
+
+@covers(ops.Pow)
+@FAST
+@given(positive_arrays(low=0.5), st.sampled_from([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0]),
+       gradient_seeds())
+def test_pow(x, c, seed):
+    assert ggc(lambda a: a**c, x, seed=seed)
+
+
+@covers(ops.Add, ops.Sub, ops.Mul, ops.Div)
+@FAST
+@given(arrays(), values(), gradient_seeds())
+def test_scalar_on_either_side(x, c, seed):
+    assume(abs(c) > 0.1)
+    assert ggc(lambda a: 2 - a * c + c / (a * a + 1) - (c + a), x, seed=seed)
+
+
+@covers(ops.Cast)
+@FAST
+@given(arrays(), gradient_seeds())
+def test_cast(x, seed):
+    assert ggc(lambda a: ops.Cast.apply(a, dtype=np.float64) * a, x, seed=seed)
+
+
+def test_cast_float32_second_derivative_keeps_the_dtype():
+    x = tl.Tensor(np.array([1.5, -2.0], dtype=np.float32), requires_grad=True)
+    y = (x.to(np.float64) ** 3).sum()
+    (g,) = tl.autograd.grad(y, x, create_graph=True)
+    (h,) = tl.autograd.grad(g.sum(), x)
+    assert g.dtype == h.dtype == np.float32
+    np.testing.assert_array_equal(h.data, 6 * x.data)
+
+
+# ---- linear algebra --------------------------------------------------------------------------
+@covers(ops.MatMul)
+@FAST
+@given(matmul_arrays(), gradient_seeds())
+def test_matmul(ab, seed):
+    assert ggc(lambda x, y: x @ y, *ab, seed=seed)
+
+
+@covers(ops.Linear, ops.ColumnSums)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_linear_fused(data, seed):
+    n, i, o = (data.draw(st.integers(1, 4)) for _ in range(3))
+    lead = data.draw(st.sampled_from([(), (2,)]))
+    x, w, b = (data.draw(arrays(s)) for s in [lead + (n, i), (o, i), (o,)])
+    assert ggc(lambda x, w, b: F.linear(x, w, b).tanh(), x, w, b, seed=seed)
+    assert ggc(lambda x, w: F.linear(x, w), x, w, seed=seed)
+
+
+# ---- shape ops -------------------------------------------------------------------------------
+@covers(ops.Transpose)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_transpose(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    axes = tuple(data.draw(st.permutations(range(x.ndim))))
+    assert ggc(lambda a: a.transpose(axes) * a.transpose(axes), x, seed=seed)
+    assert ggc(lambda a: a.T, x, seed=seed)
+
+
+@covers(ops.Reshape)
+@FAST
+@given(arrays(shapes(min_dims=1)), gradient_seeds())
+def test_reshape_and_flatten(x, seed):
+    assert ggc(lambda a: a.reshape(-1) * a.flatten(), x, seed=seed)
+    assert ggc(lambda a: a.reshape(x.shape[::-1]), x, seed=seed)
+
+
+@covers(ops.GetItem)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_getitem_slices(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    index = tuple(
+        slice(data.draw(st.integers(0, n - 1)), None, data.draw(st.integers(1, 2))) for n in x.shape
+    )
+    assert ggc(lambda a: a[index] * a[index], x, seed=seed)
+
+
+@covers(ops.GetItem, ops.IndexAdd)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_getitem_integer_arrays_with_repeats(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1, max_dims=2)))
+    rows = np.array(data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6)))
+    assert ggc(lambda a: a[rows] * a[rows].sin(), x, seed=seed)  # repeats accumulate
+
+
+@covers(ops.SetItem)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_setitem_in_a_graph(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    k = data.draw(st.integers(1, x.shape[0]))
+    v = data.draw(arrays((k,) + x.shape[1:]))
+
+    def f(a, b):
+        y = a * a
+        y[:k] = b.sin() * a[:k]  # recorded: SetItem(old y, value)
+        return y * a
+
+    assert ggc(f, x, v, seed=seed)
+
+
+@covers(ops.Concatenate, ops.Stack)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_concatenate_and_stack(data, seed):
+    shape = data.draw(shapes(min_dims=1))
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    k = data.draw(st.integers(1, 3))
+    parts = [data.draw(arrays(shape)) for _ in range(k)]
+    assert ggc(lambda *ts: tl.concatenate([t * t for t in ts], axis=axis), *parts, seed=seed)
+    assert ggc(lambda *ts: tl.stack([t * t for t in ts], axis=axis), *parts, seed=seed)
+
+
+@covers(ops.Expand, ops.SumToSize)
+@FAST
+@given(arrays(shapes(max_side=2)), st.data(), gradient_seeds())
+def test_expand_and_sum_to_size(x, data, seed):
+    lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    sizes = lead + [data.draw(st.sampled_from([-1, 3])) if n == 1 else -1 for n in x.shape]
+    assert ggc(lambda a: a.expand(*sizes) * a, x, seed=seed)
+    big = data.draw(arrays(tuple(lead) + tuple(3 if n == 1 else n for n in x.shape)))
+    assert ggc(lambda b: b.sum_to_size(x.shape) * b.sum_to_size(x.shape), big, seed=seed)
+
+
+@covers(ops.Clone)
+@FAST
+@given(arrays(), gradient_seeds())
+def test_clone(x, seed):
+    assert ggc(lambda a: a.clone() * a, x, seed=seed)
+
+
+# ---- reductions ------------------------------------------------------------------------------
+@covers(ops.Sum, ops.Mean)
+@FAST
+@given(st.data(), st.booleans(), gradient_seeds())
+def test_sum_mean(data, keepdims, seed):
+    x = data.draw(arrays())
+    axis = data.draw(axis_args(x.ndim))
+    assert ggc(lambda a: (a * a).sum(axis=axis, keepdims=keepdims), x, seed=seed)
+    assert ggc(lambda a: (a * a).mean(axis=axis, keepdims=keepdims), x, seed=seed)
+
+
+@covers(ops.Max)
+@FAST
+@given(st.data(), st.booleans(), gradient_seeds())
+def test_max_without_ties(data, keepdims, seed):
+    x = data.draw(separated_arrays())
+    axis = data.draw(axis_args(x.ndim))
+    # a smooth function after the max: its backward then sees an upstream gradient that
+    # depends on x (the max itself is piecewise linear)
+    assert ggc(lambda a: a.amax(axis=axis, keepdims=keepdims).exp(), x, seed=seed)
+    assert ggc(lambda a: a.amin(axis=axis, keepdims=keepdims).sin(), x, seed=seed)
+    if isinstance(axis, int):
+        assert ggc(lambda a: a.max(axis, keepdims).values.tanh(), x, seed=seed)
+
+
+@covers(ops.Var, ops.Std)
+@FAST
+@given(separated_arrays(shapes(min_dims=1)), st.data(), st.sampled_from([0, 1, 2]),
+       gradient_seeds())
+def test_var_std(x, data, correction, seed):
+    dims = data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=x.ndim,
+                              unique_by=lambda d: d % x.ndim))
+    dim = data.draw(st.sampled_from([None, dims[0], tuple(dims)]))
+    keepdim = data.draw(st.booleans())
+    n = x.size if dim is None else int(np.prod([x.shape[d] for d in np.atleast_1d(dim)]))
+    assume(n - correction > 0 and n > 1)  # separated values: every slice has std > 0
+    kw = dict(dim=dim, correction=correction, keepdim=keepdim)
+    assert ggc(lambda a: a.var(**kw), x, seed=seed)
+    assert ggc(lambda a: a.std(**kw), x, seed=seed)
+
+
+# ---- elementwise -----------------------------------------------------------------------------
+@covers(ops.Exp, ops.Sigmoid, ops.Tanh, ops.Sin, ops.Cos)
+@FAST
+@given(arrays(), gradient_seeds())
+def test_exp_sigmoid_tanh_sin_cos(x, seed):
+    for f in (tl.Tensor.exp, tl.Tensor.sigmoid, tl.Tensor.tanh, tl.Tensor.sin, tl.Tensor.cos):
+        assert ggc(f, x, seed=seed)
+
+
+@covers(ops.Log, ops.Sqrt)
+@FAST
+@given(positive_arrays(), gradient_seeds())
+def test_log_sqrt(x, seed):
+    assert ggc(lambda a: a.log(), x, seed=seed)
+    assert ggc(lambda a: a.sqrt(), x, seed=seed)
+
+
+@covers(ops.Log1p)
+@FAST
+@given(arrays(elements=values(-0.5, 3.0)), gradient_seeds())
+def test_log1p(x, seed):
+    assert ggc(lambda a: a.log1p(), x, seed=seed)
+
+
+@covers(ops.ReLU, ops.Abs)
+@FAST
+@given(arrays(elements=away_from_zero(0.01)), gradient_seeds())
+def test_relu_abs(x, seed):
+    assert ggc(lambda a: a.relu() * a, x, seed=seed)
+    assert ggc(lambda a: a.abs() * a, x, seed=seed)
+
+
+@covers(ops.Softmax, ops.LogSoftmax)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_softmax_log_softmax(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    assert ggc(lambda a: a.softmax(axis), x, seed=seed)
+    assert ggc(lambda a: a.log_softmax(axis), x, seed=seed)
+
+
+@covers(ops.Clamp)
+@FAST
+@given(separated_arrays(), st.sampled_from([(-1.005, 1.005), (None, 0.505), (-0.005, None)]),
+       gradient_seeds())
+def test_clamp(x, bounds, seed):
+    low, high = bounds  # between the grid's multiples of 0.01: no kink is probed
+    assert ggc(lambda a: a.clamp(low, high) * a, x, seed=seed)
+
+
+@covers(ops.Maximum, ops.Minimum)
+@FAST
+@given(broadcastable_arrays(), gradient_seeds())
+def test_maximum_minimum(ab, seed):
+    a, b = ab
+    assume(np.all(np.abs(a - b) > 1e-3))  # away from ties (a kink)
+    assert ggc(lambda u, v: tl.maximum(u, v) * u, a, b, seed=seed)
+    assert ggc(lambda u, v: tl.minimum(u, v) * v, a, b, seed=seed)
+
+
+@st.composite
+def where_args(draw):
+    s = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+    cond = draw(hnp.arrays(np.bool_, s.input_shapes[0]))
+    return cond, draw(arrays(s.input_shapes[1])), draw(arrays(s.input_shapes[2]))
+
+
+@covers(ops.Where)
+@FAST
+@given(where_args(), gradient_seeds())
+def test_where_and_masked_fill(args, seed):
+    cond, x, y = args
+    assert ggc(lambda a, b: tl.where(cond, a * a, b.exp()), x, y, seed=seed)
+    mask = cond if cond.ndim <= x.ndim else cond.any(axis=tuple(range(cond.ndim - x.ndim)))
+    assert ggc(lambda a: (a * a).masked_fill(mask, 2.0), x, seed=seed)
+
+
+# ---- activations -------------------------------------------------------------------------------
+@covers(ops_activation.LeakyReLU)
+@FAST
+@given(arrays(elements=away_from_zero()), gradient_seeds())
+def test_leaky_relu(x, seed):
+    assert ggc(lambda t: F.leaky_relu(t, 0.2) * t, x, seed=seed)
+    assert ggc(lambda t: tl.nn.LeakyReLU(-1.5)(t) * t, x, seed=seed)
+
+
+@covers(ops_activation.GELU, ops_activation.NormalCDF)
+@FAST
+@given(arrays(), gradient_seeds())
+def test_gelu_both_forms(x, seed):
+    assert ggc(tl.nn.GELU(), x, seed=seed)
+    assert ggc(tl.nn.GELU(approximate="tanh"), x, seed=seed)
+    assert ggc(lambda t: ops_activation.NormalCDF.apply(t), x, seed=seed)
+
+
+# ---- losses (test_losses.py's strategies) --------------------------------------------------------
+def t64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+@covers(ops_loss.CrossEntropy)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_cross_entropy_fused(data, seed):
+    n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    logits = data.draw(arrays((n, c)))
+    targets = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    assert ggc(lambda z: F.cross_entropy(z, targets), logits, seed=seed)
+
+
+@covers(ops_loss.WeightedCrossEntropy)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(problem=class_problem(), smoothing=st.sampled_from([0.0, 0.1, 1.0]), seed=gradient_seeds())
+def test_cross_entropy_weighted(reduction, problem, smoothing, seed):
+    x, targets, weight = problem
+    assert ggc(lambda a: F.cross_entropy(a, targets, weight, reduction=reduction,
+                                         label_smoothing=smoothing), x, seed=seed)
+
+
+@covers(ops_loss.WeightedCrossEntropy)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(data=st.data(), smoothing=st.sampled_from([0.0, 0.2]), seed=gradient_seeds())
+def test_cross_entropy_probability_targets(reduction, data, smoothing, seed):
+    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    x, y = data.draw(arrays((n, c))), data.draw(probabilities((n, c)))
+    weight = data.draw(st.one_of(st.none(), arrays((c,), elements=values(0.2, 2.0))))
+    assert ggc(lambda a, b: F.cross_entropy(a, b, weight, reduction=reduction,
+                                            label_smoothing=smoothing), x, y, seed=seed)
+
+
+@covers(ops_loss.NLL)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(problem=class_problem(), seed=gradient_seeds())
+def test_nll(reduction, problem, seed):
+    x, targets, weight = problem
+    assert ggc(lambda a: F.nll_loss(a.log_softmax(1), targets, weight, reduction=reduction),
+               x, seed=seed)
+
+
+@covers(ops_loss.SquaredError)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(xy=pair(), data=st.data(), seed=gradient_seeds())
+def test_mse(reduction, xy, data, seed):
+    x, y = xy
+    assert ggc(lambda a, b: F.mse_loss(a, b, reduction=reduction), x, y, seed=seed)
+    if reduction != "mean":  # the weighted mean: test_weighted_mean_losses_second_derivative
+        w = data.draw(arrays(x.shape, elements=values(0.2, 2.0)))
+        assert ggc(lambda a, b, c: F.mse_loss(a, b, reduction=reduction, weight=c), x, y, w,
+                   seed=seed)
+
+
+@covers(ops_loss.AbsoluteError)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(xd=pair(target_elements=away_from_zero()), data=st.data(), seed=gradient_seeds())
+def test_l1(reduction, xd, data, seed):
+    x, d = xd  # target = x - d with |d| >= 0.1: away from the kink of |x - y|
+    y = x - d
+    assert ggc(lambda a, b: F.l1_loss(a, b, reduction=reduction), x, y, seed=seed)
+    if reduction != "mean":
+        w = data.draw(arrays(x.shape, elements=values(0.2, 2.0)))
+        assert ggc(lambda a, b, c: F.l1_loss(a, b, reduction=reduction, weight=c), x, y, w,
+                   seed=seed)
+
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss])
+def test_weighted_mean_losses_second_derivative(loss):
+    x, y, w = np.array([0.0, 2.0]), np.array([1.0, 1.5]), np.array([0.5, 2.0])
+    assert check_gradgrad(lambda a, b, c: loss(a, b, weight=c), x, y, w)
+
+
+@covers(ops_loss.BinaryCrossEntropy)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(xy=pair(values(0.05, 0.95), values(0.01, 0.99)), weighted=st.booleans(),
+       seed=gradient_seeds())
+def test_bce(reduction, xy, weighted, seed):
+    x, y = xy
+    w = np.linspace(0.5, 1.5, x.size).reshape(x.shape) if weighted else None
+    assert ggc(lambda a, b: F.binary_cross_entropy(a, b, w, reduction=reduction), x, y,
+               seed=seed)
+
+
+@covers(ops_loss.BinaryCrossEntropyWithLogits)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(xy=pair(values(-4.0, 4.0), values(0.0, 1.0)), data=st.data(), seed=gradient_seeds())
+def test_bce_with_logits(reduction, xy, data, seed):
+    x, y = xy
+    last = x.shape[-1:] if x.ndim else ()
+    w = data.draw(st.one_of(st.none(), arrays(x.shape, elements=values(0.2, 2.0))))
+    pw = data.draw(st.one_of(st.none(), arrays(last, elements=values(0.2, 3.0))))
+    assume(pw is None or np.all(x != 0))  # x == 0 exactly: test_bce_with_logits_at_zero
+    assert ggc(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction=reduction,
+                                                               pos_weight=pw), x, y, seed=seed)
+
+
+def test_bce_with_logits_at_zero():
+    x, y = t64(0.0), t64(0.0)
+    assert check_gradgrad(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=np.array(0.5),
+                                                        reduction="none"), x, y)
+
+
+# ---- every op is covered ---------------------------------------------------------------------
+def _op_classes():
+    found = set()
+    for module in (ops, ops_loss, ops_activation):
+        for name, value in vars(module).items():
+            if (isinstance(value, type) and issubclass(value, tl.Function)
+                    and value is not tl.Function and not name.startswith("_")
+                    and value.__module__ == module.__name__):
+                found.add(value)
+    return found
+
+
+def test_every_op_is_differentiated_twice_by_some_test():
+    classes = _op_classes()
+    assert len(classes) >= 50
+    missing = sorted(c.__name__ for c in classes - set(DECLARED))
+    assert not missing, f"no second-derivative test for {missing}"
+
+
+# ---- gradgradcheck itself --------------------------------------------------------------------
+class Cube(tl.Function):
+    """y = x**3;  dy/dx = 3 x**2 (a backward in Tensor ops: differentiable again)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x**3
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return 3 * x**2 * grad
+
+
+class CutCube(Cube):
+    """Right first derivative, but 3 x**2 is computed from x's numbers: cut from the graph."""
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return 3 * np.asarray(x) ** 2 * grad
+
+
+class DetachedUpstreamCube(Cube):
+    """Right first derivative, but the upstream gradient is used as a constant."""
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return 3 * x**2 * np.asarray(grad)
+
+
+X = np.array([[0.5, -1.5], [2.0, 0.25]])
+
+
+@FAST
+@given(arrays(), gradient_seeds())
+def test_a_custom_function_in_tensor_ops_is_differentiable_twice(x, seed):
+    assert check_gradgrad(lambda t: Cube.apply(t), x, seed=seed)
+
+
+def test_gradgradcheck_catches_a_backward_cut_from_its_input():
+    x = tl.Tensor(X, requires_grad=True)
+    assert tl.gradcheck(lambda t: CutCube.apply(t), x)  # first order is right
+    with pytest.raises(tl.GradcheckError, match=r"with respect to input 0 \(shape \(2, 2\)\)"):
+        tl.gradgradcheck(lambda t: CutCube.apply(t), x)
+    assert tl.gradgradcheck(lambda t: CutCube.apply(t), x, raise_exception=False) is False
+
+
+def test_gradgradcheck_catches_a_backward_not_linear_in_its_upstream_gradient():
+    x = tl.Tensor(X, requires_grad=True)
+    assert tl.gradcheck(lambda t: DetachedUpstreamCube.apply(t), x)
+    with pytest.raises(tl.GradcheckError, match="with respect to grad_output 0"):
+        tl.gradgradcheck(lambda t: DetachedUpstreamCube.apply(t) * 1.0, x)
+
+
+def test_gradgradcheck_options_outputs_and_inputs():
+    x = tl.Tensor(X.astype(np.float32), requires_grad=True)  # float32: checked in float64 copies
+    y = tl.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    const = tl.Tensor(np.array([3.0, 4.0]))  # not requiring grad: not checked
+    u = [np.ones((2, 2)), np.array([0.5, -1.0])]
+    assert tl.gradgradcheck(lambda a, b, c: ((a * b).tanh(), (b * c).exp()), x, y, const,
+                            grad_outputs=u)
+    assert tl.gradgradcheck(lambda a: (a.exp(), a.argmax()), x)  # integer outputs ignored
+    assert x.grad is None and y.grad is None and x.dtype == np.float32  # inputs untouched
+    np.testing.assert_array_equal(x.data, X.astype(np.float32))
+    with pytest.raises(ValueError, match="no input requires grad"):
+        tl.gradgradcheck(lambda a: a * a, const)
+    with pytest.raises(ValueError, match=r"grad_outputs\[0\] has shape \(3,\)"):
+        tl.gradgradcheck(lambda a: a * a, y, grad_outputs=np.ones(3))
+
+
+def test_gradgradcheck_defaults_are_pytorchs():
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(tl.gradgradcheck).parameters
+    theirs = inspect.signature(torch.autograd.gradgradcheck).parameters
+    for name in ("grad_outputs", "eps", "atol", "rtol", "raise_exception"):
+        assert ours[name].default == theirs[name].default, name
+
+
+# ---- once_differentiable, and a numpy backward without it ------------------------------------
+class NumpyCube(tl.Function):
+    """y = x**3, with a backward written in numpy."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x**3
+
+    @tl.once_differentiable
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        assert isinstance(x, np.ndarray) and isinstance(grad, np.ndarray)
+        return 3 * x**2 * grad
+
+
+class RawNumpyCube(NumpyCube):
+    """The same numpy backward, not marked: fine first order, refused under create_graph."""
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return 3 * np.asarray(x) ** 2 * np.asarray(grad)
+
+
+def test_once_differentiable_works_first_order():
+    x = tl.Tensor(X, requires_grad=True)
+    assert tl.gradcheck(lambda t: NumpyCube.apply(t), x)
+    NumpyCube.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * X**2)
+    (g,) = tl.autograd.grad(NumpyCube.apply(x).sum(), x, create_graph=True)  # values fine
+    np.testing.assert_allclose(g.data, 3 * X**2)
+
+
+def test_once_differentiable_raises_naming_the_op_when_differentiated_twice():
+    x = tl.Tensor(X, requires_grad=True)
+    (g,) = tl.autograd.grad((NumpyCube.apply(x) * x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match=r"NumpyCube\.backward is marked @once_differentiable"):
+        g.sum().backward()
+    with pytest.raises(RuntimeError, match="NumpyCube"):
+        tl.gradgradcheck(lambda t: NumpyCube.apply(t), x)  # its upstream gradient requires grad
+
+
+def test_once_differentiable_raises_in_a_hessian():
+    x = tl.Tensor(X, requires_grad=True)
+    with pytest.raises(RuntimeError, match="NumpyCube"):
+        tl.func.hessian(lambda t: NumpyCube.apply(t).sum())(x)
+
+
+def test_a_numpy_backward_without_the_mark_is_refused_under_create_graph():
+    x = tl.Tensor(X, requires_grad=True)
+    assert tl.gradcheck(lambda t: RawNumpyCube.apply(t), x)  # first order: wrapped, works
+    with pytest.raises(RuntimeError, match=(
+            r"RawNumpyCube\.backward returned a numpy array for input 0.*create_graph=True.*"
+            r"once_differentiable")):
+        tl.autograd.grad(RawNumpyCube.apply(x).sum(), x, create_graph=True)
