@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""Before / after: the first-order cases at an earlier commit and in the working tree, side by
+side in one process.
+
+    python benchmarks/ab.py                    # against HEAD~1
+    python benchmarks/ab.py cd406f7 --cases step32,tiny --repeats 9
+
+`git archive` puts the earlier commit's `tinygrad_lite/` in a temporary folder as package
+`tl_base`; the working tree's is copied beside it as `tl_head`. Both are imported into this
+process (their imports are relative, so the two never mix), and every case runs them in
+turn, alternating which goes first, so a noisy machine slows both alike. Times are CPU time
+(`time.process_time`) with one BLAS thread, medians over the repeats; the ratio head/base is
+what a change costs (1.05 = 5% slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = ("step64", "step32", "epoch", "cnn", "tiny", "chain_build", "chain_back")
+
+
+def packages(base: str, folder: Path) -> dict:
+    """{'tl_base': module at commit `base`, 'tl_head': module of the working tree}."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", base, "tinygrad_lite"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    (folder / "tinygrad_lite").rename(folder / "tl_base")
+    shutil.copytree(REPO / "tinygrad_lite", folder / "tl_head",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, str(folder))
+    return {name: importlib.import_module(name) for name in ("tl_base", "tl_head")}
+
+
+def setup(tl, case: str, images: np.ndarray, labels: np.ndarray):
+    """The case's work as a callable (and an untimed `prepare`, for chain_back)."""
+    models = importlib.import_module(tl.__name__ + ".models")
+    F = tl.nn.functional
+    if case in ("step64", "step32"):  # the notebook's full-batch GD step, 784-10-10
+        dtype = np.float64 if case == "step64" else np.float32
+        x = tl.Tensor((images[:41000].reshape(41000, 784) / 255).astype(dtype))
+        y = labels[:41000].astype(np.int64)
+        tl.manual_seed(0)
+        model = models.build_mlp(784, [10], 10, dtype=dtype)
+        opt = tl.optim.SGD(list(model.parameters()), lr=0.1)
+
+        def run() -> None:
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return run, None
+    if case in ("epoch", "cnn"):  # 100 Adam steps of 784-128-10, or 5 AdamW steps of the CNN
+        n, batch = (12800, 128) if case == "epoch" else (640, 128)
+        x = (images[:n].reshape(n, 784) / 255).astype(np.float32)
+        y = labels[:n].astype(np.int64)
+        tl.manual_seed(0)
+        if case == "epoch":
+            model = models.build_mlp(784, [128], 10)
+            opt = tl.optim.Adam(list(model.parameters()), lr=1e-3)
+        else:
+            model = models.build_cnn()
+            opt = tl.optim.AdamW(list(model.parameters()), lr=3e-3, weight_decay=1e-2)
+
+        def run() -> None:
+            for i in range(0, n, batch):
+                opt.zero_grad()
+                F.cross_entropy(model(tl.Tensor(x[i:i + batch])), y[i:i + batch]).backward()
+                opt.step()
+        return run, None
+    if case == "tiny":  # 200 graphs of 10 ops on 10x10 float32, forward and backward
+        rng = np.random.default_rng(0)
+        a, b, c = (tl.Tensor(rng.random((10, 10), dtype=np.float32), requires_grad=True)
+                   for _ in range(3))
+
+        def run() -> None:
+            for _ in range(200):
+                h = ((a @ b + c).relu() * a - b).tanh() * 0.5
+                h = h.sigmoid()
+                (h * h).sum().backward()
+        return run, None
+
+    def chain():  # 100,000 scalar ops, alternating * and +
+        y = x0 = tl.Tensor(np.float32(1.0), requires_grad=True)
+        for i in range(100_000):
+            y = y * 1.0001 if i % 2 == 0 else y + 0.5
+        return x0, y
+    if case == "chain_build":
+        return chain, None
+    held: dict = {}
+
+    def prepare() -> None:
+        held["y"] = chain()[1]
+
+    def run() -> None:
+        held.pop("y").backward()
+    return run, prepare
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("base", nargs="?", default="HEAD~1", help="commit to compare with")
+    p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated: {CASES}")
+    p.add_argument("--repeats", type=int, default=11)
+    args = p.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = set(cases) - set(CASES)
+    if unknown:
+        p.error(f"unknown case(s) {sorted(unknown)}; choose from {CASES}")
+    with tempfile.TemporaryDirectory() as tmp:
+        mods = packages(args.base, Path(tmp))
+        data = importlib.import_module("tl_base.data")
+        images, labels = data.load_mnist("train", root=REPO / "data" / "mnist")
+        print(f"| case | {args.base} (ms) | working tree (ms) | working tree / {args.base} |")
+        print("| --- | --- | --- | --- |")
+        for case in cases:
+            fns = {name: setup(tl, case, images, labels) for name, tl in mods.items()}
+            times: dict = {name: [] for name in fns}
+            for rep in range(args.repeats + 1):  # the first round warms up, untimed
+                order = list(fns.items()) if rep % 2 else list(fns.items())[::-1]
+                for name, (run, prepare) in order:
+                    if prepare:
+                        prepare()
+                    start = time.process_time()
+                    run()
+                    if rep:
+                        times[name].append(time.process_time() - start)
+            base, head = (float(np.median(times[n])) for n in ("tl_base", "tl_head"))
+            print(f"| {case} | {base * 1e3:.1f} | {head * 1e3:.1f} | {head / base:.3f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
