@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+import tinygrad_lite as tl
 from tinygrad_lite import cli, nn
 from tinygrad_lite.cli import mnist
 from tinygrad_lite.data import to_float
@@ -41,6 +42,7 @@ def train(args) -> int:
     Y_train = labels[n_dev:][: args.limit]
 
     # the net: 784 -> 10 ReLU -> 10, every weight and bias U[-0.5, 0.5)
+    tl.manual_seed(args.seed)  # the default (kaiming) init of other widths draws from it
     if args.load:
         model = mnist.load_mlp(args.load, args.hidden_flag)
     elif args.hidden == [10]:

@@ -67,6 +67,17 @@ def test_training_beats_chance_and_reports(trained):
     assert out.count("Iteration: ") == 4  # one line per epoch
 
 
+def test_same_seed_same_run_with_the_default_init():
+    """--hidden 16 uses nn.Linear's (kaiming) init: --seed must fix it too, so two runs with
+    the same seed print the same accuracies (a different seed, different ones)."""
+    args = [*SMALL, "--hidden", "16", "--iterations", "3", "--threads", "1"]
+    runs = [run(TRAIN, *args, "--seed", seed) for seed in ("3", "3", "4")]
+    assert all(proc.returncode == 0 for proc in runs), [proc.stderr for proc in runs]
+    first, again, other = (accuracies(proc.stdout) for proc in runs)
+    assert first == again
+    assert first != other
+
+
 def test_check_manual_is_at_rounding_level(trained):
     diffs = [float(d) for d in re.findall(r"gradient difference (\S+)", trained["stdout"])]
     assert len(diffs) == 3  # iterations 0, 10, 20 of 24
