@@ -904,10 +904,11 @@ class Function:
     whose `needs_input_grad` is False. Keyword arguments of `apply` go to `forward`.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "versions", "__dict__", "__weakref__")
+    # `_saved`: what forward saved (None once backward released it). A slot, not a per-node
+    # dict: fewer objects for the cyclic garbage collector to scan as a graph grows.
+    __slots__ = ("parents", "needs_input_grad", "versions", "_saved", "__dict__", "__weakref__")
 
     # Class-level defaults, replaced per node only when needed (most nodes need none):
-    _saved: Optional[tuple] = ()  # what forward saved; None once backward released it
     _output: Any = None  # the output tensor, while a create_graph backward runs
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
     _numpy_backward = False  # True while a once_differentiable backward runs
@@ -915,6 +916,7 @@ class Function:
     def __init__(self, *parents: Tensor):
         self.parents = parents
         self.needs_input_grad = tuple([p.requires_grad for p in parents])
+        self._saved: Optional[tuple] = ()
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
@@ -952,6 +954,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.parents = tensors = tuple(tensors)
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
+        ctx._saved = ()
         try:
             data = ctx.forward(*[t.data for t in tensors], **options)
         except ValueError as e:
@@ -981,7 +984,7 @@ class Function:
             if isinstance(x, Tensor):
                 return cls.apply(*inputs, **options)
         ctx = cls.__new__(cls)
-        ctx.parents, ctx.needs_input_grad = inputs, (True,) * len(inputs)
+        ctx.parents, ctx.needs_input_grad, ctx._saved = inputs, (True,) * len(inputs), ()
         return ctx.forward(*inputs, **options)
 
     def run_backward(self, grad: Any, create_graph: bool, output: Tensor) -> tuple:
