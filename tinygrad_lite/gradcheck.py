@@ -53,17 +53,7 @@ def gradcheck(
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs the input
-        numeric = np.empty(flat.size)
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
-            plus = loss()
-            flat[j] = orig - eps
-            minus = loss()
-            flat[j] = orig
-            numeric[j] = (plus - minus) / (2 * eps)
-        numeric = numeric.reshape(x.shape)
+        numeric = _central_differences(x, loss, eps)
         bad = ~np.isclose(analytic, numeric, rtol=rtol, atol=atol)
         if bad.any():
             index = tuple(int(k) for k in np.argwhere(bad)[0])
