@@ -4,8 +4,11 @@ Each property draws the inputs as the first-order test of the same op does (test
 test_torch_ops.py, test_losses.py, test_nn_api.py, via tinygrad_lite.testing) and a seed for
 the random, non-uniform upstream gradient u and second-order gradient w, then checks
 d<vjp(x, u), w>/d(x, u) from autograd (the backward pass differentiated) against central
-differences of the first-order backward, in float64. Every op class of ops.py, ops_loss.py
-and ops_activation.py must be exercised (`covers`, checked by the last tests).
+differences of the first-order backward, in float64. The nn ops draw test_conv_pool.py's and
+test_norm_dropout.py's cases; their gradient ops (Conv2dGradInput, MaxPool2dScatter, ...) are
+also checked on their own (`.apply`) and through third derivatives (`vjp_of`). Every op class
+of ops.py, ops_loss.py, ops_activation.py and ops_nn.py must be exercised (`covers`, checked
+by the last tests).
 
 Also: `gradgradcheck`'s own behaviour, `once_differentiable`, and what a custom Function
 with a numpy backward does under create_graph.
@@ -18,10 +21,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_losses import class_problem, pair, probabilities  # the first-order strategies
+from numpy.lib.stride_tricks import sliding_window_view
+from test_conv_pool import conv_cases, pool_cases  # the first-order strategies
+from test_losses import class_problem, pair, probabilities
+from test_norm_dropout import bn_cases
 
 import tinygrad_lite as tl
-from tinygrad_lite import autograd, ops, ops_activation, ops_loss
+from tinygrad_lite import autograd, ops, ops_activation, ops_loss, ops_nn
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.testing import (
     arrays,
@@ -488,10 +494,167 @@ def test_bce_with_logits_at_zero():
                                                         reduction="none"), x, y)
 
 
+# ---- nn ops (test_conv_pool.py's and test_norm_dropout.py's strategies) ------------------------
+def vjp_of(f):
+    """(*inputs, u) -> f's first-order gradients for the upstream gradient u, recorded
+    (create_graph): gradgradcheck on it checks f's third derivatives, that is the second
+    derivatives of the gradient ops that f's backward is made of."""
+
+    def first_order(*args):
+        *inputs, u = args
+        return tl.autograd.grad(f(*inputs), inputs, u, create_graph=True)
+
+    return first_order
+
+
+def out_hw(x_shape, kernel, stride, padding):
+    return tuple((x_shape[2 + a] + 2 * padding[a] - kernel[a]) // stride[a] + 1 for a in (0, 1))
+
+
+def window_argmax(x, kernel, stride, padding):
+    """The kernel offset i * kw + j of each window's maximum, laid out (C, N, OH, OW) as
+    MaxPool2d keeps it (a reference, independent of the op; padding counts as -inf)."""
+    (ph, pw), (sh, sw) = padding, stride
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    oh, ow = out_hw(x.shape, kernel, stride, padding)
+    windows = sliding_window_view(xp, kernel, axis=(2, 3))[:, :, ::sh, ::sw][:, :, :oh, :ow]
+    arg = windows.reshape(*windows.shape[:4], -1).argmax(axis=-1)
+    return arg.transpose(1, 0, 2, 3)
+
+
+@covers(ops_nn.Conv2d, ops_nn.Conv2dGradInput, ops_nn.Conv2dGradWeight)
+@FAST
+@given(conv_cases(), st.booleans(), st.data(), gradient_seeds())
+def test_conv2d(case, with_bias, data, seed):
+    x, w, b, stride, padding = case
+    opts = dict(stride=stride, padding=padding)
+    if with_bias:
+        assert ggc(lambda a, v, c: F.conv2d(a, v, c, **opts).sin(), x, w, b, seed=seed)
+        assert ggc(lambda a, v, c: F.conv2d(a, v, c, **opts), x, w, b, seed=seed)  # bilinear
+    else:
+        assert ggc(lambda a, v: F.conv2d(a, v, None, **opts).sin(), x, w, seed=seed)
+        assert ggc(lambda a, v: F.conv2d(a, v, None, **opts), x, w, seed=seed)
+    # the gradient ops on their own: g2 is the output's gradient as an (O, N OH OW) matrix
+    o, _, kh, kw = w.shape
+    oh, ow = out_hw(x.shape, (kh, kw), stride, padding)
+    g2 = data.draw(arrays((o, x.shape[0] * oh * ow)))
+    assert ggc(lambda g, v: ops_nn.Conv2dGradInput.apply(g, v, x_shape=x.shape, **opts).sin(),
+               g2, w, seed=seed)
+    assert ggc(lambda g, a: ops_nn.Conv2dGradWeight.apply(g, a, kernel=(kh, kw), **opts).sin(),
+               g2, x, seed=seed)
+
+
+@covers(ops_nn.Conv2d, ops_nn.Conv2dGradInput, ops_nn.Conv2dGradWeight)
+@FAST
+@given(conv_cases(), st.data(), gradient_seeds())
+def test_conv2d_third_derivatives(case, data, seed):
+    x, w, _, stride, padding = case
+    x, w = x[:1, :2], w[:2, :2]  # small: every element of x, w, u and both gradients is probed
+    u = data.draw(arrays((1, w.shape[0], *out_hw(x.shape, w.shape[2:], stride, padding))))
+    assert ggc(vjp_of(lambda a, v: F.conv2d(a, v, stride=stride, padding=padding).sin()),
+               x, w, u, seed=seed)
+
+
+@covers(ops_nn.MaxPool2d, ops_nn.MaxPool2dScatter, ops_nn.MaxPool2dGather)
+@FAST
+@given(pool_cases(distinct=True), st.data(), gradient_seeds())
+def test_max_pool2d_without_ties(case, data, seed):
+    x, kernel, stride, padding = case  # distinct values 0.01 apart: the argmax is locally fixed
+
+    def pool(a):
+        return F.max_pool2d(a, kernel, stride, padding)
+
+    assert ggc(lambda a: pool(a).sin(), x, seed=seed)
+    assert ggc(pool, x, seed=seed)
+    u = data.draw(arrays((*x.shape[:2], *out_hw(x.shape, kernel, stride, padding))))
+    assert ggc(vjp_of(lambda a: pool(a).sin()), x, u, seed=seed)  # third order
+    # the scatter (the gradient) and the gather (its adjoint) on their own
+    opts = dict(arg=window_argmax(x, kernel, stride, padding), kernel=kernel, stride=stride,
+                padding=padding)
+    assert ggc(lambda g: ops_nn.MaxPool2dScatter.apply(g, x_shape=x.shape, **opts).sin(), u,
+               seed=seed)
+    assert ggc(lambda a: ops_nn.MaxPool2dGather.apply(a, **opts).sin(), x, seed=seed)
+
+
+@covers(ops_nn.AvgPool2d, ops_nn.AvgPool2dGrad)
+@FAST
+@given(pool_cases(), st.data(), gradient_seeds())
+def test_avg_pool2d(case, data, seed):
+    x, kernel, stride, padding = case
+
+    def pool(a):
+        return F.avg_pool2d(a, kernel, stride, padding)
+
+    assert ggc(lambda a: pool(a).sin(), x, seed=seed)
+    assert ggc(pool, x, seed=seed)
+    u = data.draw(arrays((*x.shape[:2], *out_hw(x.shape, kernel, stride, padding))))
+    assert ggc(vjp_of(lambda a: pool(a).sin()), x, u, seed=seed)  # third order
+    assert ggc(lambda g: ops_nn.AvgPool2dGrad.apply(g, x_shape=x.shape, kernel=kernel,
+                                                    stride=stride, padding=padding).sin(),
+               u, seed=seed)
+
+
+@covers(ops_nn.Dropout)
+@FAST
+@given(arrays(), st.sampled_from([0.1, 0.5, 0.8, 1.0]), st.integers(0, 2**32 - 1),
+       gradient_seeds())
+def test_dropout_with_a_fixed_mask(x, p, mask_seed, seed):
+    def drop(a):  # the same generator state on every call: the same mask
+        return ops_nn.Dropout.apply(a, p=p, rng=np.random.default_rng(mask_seed))
+
+    assert ggc(lambda a: drop(a) * a, x, seed=seed)
+    assert ggc(lambda a: drop(a.sin()), x, seed=seed)
+    assert ggc(drop, x, seed=seed)  # linear: only d/du is non-zero
+
+
+AFFINE = {"none": (False, False), "weight": (True, False), "bias": (False, True),
+          "both": (True, True)}
+
+
+def batch_norm_fn(affine, **kwargs):
+    """(x, *params) -> batch_norm, params being weight and/or bias as `affine` says."""
+    has_w, has_b = AFFINE[affine]
+
+    def bn(x, *params):
+        weight = params[0] if has_w else None
+        bias = params[-1] if has_b else None
+        stats = kwargs.get("stats")
+        mean, var = (None, None) if stats is None else (s.copy() for s in stats)
+        return F.batch_norm(x, mean, var, weight, bias, training=kwargs["training"])
+
+    return bn
+
+
+@covers(ops_nn.BatchNorm)
+@FAST
+@given(bn_cases(), st.sampled_from(sorted(AFFINE)), st.booleans(), gradient_seeds())
+def test_batch_norm_training(case, affine, running, seed):
+    x, w, b = case
+    c = x.shape[1]
+    stats = (np.zeros(c), np.ones(c)) if running else None  # updated (copies), never read
+    params = [p for p, has in zip((w, b), AFFINE[affine]) if has]
+    bn = batch_norm_fn(affine, training=True, stats=stats)
+    assert ggc(bn, x, *params, seed=seed)
+    assert ggc(lambda *a: bn(*a).sin(), x, *params, seed=seed)
+
+
+@covers(ops_nn.BatchNorm)
+@FAST
+@given(bn_cases(), st.sampled_from(sorted(AFFINE)), st.data(), gradient_seeds())
+def test_batch_norm_eval(case, affine, data, seed):
+    x, w, b = case
+    c = x.shape[1]
+    stats = (data.draw(arrays((c,))), data.draw(positive_arrays((c,))))
+    params = [p for p, has in zip((w, b), AFFINE[affine]) if has]
+    bn = batch_norm_fn(affine, training=False, stats=stats)
+    assert ggc(bn, x, *params, seed=seed)  # affine in x: the cross terms with gamma and u
+    assert ggc(lambda *a: bn(*a).sin(), x, *params, seed=seed)
+
+
 # ---- every op is covered ---------------------------------------------------------------------
 def _op_classes():
     found = set()
-    for module in (ops, ops_loss, ops_activation):
+    for module in (ops, ops_loss, ops_activation, ops_nn):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")
