@@ -950,9 +950,13 @@ class Function:
         An output that is a view of the first input's memory shares that input's version
         counter, so an in-place change through either is seen by both.
         """
-        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        tensors = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                tensors = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
+                break
         ctx = cls.__new__(cls)
-        ctx.parents = tensors = tuple(tensors)
+        ctx.parents = tensors
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         ctx._saved = ()
         try:
