@@ -280,3 +280,7 @@ def test_matmul_helper_equals_numpy(m, k, n, lead):
         mm.BLOCK_WORK = old
     g = rng.standard_normal((m, n)).astype(np.float32)
     np.testing.assert_allclose(mm.column_sums(g), g.sum(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mm.row_sums(g), g.sum(axis=1), rtol=1e-5, atol=1e-5)
+    g[0, n // 2] = np.nan  # a NaN is the row's maximum, as in numpy
+    np.testing.assert_array_equal(mm.row_max(g), g.max(axis=1))
+    assert mm.row_max(g).dtype == mm.row_sums(g).dtype == np.float32

@@ -14,6 +14,11 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). Two measured tri
   rows stay one call.
 * **Column sums as a product.** `ones @ g` sums the rows of g (N, C) 4-8x faster than
   `g.sum(axis=0)` for few columns (41000 x 10: 91 us against 739 us), and no slower for many.
+* **Reductions along short rows.** numpy reduces each row of an (N, C) array on its own, which
+  for C = 10 costs more than the arithmetic: the row maxima of (41000, 10) took 1.7 ms
+  (float64) and 2.8 ms (float32). `row_sums` is `x @ ones` (0.25 / 0.12 ms); `row_max`
+  reduces the transposed copy along its contiguous rows (0.45 / 0.2 ms). The fused
+  cross-entropy uses both.
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
 """
@@ -44,3 +49,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def column_sums(g: np.ndarray) -> np.ndarray:
     """The sum of the rows of a 2-D g (N, C): g.sum(axis=0), as one BLAS product."""
     return np.ones(g.shape[0], dtype=g.dtype) @ g
+
+
+def row_sums(x: np.ndarray) -> np.ndarray:
+    """The sum of each row of a 2-D x (N, C): x.sum(axis=1), as one BLAS product."""
+    return x @ np.ones(x.shape[1], dtype=x.dtype)
+
+
+def row_max(x: np.ndarray) -> np.ndarray:
+    """The maximum of each row of a 2-D x (N, C): x.max(axis=1), reduced over a transposed
+    copy (the C columns become contiguous rows, so numpy reduces them elementwise)."""
+    return np.ascontiguousarray(x.T).max(axis=0)
