@@ -283,4 +283,6 @@ def test_matmul_helper_equals_numpy(m, k, n, lead):
     np.testing.assert_allclose(mm.row_sums(g), g.sum(axis=1), rtol=1e-5, atol=1e-5)
     g[0, n // 2] = np.nan  # a NaN is the row's maximum, as in numpy
     np.testing.assert_array_equal(mm.row_max(g), g.max(axis=1))
+    wide = rng.standard_normal((m, mm.SHORT_ROW + k))  # numpy's own reduction
+    np.testing.assert_array_equal(mm.row_max(wide), wide.max(axis=1))
     assert mm.row_max(g).dtype == mm.row_sums(g).dtype == np.float32

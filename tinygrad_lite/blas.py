@@ -1,7 +1,7 @@
 """BLAS products: the one place where matrix-product speed is tuned (`benchmarks/run.py`).
 
 The ops call `matmul(a, b)` and `column_sums(g)` instead of `a @ b` and `g.sum(axis=0)`; the
-results are the same, only faster with numpy's BLAS (OpenBLAS). Two measured tricks:
+results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tricks:
 
 * **Tall, narrow products in row blocks.** OpenBLAS multiplies a small product (m*n*k up to
   about a million) directly, and a larger one only after copying ("packing") its operands into
@@ -11,13 +11,17 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). Two measured tri
   and x is read once: 1.16x and 0.73x. The same holds for grad (N, 10) @ W (10, 784): 0.72x
   and 0.78x of one call. Blocks only pay while many rows fit in one, that is for an output of a
   few columns; for 784 -> 128 they cost 1.3-3x, so products whose blocks would be under 32
-  rows stay one call.
+  rows stay one call. The small operand's layout matters too: in float64 the blocks run at
+  1.03-1.06x the notebook's W @ X with b = W.T copied to C order, 1.19x with the transposed
+  view; in float32 the view is the faster one (0.74x against 0.81x), so only float64 copies.
 * **Column sums as a product.** `ones @ g` sums the rows of g (N, C) 4-8x faster than
   `g.sum(axis=0)` for few columns (41000 x 10: 91 us against 739 us), and no slower for many.
 * **Reductions along short rows.** numpy reduces each row of an (N, C) array on its own, which
   for C = 10 costs more than the arithmetic: the row maxima of (41000, 10) took 1.7 ms
-  (float64) and 2.8 ms (float32). `row_sums` is `x @ ones` (0.25 / 0.12 ms); `row_max`
-  reduces the transposed copy along its contiguous rows (0.45 / 0.2 ms). The fused
+  (float64) and 3.4 ms (float32). `row_sums` is `x @ ones` (0.34 / 0.18 ms against 1.0 ms);
+  `row_max` reduces the transposed copy along its contiguous rows (1.3 / 0.47 ms). The copy
+  only pays for short rows: at 16 columns it was already 1.24x slower for (41000, 16)
+  float64, at 128 columns 2-8x, so longer rows keep numpy's reduction. The fused
   cross-entropy uses both.
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
@@ -29,6 +33,7 @@ import numpy as np
 
 BLOCK_WORK = 500_000  # m * n * k of one row block: inside OpenBLAS's direct (unpacked) path
 MIN_BLOCK_ROWS = 32  # fewer rows per block than this: one call is faster
+SHORT_ROW = 12  # row_max: the transposed copy pays up to this many columns (measured below)
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -40,6 +45,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not MIN_BLOCK_ROWS <= rows < m:
         return a @ b
     a2 = a.reshape(m, a.shape[-1])  # the leading axes are rows too
+    if b.dtype == np.float64:
+        b = np.ascontiguousarray(b)  # float64 blocks run faster with b in C order (above)
     out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
     for i in range(0, m, rows):
         np.matmul(a2[i : i + rows], b, out=out[i : i + rows])
@@ -57,6 +64,9 @@ def row_sums(x: np.ndarray) -> np.ndarray:
 
 
 def row_max(x: np.ndarray) -> np.ndarray:
-    """The maximum of each row of a 2-D x (N, C): x.max(axis=1), reduced over a transposed
-    copy (the C columns become contiguous rows, so numpy reduces them elementwise)."""
+    """The maximum of each row of a 2-D x (N, C): x.max(axis=1). Rows of at most SHORT_ROW
+    elements are reduced over a transposed copy (the C columns become contiguous rows, and
+    numpy takes their elementwise maximum); longer rows by numpy's own reduction."""
+    if x.shape[1] > SHORT_ROW:
+        return x.max(axis=1)
     return np.ascontiguousarray(x.T).max(axis=0)
