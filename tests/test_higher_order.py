@@ -25,6 +25,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from test_conv_pool import conv_cases, pool_cases  # the first-order strategies
 from test_losses import class_problem, pair, probabilities
 from test_norm_dropout import bn_cases
+from test_ops import Cube  # the public Function API's example op
+from test_torch_ops import var_std_cases
 
 import tinygrad_lite as tl
 from tinygrad_lite import autograd, ops, ops_activation, ops_loss, ops_nn
@@ -271,16 +273,9 @@ def test_max_without_ties(data, keepdims, seed):
 
 @covers(ops.Var, ops.Std)
 @FAST
-@given(separated_arrays(shapes(min_dims=1)), st.data(), st.sampled_from([0, 1, 2]),
-       gradient_seeds())
-def test_var_std(x, data, correction, seed):
-    dims = data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=x.ndim,
-                              unique_by=lambda d: d % x.ndim))
-    dim = data.draw(st.sampled_from([None, dims[0], tuple(dims)]))
-    keepdim = data.draw(st.booleans())
-    n = x.size if dim is None else int(np.prod([x.shape[d] for d in np.atleast_1d(dim)]))
-    assume(n - correction > 0 and n > 1)  # separated values: every slice has std > 0
-    kw = dict(dim=dim, correction=correction, keepdim=keepdim)
+@given(var_std_cases(), gradient_seeds())
+def test_var_std(case, seed):
+    x, kw = case
     assert ggc(lambda a: a.var(**kw), x, seed=seed)
     assert ggc(lambda a: a.std(**kw), x, seed=seed)
 
@@ -671,18 +666,6 @@ def test_every_op_is_differentiated_twice_by_some_test():
 
 
 # ---- gradgradcheck itself --------------------------------------------------------------------
-class Cube(tl.Function):
-    """y = x**3;  dy/dx = 3 x**2 (a backward in Tensor ops: differentiable again)."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return x**3
-
-    def backward(self, grad):
-        (x,) = self.saved_tensors
-        return 3 * x**2 * grad
-
-
 class CutCube(Cube):
     """Right first derivative, but 3 x**2 is computed from x's numbers: cut from the graph."""
 

@@ -145,16 +145,25 @@ def test_masked_fill_gradient(x, data):
     assert check_gradient(lambda a: a.masked_fill(mask, 2.0), x)
 
 
-@fast
-@given(separated_arrays(shapes(min_dims=1)), st.data(), st.sampled_from([0, 1, 2]))
-def test_var_std_gradient(x, data, correction):
-    dims = data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=x.ndim,
-                              unique_by=lambda d: d % x.ndim))
-    dim = data.draw(st.sampled_from([None, dims[0], tuple(dims)]))
-    keepdim = data.draw(st.booleans())
+@st.composite
+def var_std_cases(draw) -> tuple:
+    """(x, kwargs of var/std): separated values (every slice has std > 0), dims drawn among
+    None, one axis and several, correction 0-2 with more elements than it, keepdim or not."""
+    x = draw(separated_arrays(shapes(min_dims=1)))
+    correction = draw(st.sampled_from([0, 1, 2]))
+    dims = draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=x.ndim,
+                         unique_by=lambda d: d % x.ndim))
+    dim = draw(st.sampled_from([None, dims[0], tuple(dims)]))
+    keepdim = draw(st.booleans())
     n = x.size if dim is None else int(np.prod([x.shape[d] for d in np.atleast_1d(dim)]))
-    assume(n - correction > 0 and n > 1)  # separated values: every slice has std > 0
-    kw = dict(dim=dim, correction=correction, keepdim=keepdim)
+    assume(n - correction > 0 and n > 1)
+    return x, dict(dim=dim, correction=correction, keepdim=keepdim)
+
+
+@fast
+@given(var_std_cases())
+def test_var_std_gradient(case):
+    x, kw = case
     assert check_gradient(lambda a: a.var(**kw), x)
     assert check_gradient(lambda a: a.std(**kw), x)
 

@@ -53,15 +53,9 @@ def gradcheck(
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
-        numeric = _central_differences(x, loss, eps)
-        bad = ~np.isclose(analytic, numeric, rtol=rtol, atol=atol)
-        if bad.any():
-            index = tuple(int(k) for k in np.argwhere(bad)[0])
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) at index {index}: "
-                f"autograd {float(analytic[index])!r} != numerical {float(numeric[index])!r} "
-                f"({int(bad.sum())} of {bad.size} elements differ)"
-            )
+        mismatch = _mismatch(analytic, _central_differences(x, loss, eps), rtol, atol)
+        if mismatch:
+            raise GradcheckError(f"gradcheck: input {i} (shape {x.shape}) {mismatch}")
     return True
 
 
@@ -144,18 +138,27 @@ def gradgradcheck(
         return 0.0 if total is None else float(total.data)
 
     for x, name, a in zip(variables, names, analytic):
-        numeric = _central_differences(x, value, eps)
-        bad = ~np.isclose(a, numeric, rtol=rtol, atol=atol)
-        if bad.any():
+        mismatch = _mismatch(a, _central_differences(x, value, eps), rtol, atol)
+        if mismatch:
             if not raise_exception:
                 return False
-            index = tuple(int(k) for k in np.argwhere(bad)[0])
             raise GradcheckError(
                 f"gradgradcheck: second derivative with respect to {name} (shape {x.shape}) "
-                f"at index {index}: autograd {float(a[index])!r} != numerical "
-                f"{float(numeric[index])!r} ({int(bad.sum())} of {bad.size} elements differ)"
+                f"{mismatch}"
             )
     return True
+
+
+def _mismatch(analytic: np.ndarray, numeric: np.ndarray, rtol: float, atol: float) -> str:
+    """'' if the two agree elementwise, else where the first disagreement is, and how many."""
+    bad = ~np.isclose(analytic, numeric, rtol=rtol, atol=atol)
+    if not bad.any():
+        return ""
+    index = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (
+        f"at index {index}: autograd {float(analytic[index])!r} != numerical "
+        f"{float(numeric[index])!r} ({int(bad.sum())} of {bad.size} elements differ)"
+    )
 
 
 def _float64(x: Any) -> Any:
