@@ -913,11 +913,6 @@ class Function:
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
     _numpy_backward = False  # True while a once_differentiable backward runs
 
-    def __init__(self, *parents: Tensor):
-        self.parents = parents
-        self.needs_input_grad = tuple([p.requires_grad for p in parents])
-        self._saved: Optional[tuple] = ()
-
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep what `backward` needs; released after backward unless `retain_graph=True`."""
         self._saved = arrays
