@@ -23,6 +23,16 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tri
   only pays for short rows: at 16 columns it was already 1.24x slower for (41000, 16)
   float64, at 128 columns 2-8x, so longer rows keep numpy's reduction. The fused
   cross-entropy uses both.
+* **Per-channel sums of images.** Batch norm sums an (N, C, H, W) array over every axis but
+  the channel axis. When the array is channel-major in memory, as a convolution's output and
+  the gradients flowing back into it are, it *is* a (C, N H W) matrix: `channel_sums` is one
+  matrix-vector product with a vector of ones and `channel_dots` (the sums of x * y) one
+  batched dot product, which never writes the product x * y. For (128, 16, 28, 28) float32:
+  0.26 ms against 0.48 ms for `x.sum(axis=(0, 2, 3))`, and 0.26 ms against 0.98 ms for
+  `(x * y).sum(axis=(0, 2, 3))`; half of that for (128, 32, 14, 14). A C-contiguous NCHW
+  array is summed as two products (over the batch rows, then over each channel's pixels), in
+  0.30 ms against 0.51 ms. BLAS sums in float32 blocks, so the float32 results differ from
+  numpy's pairwise sums in the last digits (relative 1e-6 for 100,000 values).
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
 """
@@ -70,3 +80,37 @@ def row_max(x: np.ndarray) -> np.ndarray:
     if x.shape[1] > SHORT_ROW:
         return x.max(axis=1)
     return np.ascontiguousarray(x.T).max(axis=0)
+
+
+def _channel_matrix(x: np.ndarray):
+    """x (N, C, ...) as the (C, N * ...) matrix of its channels when that is a free view (x is
+    channel-major in memory); None otherwise."""
+    xt = np.moveaxis(x, 1, 0)
+    return xt.reshape(x.shape[1], -1) if xt.flags.c_contiguous else None
+
+
+def channel_sums(x: np.ndarray) -> np.ndarray:
+    """x (N, C, ...) summed over every axis but the channel axis 1 -> (C,), as BLAS products:
+    one for a channel-major x, two for a C-contiguous one; numpy's sum for other layouts."""
+    if x.ndim < 2 or x.dtype not in (np.float32, np.float64):  # (float16: numpy's wider sum)
+        return x.sum(axis=(0,) + tuple(range(2, x.ndim)))
+    xc = _channel_matrix(x)
+    if xc is not None:
+        return xc @ np.ones(xc.shape[1], dtype=x.dtype)
+    if x.flags.c_contiguous:  # the rows of (N, C * L) summed, then each channel's L pixels
+        per_pixel = np.ones(x.shape[0], dtype=x.dtype) @ x.reshape(x.shape[0], -1)
+        per_pixel = per_pixel.reshape(x.shape[1], -1)
+        return per_pixel @ np.ones(per_pixel.shape[1], dtype=x.dtype)
+    return x.sum(axis=(0,) + tuple(range(2, x.ndim)))
+
+
+def channel_dots(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(x * y) summed over every axis but the channel axis 1 -> (C,), for x and y of one
+    shape: one batched dot product of their channel rows when both are channel-major (the
+    product x * y is never written); else `channel_sums(x * y)`."""
+    floats = x.dtype in (np.float32, np.float64)
+    if x.shape == y.shape and x.dtype == y.dtype and floats and x.ndim >= 2:
+        xc, yc = _channel_matrix(x), _channel_matrix(y)
+        if xc is not None and yc is not None:
+            return (xc[:, None, :] @ yc[:, :, None]).reshape(x.shape[1])
+    return channel_sums(x * y)
