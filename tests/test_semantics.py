@@ -297,6 +297,24 @@ def test_in_place_change_of_a_saved_input_or_output_raises():
         e.sum().backward()
 
 
+def test_versions_are_compared_with_those_at_record_time():
+    """An input already changed in place before the op was recorded (version 2) is fine while
+    it stays at 2, and refused once it moves on (the op notes versions only when one is not 0;
+    PyTorch's message names the version it expected)."""
+    w = _leaf((3,))
+    with tl.no_grad():
+        w.mul_(2)
+        w.add_(1)
+    y = (w * w).sum()
+    y.backward(retain_graph=True)
+    np.testing.assert_allclose(w.grad, 2 * w.data)
+    with tl.no_grad():
+        w.add_(1)
+    with pytest.raises(RuntimeError, match=r"input 0 of <MulBackward> .* is at version 3; "
+                                           r"expected version 2"):
+        y.backward()
+
+
 def test_load_state_dict_bumps_versions():
     model = nn.Linear(3, 2)
     loss = model(tl.ones(1, 3)).sum()

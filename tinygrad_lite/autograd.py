@@ -339,10 +339,10 @@ def _check_usable(ctx: Function) -> None:
             f"version {version} instead. Do the in-place update after backward(), or use an "
             "out-of-place op."
         )
-    if ctx.versions == tuple([0 if p._version_counter is None else p._version_counter[0]
-                              for p in ctx.parents]):
-        return  # the common case: no input changed
-    for i, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
+    if ctx.versions is None and all([p._version_counter is None for p in ctx.parents]):
+        return  # the common case: no input was ever changed in place
+    for i, parent in enumerate(ctx.parents):
+        version = ctx.input_version(i)
         if parent._version != version:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Unio
 import numpy as np
 
 from . import autograd, dtypes
-from .autograd import ShapeError
+from .autograd import ShapeError, grad_state
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -906,10 +906,11 @@ class Function:
 
     # `_saved`: what forward saved (None once backward released it). A slot, not a per-node
     # dict: fewer objects for the cyclic garbage collector to scan as a graph grows.
-    __slots__ = ("parents", "needs_input_grad", "versions", "_saved", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "_saved", "__dict__", "__weakref__")
 
     # Class-level defaults, replaced per node only when needed (most nodes need none):
     _output: Any = None  # the output tensor, while a create_graph backward runs
+    versions: Optional[tuple] = None  # the inputs' versions when recorded; None: all 0
     output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
     _numpy_backward = False  # True while a once_differentiable backward runs
 
@@ -930,6 +931,10 @@ class Function:
         output, parents = self._output, self.parents
         return tuple([_saved_as_tensor(a, parents, output) for a in saved])
 
+    def input_version(self, i: int) -> int:
+        """Input i's version (count of in-place changes) when this op was recorded."""
+        return 0 if self.versions is None else self.versions[i]
+
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
@@ -945,32 +950,38 @@ class Function:
         An output that is a view of the first input's memory shares that input's version
         counter, so an in-place change through either is seen by both.
         """
-        tensors = inputs
+        arrays, needs, record, changed = [], [], False, False
         for x in inputs:
-            if not isinstance(x, Tensor):
-                tensors = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
-                break
-        ctx = cls.__new__(cls)
-        ctx.parents = tensors
-        ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
+            if not isinstance(x, Tensor):  # wrap arrays and numbers, then start again
+                return cls.apply(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs],
+                                 **options)
+            arrays.append(x.data)
+            needs.append(x.requires_grad)
+            record = record or x.requires_grad
+            changed = changed or x._version_counter is not None
+        record = record and grad_state.enabled  # recorded: an input needs grad, grad mode on
+        ctx = object.__new__(cls)
+        ctx.parents = tensors = inputs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
         ctx._saved = ()
         try:
-            data = ctx.forward(*[t.data for t in tensors], **options)
+            data = ctx.forward(*arrays, **options)
         except ValueError as e:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
             scalar, data = data, _as_output_array(cls, data)
             ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
-        if autograd.grad_state.enabled and True in needs:
-            ctx.versions = tuple([0 if t._version_counter is None else t._version_counter[0]
-                                  for t in tensors])
+        if record:
+            if changed:  # else every input is at version 0, the class default
+                ctx.versions = tuple([t._version for t in tensors])
             out = Tensor._make(data, True, ctx)
-            if ctx._saved and any([s is data for s in ctx._saved]):  # backward reads it
-                ctx.output_version = (out.shared_version_counter(), 0)
+            for saved in ctx._saved:
+                if saved is data:  # backward reads the output: note its version too
+                    ctx.output_version = (out.shared_version_counter(), 0)
         else:
             out = Tensor._make(data, False, None)
-        if tensors and data.base is not None and np.may_share_memory(data, tensors[0].data):
+        if data.base is not None and tensors and np.may_share_memory(data, tensors[0].data):
             out._version_counter = tensors[0].shared_version_counter()  # a view: one counter
             out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
         return out
@@ -1171,7 +1182,7 @@ def _of_old(arg: Any, tensor: Tensor, old: Tensor) -> Any:
         return old[arg._index]
     ctx = arg._ctx
     if isinstance(ctx, ops.GetItem) and ctx.parents[0] is tensor and (
-        ctx.versions[0] == tensor._version
+        ctx.input_version(0) == tensor._version
     ):
         return old[ctx.index]
     return arg
