@@ -34,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .autograd import ShapeError
-from .blas import channel_dots, channel_sums
+from .blas import channel_dots, channel_sums, matmul_nt, matmul_wide
 from .tensor import Function, Tensor
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Conv2d(Function):
         n = x.shape[0]
         out_hw = _out_size(x.shape, (kh, kw), stride, padding)
         cols = _im2col(x, (kh, kw), stride, padding, out_hw, np.result_type(x.dtype, weight.dtype))
-        y = weight.reshape(o, -1) @ cols  # (O, N OH OW)
+        y = matmul_wide(weight.reshape(o, -1), cols)  # (O, N OH OW)
         if bias is not None:
             y += bias[:, None]
         self.stride, self.padding = stride, padding
@@ -230,7 +230,7 @@ class Conv2dGradInput(Function):
     def forward(self, g2, weight, x_shape, stride, padding):
         o, c, kh, kw = weight.shape
         out_hw = _out_size(x_shape, (kh, kw), stride, padding)
-        dcols = weight.reshape(o, -1).T @ g2  # (C kh kw, N OH OW)
+        dcols = matmul_wide(weight.reshape(o, -1).T, g2)  # (C kh kw, N OH OW)
         self.stride, self.padding = stride, padding
         self.save_for_backward(g2, weight)
         return _col2im(dcols, x_shape, (kh, kw), stride, padding, out_hw)
@@ -264,7 +264,7 @@ class Conv2dGradWeight(Function):
             cols = _im2col(x, kernel, stride, padding, out_hw, np.result_type(g2.dtype, x.dtype))
         self.stride, self.padding = stride, padding
         self.save_for_backward(g2, x)
-        return (g2 @ cols.T).reshape(g2.shape[0], x.shape[1], kh, kw)
+        return matmul_nt(g2, cols).reshape(g2.shape[0], x.shape[1], kh, kw)  # g2 @ cols^T
 
     def backward(self, grad):
         g2, x = self.saved_tensors
