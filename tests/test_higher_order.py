@@ -602,6 +602,18 @@ def test_dropout_with_a_fixed_mask(x, p, mask_seed, seed):
     assert ggc(drop, x, seed=seed)  # linear: only d/du is non-zero
 
 
+@covers(ops_nn.ChannelSums, ops_nn.ChannelDots)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_channel_sums_and_dots(data, seed):
+    """batch norm's per-channel reductions, on (N, C), (N, C, L) and (N, C, H, W)."""
+    shape = data.draw(st.sampled_from([(3, 2), (2, 3, 4), (2, 2, 3, 2)]))
+    a, b = data.draw(arrays(shape)), data.draw(arrays(shape))
+    assert ggc(lambda x: ops_nn.ChannelSums.apply(x).sin(), a, seed=seed)
+    assert ggc(lambda x, y: ops_nn.ChannelDots.apply(x, y), a, b, seed=seed)
+    assert ggc(lambda x: ops_nn.ChannelDots.apply(x, x.tanh()), a, seed=seed)
+
+
 AFFINE = {"none": (False, False), "weight": (True, False), "bias": (False, True),
           "both": (True, True)}
 
