@@ -257,7 +257,7 @@ def test_sum_mean(data, keepdims, seed):
     assert ggc(lambda a: (a * a).mean(axis=axis, keepdims=keepdims), x, seed=seed)
 
 
-@covers(ops.Max)
+@covers(ops.Max, ops.Min)
 @FAST
 @given(st.data(), st.booleans(), gradient_seeds())
 def test_max_without_ties(data, keepdims, seed):

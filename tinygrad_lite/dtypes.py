@@ -6,8 +6,10 @@ int64 in numpy (int32); a float32 tensor plus a 0-d float64 array is float64 in 
 (float32). PyTorch's rule, used by every arithmetic operator here:
 
 1. Each operand has a *category*: bool < integer < floating < complex.
-2. Operands form three groups, by priority: tensors with dimensions, 0-d tensors (and numpy
-   scalars), Python numbers (a float counts as float32, an int as int64, the default dtypes).
+2. Operands form three groups, by priority: tensors with dimensions, 0-d tensors (and 0-d
+   arrays), Python numbers (a float counts as float32, an int as int64, the default dtypes).
+   numpy scalars (`np.float64(2.5)`) count as Python numbers of their kind, as in PyTorch:
+   `int tensor * np.float64(2.5)` is float32.
    Within a group the dtypes promote as usual (int32 with int64 is int64).
 3. The result is the highest-priority group's dtype, unless a lower group has a higher
    category: then that group's dtype. So `int tensor * 2.5` is float32, `float32 tensor +
@@ -30,6 +32,9 @@ _PYTHON_NUMBER = {
     complex: np.dtype(np.complex64),
 }
 
+_NUMPY_SCALAR = {kind: _PYTHON_NUMBER[t] for kind, t in
+                 (("b", bool), ("i", int), ("u", int), ("f", float), ("c", complex))}
+
 
 def _promote(a: Optional[np.dtype], b: np.dtype) -> np.dtype:
     """Two dtypes of one priority group: the higher category wins, else the wider type."""
@@ -46,7 +51,9 @@ def result_type(*operands: Any) -> np.dtype:
     groups: list = [None, None, None]  # dimensioned, 0-d, Python numbers
     for x in operands:
         dtype = getattr(x, "dtype", None)
-        if dtype is None:
+        if isinstance(x, np.generic):  # a numpy scalar: a Python number of its kind
+            groups[2] = _promote(groups[2], _NUMPY_SCALAR.get(x.dtype.kind, x.dtype))
+        elif dtype is None:
             groups[2] = _promote(groups[2], _PYTHON_NUMBER[type(x)] if type(x) in _PYTHON_NUMBER
                                  else np.asarray(x).dtype)
         else:

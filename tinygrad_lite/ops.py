@@ -403,9 +403,11 @@ class Max(Function):
     """y = max of x over `axis`;  dx = grad at the maximal elements (ties share it equally)."""
     rule = "grad_in = grad_out at the maxima (ties share it)"
 
+    reduce = staticmethod(np.max)
+
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
-        out = np.max(x, axis=self.axes, keepdims=True)
+        out = self.reduce(x, axis=self.axes, keepdims=True)
         self.save_for_backward(x, out)
         return out if keepdims else np.squeeze(out, axis=self.axes)
 
@@ -415,6 +417,16 @@ class Max(Function):
         share = mask / mask.sum(axis=self.axes, keepdims=True)  # a constant: 1/k at k maxima
         share = share.astype(x.dtype)
         return share * _expand(grad, x.shape, self.axes, self.keepdims)
+
+
+class Min(Max):
+    """y = min of x over `axis`;  dx = grad at the minimal elements (ties share it equally).
+
+    Max's forward with np.min, and its backward (the gradient goes where x equals y). Not
+    -max(-x): negation wraps unsigned integers (uint8 [0, 1] would give 1) and refuses bools.
+    """
+    rule = "grad_in = grad_out at the minima (ties share it)"
+    reduce = staticmethod(np.min)
 
 
 # ---- elementwise --------------------------------------------------------------------------

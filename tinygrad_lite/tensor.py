@@ -342,11 +342,18 @@ class Tensor:
     def _compare(self, other: Any, ufunc: Callable) -> Any:
         if other is None:
             return ufunc is np.not_equal  # `t == None` is False, as in PyTorch
+        a = self.data
         if isinstance(other, Tensor):
             other = other.data
-        elif not isinstance(other, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+        elif isinstance(other, np.generic):
+            other = other.item()  # a number, as PyTorch takes it (numpy: in a's dtype)
+        elif not isinstance(other, (np.ndarray, int, float, bool, list, tuple)):
             return NotImplemented  # let the other object answer (e.g. pytest.approx)
-        return Tensor._make(np.asarray(ufunc(self.data, other)), False, None)
+        if isinstance(other, np.ndarray) and other.dtype != a.dtype:
+            # compared in PyTorch's result dtype (float32 vs a 0-d float64: in float32)
+            dtype = dtypes.result_type(a, other)
+            a, other = a.astype(dtype, copy=False), other.astype(dtype, copy=False)
+        return Tensor._make(np.asarray(ufunc(a, other)), False, None)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -472,6 +479,10 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         """`t[index] = value` writes in place (same rules as the in-place methods)."""
         index = _plain_index(index)
+        split = None if ops.is_basic_index(index) else _ints_first(index)
+        if split is not None:  # t[0, :, [0, 1]] = v: into the view t[0, :, :], as PyTorch
+            self[split[0]][split[1]] = value
+            return
         if isinstance(value, Tensor) and getattr(value._ctx, "wrote_through", False) and (
             value._base is self and value._index is index
         ):
@@ -481,7 +492,11 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         index = _plain_index(index)
-        if ops.is_basic_index(index) and not _has_ellipsis(index):
+        if not ops.is_basic_index(index):
+            split = _ints_first(index)
+            if split is not None:  # t[0, :, [0, 1]]: (t[0, :, :])[:, [0, 1]], as PyTorch
+                return self[split[0]][split[1]]
+        elif not _has_ellipsis(index):
             index = (index if isinstance(index, tuple) else (index,)) + (Ellipsis,)  # t[1, 2]:
         out = ops.GetItem.apply(self, index=index)  # a 0-d view, as PyTorch's, not a copy
         if out._base is self:
@@ -537,8 +552,8 @@ class Tensor:
         keepdim: Optional[bool] = None, dtype: Any = None, out: None = None,
     ) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind == "b":
-            x = x.to(np.int64)  # bools sum to a count, as in PyTorch
+        if x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype.itemsize < 8):
+            x = x.to(np.int64)  # bools and integers sum to int64, as in PyTorch (numpy: uint64)
         axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim, out)
         return ops.Sum.apply(x, axis=axis, keepdims=keepdims)
 
@@ -562,7 +577,8 @@ class Tensor:
     def amin(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
              keepdim: Optional[bool] = None) -> Tensor:
         """The minimum over one or more axes; tied minima share the gradient equally."""
-        return -(-self).amax(axis, keepdims, dim=dim, keepdim=keepdim)
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim)
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
@@ -582,7 +598,7 @@ class Tensor:
         if isinstance(axis, Tensor):
             return self.minimum(axis)
         if axis is None:
-            return -ops.Max.apply(-self, axis=None, keepdims=False)
+            return ops.Min.apply(self, axis=None, keepdims=False)
         return self._select_along(np.argmin, axis, keepdims)
 
     def _select_along(self, arg: Callable, axis: Any, keepdims: bool) -> ValuesIndices:
@@ -622,22 +638,22 @@ class Tensor:
 
     # ---- elementwise --------------------------------------------------------------------
     def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(_floating(self))
 
     def log(self) -> Tensor:
-        return ops.Log.apply(self)
+        return ops.Log.apply(_floating(self))
 
     def sqrt(self) -> Tensor:
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(_floating(self))
 
     def relu(self) -> Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(_floating(self))
 
     def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(_floating(self))
 
     def softmax(self, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
         axis = _pick_axis(axis, dim)
@@ -784,13 +800,13 @@ class Tensor:
     __abs__ = abs
 
     def sin(self) -> Tensor:
-        return ops.Sin.apply(self)
+        return ops.Sin.apply(_floating(self))
 
     def cos(self) -> Tensor:
-        return ops.Cos.apply(self)
+        return ops.Cos.apply(_floating(self))
 
     def log1p(self) -> Tensor:
-        return ops.Log1p.apply(self)
+        return ops.Log1p.apply(_floating(self))
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         """Limit the values to [min, max] (numbers; either may be None). The gradient passes
@@ -801,7 +817,8 @@ class Tensor:
             if bound is not None and (isinstance(bound, Tensor) or np.ndim(bound) != 0):
                 raise TypeError("clamp: min and max must be numbers (tensor bounds: use "
                                 "maximum/minimum)")
-        return ops.Clamp.apply(self, low=min, high=max)
+        x = self.to(dtypes.result_type(self, *[b for b in (min, max) if b is not None]))
+        return ops.Clamp.apply(x, low=min, high=max)  # int.clamp(0.5) is float32, as PyTorch
 
     clip = clamp
 
@@ -1150,13 +1167,20 @@ def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
             return a, b
         if type(b) is float and kind == "f":
             return a, Tensor._make(np.array(b, a.data.dtype), False, None)
-    a, b = (x if isinstance(x, Tensor) or type(x) in (bool, int, float) else Tensor(x)
-            for x in (a, b))
+    a, b = (x if isinstance(x, Tensor) or type(x) in (bool, int, float)
+            else x.item() if isinstance(x, np.generic)  # a number, as PyTorch takes it
+            else Tensor(x) for x in (a, b))
     dtype = rule(a, b)
     return tuple(
         x.to(dtype) if isinstance(x, Tensor) else Tensor._make(np.array(x, dtype), False, None)
         for x in (a, b)
     )
+
+
+def _floating(t: Tensor) -> Tensor:
+    """`t`, or for an integer or bool tensor `t` as float32: what PyTorch's exp, log, sin, ...
+    compute in (numpy would give float64, or float16 for small integers)."""
+    return t if t.data.dtype.kind == "f" else t.to(dtypes.DEFAULT_FLOAT)
 
 
 def _same_dtype(name: str, a: Any, b: Any) -> tuple:
@@ -1190,6 +1214,39 @@ def _of_old(arg: Any, tensor: Tensor, old: Tensor) -> Any:
 
 def _has_ellipsis(index: Any) -> bool:
     return any(i is Ellipsis for i in (index if isinstance(index, tuple) else (index,)))
+
+
+def _ints_first(index: tuple) -> Optional[tuple]:
+    """PyTorch's order for an index mixing integers with integer arrays or masks: the
+    integers select first (a basic index, a view), then the arrays index what is left.
+    numpy treats the integers as arrays too, so `t[0, :, [0, 1]]` on (2, 3, 4) is (2, 3)
+    there and (3, 2) in PyTorch. Returns (first, rest), or None when there is nothing to
+    split (no integer, no array, or a bool scalar, where numpy and PyTorch agree)."""
+    if not isinstance(index, tuple):
+        return None
+    first: list = []
+    rest: list = []
+    ints = arrays = False
+    for p in index:
+        if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iu":
+            p = int(p)  # a 0-d integer tensor indexes as an integer, as in PyTorch
+        if isinstance(p, (bool, np.bool_)):
+            return None
+        if isinstance(p, (int, np.integer)):
+            first.append(p)
+            ints = True
+        elif p is None or isinstance(p, slice):
+            first.append(p)
+            rest.append(slice(None))  # the axis it made (None) or kept (slice)
+        elif p is Ellipsis:
+            first.append(p)
+            rest.append(p)
+        else:
+            a = np.asarray(p)
+            first.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
+            rest.append(p)
+            arrays = True
+    return (tuple(first), tuple(rest)) if ints and arrays else None
 
 
 def _plain_index(index: Any) -> Any:

@@ -22,11 +22,11 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return ops.Sigmoid.apply(x)
+    return _as_tensor(x).sigmoid()  # an integer tensor as float32, as PyTorch
 
 
 def tanh(x: Tensor) -> Tensor:
-    return ops.Tanh.apply(x)
+    return _as_tensor(x).tanh()  # an integer tensor as float32, as PyTorch
 
 
 def softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
