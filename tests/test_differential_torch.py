@@ -332,7 +332,7 @@ def shape_calls(draw, shape):
     """(description, fn) of one shape op valid for `shape`."""
     nd = len(shape)
     kind = draw(st.sampled_from(["reshape", "view", "transpose", "permute", "T", "squeeze",
-                                 "unsqueeze", "expand", "flatten", "cat", "stack", "t"]))
+                                 "unsqueeze", "expand", "flatten", "cat", "stack", "t", "mT"]))
     if kind in ("reshape", "view"):
         target = [int(np.prod(shape))] if shape else []
         if target and draw(st.booleans()):
@@ -348,6 +348,8 @@ def shape_calls(draw, shape):
     if kind == "T":
         assume(nd <= 2)  # .T of more axes is deprecated in PyTorch
         return kind, lambda L, t: t.T
+    if kind == "mT":
+        return kind, lambda L, t: t.mT
     if kind == "t":
         return kind, lambda L, t: t.t()
     if kind == "squeeze":
@@ -681,6 +683,8 @@ def test_comparison_of_float32_with_float64_0d_compares_in_float32():
     assert_same(tl.tensor(big) == tl.tensor([16777216.0]),
                 torch.tensor(big) == torch.tensor([16777216.0]))
     assert_same(tl.tensor([0.1]) == np.float64(0.1), torch.tensor([0.1]) == np.float64(0.1))
+    assert_same(tl.tensor(0.0) != 8e-165, torch.tensor(0.0) != 8e-165)  # 8e-165 is 0 in float32
+    assert_same(tl.tensor([16777217]) == 16777216.0, torch.tensor([16777217]) == 16777216.0)
 
 
 def test_numpy_scalars_promote_like_python_numbers():

@@ -349,7 +349,11 @@ class Tensor:
             other = other.item()  # a number, as PyTorch takes it (numpy: in a's dtype)
         elif not isinstance(other, (np.ndarray, int, float, bool, list, tuple)):
             return NotImplemented  # let the other object answer (e.g. pytest.approx)
-        if isinstance(other, np.ndarray) and other.dtype != a.dtype:
+        if type(other) is float:  # in PyTorch's dtype: float32 0 != 1e-165 is False there
+            dtype = dtypes.result_type(a, other)
+            with np.errstate(over="ignore"):
+                a, other = a.astype(dtype, copy=False), dtype.type(other)
+        elif isinstance(other, np.ndarray) and other.dtype != a.dtype:
             # compared in PyTorch's result dtype (float32 vs a 0-d float64: in float32)
             dtype = dtypes.result_type(a, other)
             a, other = a.astype(dtype, copy=False), other.astype(dtype, copy=False)
@@ -508,6 +512,14 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 - numpy/PyTorch name
         """Reverse the axes (a plain transpose for a matrix)."""
         return ops.Transpose.apply(self, axes=None)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """Swap the last two axes (a batch of matrices transposed)."""
+        if self.ndim == 1:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               "Got 1-D tensor.")
+        return self.transpose(-2, -1) if self.ndim else ops.Transpose.apply(self, axes=None)
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         """Swap two axes (PyTorch's and numpy's name; `transpose(d0, d1)` does the same)."""
