@@ -142,6 +142,92 @@ class Pow(Function):
         return grad * (c * x ** (c - 1))
 
 
+class ScalarPow(Function):
+    """y = c**x for a constant base c (`2 ** t`);  dy/dx = ln(c) c**x = ln(c) y.
+
+    As PyTorch: 0 where c = 0 and x >= 0 (-inf where x < 0), nan for c < 0; integer x stays
+    integer, a negative integer power is 0 unless c is 1 or -1 (`_integer_power`).
+    """
+    rule = "grad_in = grad_out * ln(c) * y"
+
+    def forward(self, x, base):
+        self.zero_base = base == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.log_base = float(np.log(np.float64(base)))
+            c = np.asarray(base, dtype=x.dtype)
+            y = _integer_power(c, x) if x.dtype.kind in "iu" else np.power(c, x)
+        if self.zero_base:
+            self.save_for_backward(y, x >= 0)  # where the derivative is 0 rather than 0 * -inf
+        else:
+            self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        y, *nonnegative = self.saved_tensors
+        with np.errstate(invalid="ignore"):
+            g = grad * (y * self.log_base)
+        return _masked(g, ~np.asarray(nonnegative[0])) if self.zero_base else g
+
+
+def _integer_power(c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """c**x for integer x as PyTorch computes it: where x < 0, 1 for c = 1, +-1 for c = -1
+    (by the parity of x), 0 otherwise (numpy refuses negative integer powers)."""
+    y = np.power(c, np.maximum(x, 0))
+    negative = x < 0
+    if negative.any():
+        at_negative = np.where(x % 2 == 0, 1, -1) if c == -1 else int(c == 1)
+        y = np.where(negative, at_negative, y).astype(y.dtype, copy=False)
+    return y
+
+
+def _check_divisor(name: str, b: np.ndarray) -> None:
+    """PyTorch's errors for `//` and `%`: none on bools, and an integer zero divisor raises
+    (floats give inf and nan instead)."""
+    if b.dtype.kind == "b":
+        raise NotImplementedError(f'"{name}" not implemented for \'Bool\'')
+    if b.dtype.kind in "iu" and not b.all():
+        raise RuntimeError("ZeroDivisionError")
+
+
+class FloorDivide(Function):
+    """y = floor(a / b), rounded toward -inf (`a // b`; integers stay integers, float x / 0 is
+    inf or nan). Its derivative is 0 wherever it exists, but PyTorch does not implement it:
+    backward raises, as PyTorch's does, rather than return a silent zero."""
+    rule = "not differentiable: backward raises, as PyTorch's floor_divide"
+
+    def forward(self, a, b):
+        _check_divisor("floor_divide", b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
+
+    def backward(self, grad):
+        raise RuntimeError(
+            "derivative for floor_divide is not implemented (as in PyTorch); detach its "
+            "operands (a.detach() // b) to use it as a constant"
+        )
+
+
+class Remainder(Function):
+    """y = a - b floor(a / b), the remainder with the sign of the divisor (`a % b`, PyTorch's
+    remainder, Python's %);  dy/da = 1, dy/db = -floor(a / b) (a constant: nan and inf
+    where b = 0, as PyTorch)."""
+    rule = "grad_a = grad_out, grad_b = -grad_out * floor(a / b)"
+
+    def forward(self, a, b):
+        _check_divisor("remainder", b)
+        self.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    def backward(self, grad):
+        a, b = (np.asarray(t) for t in self.saved_tensors)
+        db = None
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                db = -grad * np.floor_divide(a, b)
+        return grad, db
+
+
 class Cast(Function):
     """y = x converted to `dtype`;  dy/dx = 1 (the gradient goes back in x's dtype)."""
     rule = "grad_in = grad_out cast back to x's dtype"
@@ -397,6 +483,50 @@ class Mean(Function):
 
     def backward(self, grad):
         return _expand(grad / self.count, self.input_shape, self.axes, self.keepdims)
+
+
+class Prod(Function):
+    """y = product of x over `axis`;  dy/dx_i = product of the other elements of x_i's slice.
+
+    As PyTorch: y / x_i in a slice without zeros; with one zero, the zero's derivative is the
+    product of the nonzeros and the others' 0; with two or more zeros every derivative is 0.
+    The backward is exact as a function of x, so its derivative is the second derivative
+    (`_product_of_others`).
+    """
+    rule = "grad_in = grad_out * product of the other elements (y / x without zeros)"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        y = np.prod(x, axis=self.axes, keepdims=keepdims)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        g = _expand(grad, x.shape, self.axes, self.keepdims)
+        zero = np.asarray(x) == 0
+        if not zero.any():
+            return g * (_expand(y, x.shape, self.axes, self.keepdims) / x)
+        return g * _product_of_others(x, zero, self.axes)
+
+
+def _product_of_others(x: Any, zero: np.ndarray, axes: Optional[tuple]) -> Any:
+    """prod_{j != i} x_j over each slice, where the slice holds zeros (`zero`, a constant mask),
+    right in value and in first derivative (so Prod's second derivative is exact):
+
+        (p / x1_i) * z_i,  x1 = x with its zeros as ones, p = product of x1 (no zeros: Prod's
+        division rule), z_i = the product of the zeros other than x_i: 1 where there is none,
+        the other zero's value x_k where there is one (0, with derivative 1 in x_k), 0 beyond.
+    """
+    one = np.ones((), x.dtype)
+    x1 = Where.run(zero, one, x)
+    p = Prod.run(x1, axis=axes, keepdims=True)
+    count = zero.sum(axis=axes, keepdims=True)  # zeros in each slice
+    other_zero = Sum.run(_masked(x, zero), axis=axes, keepdims=True) - _masked(x, zero)
+    none_other = (count == 0) | ((count == 1) & zero)
+    one_other = ((count == 1) & ~zero) | ((count == 2) & zero)
+    z = Where.run(none_other, one, _masked(other_zero, one_other))
+    return p / x1 * z
 
 
 class Max(Function):

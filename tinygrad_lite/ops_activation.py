@@ -1,4 +1,5 @@
-"""Activation ops beyond ReLU/Sigmoid/Tanh: LeakyReLU and GELU (exact and tanh forms).
+"""Activation ops beyond ReLU/Sigmoid/Tanh: LeakyReLU, GELU (exact and tanh forms), ELU,
+Softplus and HardTanh (SiLU is x * sigmoid(x), composed).
 
 Same conventions as `ops.py`: each op is a `Function` with `forward` and its gradient rule
 `backward` side by side; `grad` is dL/dy for the output y.
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import Exp, Tanh, Where
+from .ops import Clamp, Exp, Sigmoid, Tanh, Where
 from .tensor import Function, Tensor
 
 # ---- erf / erfc -----------------------------------------------------------------------------
@@ -199,6 +200,56 @@ class NormalCDF(Function):
         return grad * _normal_pdf(x)
 
 
+class ELU(Function):
+    """y = x if x > 0 else alpha (exp(x) - 1);  dy/dx = 1 if x > 0 else alpha exp(x) = y + alpha
+    (alpha at 0, as PyTorch). The backward reads y, so it never evaluates exp of a large x."""
+    rule = "grad_in = grad_out * (1 if x > 0 else y + alpha)"
+
+    def forward(self, x, alpha: float = 1.0):
+        _check_float("elu", x)
+        positive = x > 0
+        self.alpha = alpha
+        y = np.where(positive, x, alpha * np.expm1(np.minimum(x, 0)))
+        self.save_for_backward(positive, y)
+        return y
+
+    def backward(self, grad):
+        positive, y = self.saved_tensors
+        return Where.run(positive, grad, grad * (y + self.alpha))
+
+
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (PyTorch's linear
+    regime: no overflow);  dy/dx = sigmoid(beta x), and 1 in the linear regime."""
+    rule = "grad_in = grad_out * (sigmoid(beta x) if beta x <= threshold else 1)"
+
+    def forward(self, x, beta: float = 1.0, threshold: float = 20.0):
+        _check_float("softplus", x)
+        bx = x * beta
+        linear = bx > threshold
+        self.beta = beta
+        self.save_for_backward(x, linear)
+        return np.where(linear, x, np.log1p(np.exp(np.minimum(bx, threshold))) / beta)
+
+    def backward(self, grad):
+        x, linear = self.saved_tensors
+        return Where.run(linear, grad, grad * Sigmoid.run(x * self.beta))
+
+
+class HardTanh(Clamp):
+    """y = min(max(x, min_val), max_val);  dy/dx = [min_val < x < max_val].
+
+    Clamp's backward, with PyTorch's hardtanh mask: open at the bounds (0 there, where clamp
+    passes the gradient). Integer tensors stay integers (the bounds cast to their dtype).
+    """
+    rule = "grad_in = grad_out * (min_val < x < max_val)"
+
+    def forward(self, x, low: float = -1.0, high: float = 1.0):
+        low, high = (np.asarray(v).astype(x.dtype) for v in (low, high))
+        self.save_for_backward((x > low) & (x < high))
+        return np.minimum(np.maximum(x, low), high)
+
+
 # ---- functional forms (PyTorch's torch.nn.functional names) --------------------------------
 
 
@@ -213,3 +264,30 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         raise ValueError(f"gelu: approximate argument must be either none or tanh, got "
                          f"{approximate!r}")
     return GELU.apply(x, approximate=approximate)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, alpha * (exp(x) - 1) elsewhere (PyTorch's F.elu)."""
+    return ELU.apply(x, alpha=float(alpha))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold (F.softplus)."""
+    return Softplus.apply(x, beta=float(beta), threshold=float(threshold))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x), the swish (F.silu): composed, so its derivatives are Mul's and
+    Sigmoid's."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    _check_float("silu", x.data)
+    return x * x.sigmoid()
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val], with no gradient at the bounds (F.hardtanh)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if np.dtype(x.dtype).kind == "u" and min_val < 0:
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    return HardTanh.apply(x, low=min_val, high=max_val)

@@ -322,6 +322,28 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> Tensor:
         return ops.Div.apply(*_promoted(other, self, dtypes.division_type))
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(*_promoted(self, other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(*_promoted(other, self))
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.Remainder.apply(*_promoted(self, other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.Remainder.apply(*_promoted(other, self))
+
+    def floor_divide(self, other: Any) -> Tensor:
+        """`self // other`: rounded toward -inf, in PyTorch's result dtype (int // int is int);
+        not differentiable (backward raises, as in PyTorch)."""
+        return self // other
+
+    def remainder(self, other: Any) -> Tensor:
+        """`self % other`: the remainder with the sign of `other` (Python's %, PyTorch's
+        remainder); an integer division by zero raises RuntimeError, as in PyTorch."""
+        return self % other
+
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
@@ -331,6 +353,14 @@ class Tensor:
         base = self.to(dtypes.result_type(self, exponent))  # int ** 2 stays int, ** 0.5 floats
         exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
         return ops.Pow.apply(base, exponent=exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        """`c ** t` for a number c: in PyTorch's result dtype (2 ** int tensor stays int);
+        the gradient is ln(c) * c**t."""
+        if isinstance(base, Tensor) or np.ndim(base) != 0:
+            raise TypeError("c ** Tensor supports a scalar base c only")
+        base = base.item() if isinstance(base, np.generic) else base
+        return ops.ScalarPow.apply(self.to(dtypes.result_type(base, self)), base=base)
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.MatMul.apply(*_same_dtype("matmul", self, other))
@@ -579,6 +609,29 @@ class Tensor:
             x = x.to(np.float32)
         axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim, out)
         return ops.Mean.apply(x, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Optional[int] = None, keepdims: bool = False, *,
+             dim: Optional[int] = None, keepdim: Optional[bool] = None,
+             dtype: Any = None) -> Tensor:
+        """The product over `dim` (all elements by default); integers and bools give int64, as
+        in PyTorch. The gradient is the product of the other elements, zeros included."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype.itemsize < 8):
+            x = x.to(np.int64)
+        axis, keepdims = _pick_axis(axis, dim), _pick_keep(keepdims, keepdim)
+        return ops.Prod.apply(x, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, dim: Axis, keepdim: bool = False) -> Tensor:
+        """log(sum(exp(x))) over `dim`, without overflow: m + log(sum(exp(x - m))), m the
+        slice's maximum held constant (0 where it is +-inf, as PyTorch: a slice of -inf, or an
+        empty one, gives -inf). Integer tensors as float32. The gradient is softmax(x) over
+        the slice."""
+        x = _floating(self)
+        m = np.max(x.data, axis=ops._axes(dim, x.ndim), keepdims=True, initial=-np.inf)
+        m = Tensor._make(np.where(np.isinf(m), 0, m).astype(x.dtype, copy=False), False, None)
+        with np.errstate(divide="ignore"):  # log(0) = -inf: a slice of -inf, silently
+            out = (x - m).exp().sum(dim, keepdim=keepdim).log()
+        return out + m.reshape(out.shape)
 
     def amax(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
              keepdim: Optional[bool] = None) -> Tensor:

@@ -4,8 +4,10 @@ from . import functional, init
 from .conv import Conv2d
 from .dropout import Dropout
 from .layers import (
+    ELU,
     GELU,
     Flatten,
+    Hardtanh,
     Identity,
     LeakyReLU,
     Linear,
@@ -13,7 +15,9 @@ from .layers import (
     ReLU,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -30,8 +34,10 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "ELU",
     "Flatten",
     "GELU",
+    "Hardtanh",
     "Identity",
     "IncompatibleKeys",
     "L1Loss",
@@ -47,8 +53,10 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "StateDictError",
     "Tanh",
     "functional",

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import dtypes, ops, ops_loss, ops_nn
-from ..ops_activation import gelu, leaky_relu  # noqa: F401
+from ..ops_activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
 from ..random import get_rng
 from ..tensor import Tensor
 

@@ -140,6 +140,62 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+class ELU(Module):
+    """x where x > 0, alpha * (exp(x) - 1) elsewhere, elementwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        if inplace:
+            raise NotImplementedError("ELU(inplace=True) is not supported")
+        self.alpha = alpha  # as given: repr as PyTorch's
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, elementwise; x itself where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold  # as given: repr as PyTorch's
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x), elementwise (the swish)."""
+
+    def __init__(self, inplace: bool = False):
+        if inplace:
+            raise NotImplementedError("SiLU(inplace=True) is not supported")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.silu(x)
+
+
+class Hardtanh(Module):
+    """x clamped to [min_val, max_val], elementwise (no gradient at the bounds)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        if inplace:
+            raise NotImplementedError("Hardtanh(inplace=True) is not supported")
+        if min_val > max_val:
+            raise ValueError("min_val cannot be greater than max_val")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops_activation.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
 def _implicit_softmax_dim(name: str, ndim: int) -> int:
     """PyTorch's legacy choice when no dim is given (0 for 0-, 1- and 3-D input, else 1)."""
     warnings.warn(
