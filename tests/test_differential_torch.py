@@ -24,8 +24,12 @@ import torch.nn.functional as THF  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-many = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-some = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run (CI stays reproducible; this file's drawing space,
+# mixed dtypes down to subnormals, is wide). To hunt for new discrepancies, set derandomize to
+# False and run it a few times (a random run found the Div underflow tested at the end).
+HUNT = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+many = settings(max_examples=60, **HUNT)
+some = settings(max_examples=30, **HUNT)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -214,7 +218,7 @@ BINARY = {
 
 
 # ---- elementwise binary ops: dtypes, broadcasting, scalars on either side ------------------------
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, **HUNT)
 @given(st.sampled_from(sorted(BINARY)), pair_shapes(), st.data())
 def test_binary_ops_match_torch(name, shapes, data):
     a = data.draw(operands(shapes.input_shapes[0]), label="a")
@@ -536,7 +540,7 @@ def _index_for(L, kind, idx):
     return L.tensor(idx) if kind in ("tensor", "mask") else idx
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, **HUNT)
 @given(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), st.data())
 def test_indexing_matches_torch(shape, data):
     x = data.draw(arrays_of(np.float64, shape))
@@ -544,7 +548,7 @@ def test_indexing_matches_torch(shape, data):
     run_both(lambda L, t: (t * 1)[_index_for(L, kind, idx)], Arg(x, grad=True))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, **HUNT)
 @given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), st.data())
 def test_setitem_matches_torch(shape, data):
     x = data.draw(arrays_of(np.float64, shape))
@@ -872,3 +876,16 @@ def test_integers_mixed_with_arrays_index_like_torch(index):
 
     v = np.arange(float(x[index].size)).reshape(torch.zeros(2, 3, 4)[th_index].shape)
     run_both(write, Arg(x, grad=True), Arg(v, grad=True))
+
+
+def test_division_gradient_with_tiny_divisors_matches_torch():
+    """d(a/b)/db is -(a/b)/b, as PyTorch computes it: -a/b**2 would be 0/0 = NaN where b**2
+    underflows (|b| < 1e-162 in float64), and overflow where the quotient is finite."""
+    a = np.array([[0.0, 1e-300, 1.0, 5e-310]])
+    b = np.array([6.2e-194, 1e-170, 2.0, -3e-200])
+    ours = tl.Tensor(b, requires_grad=True)
+    (tl.Tensor(a) / ours).sum().backward()
+    theirs = torch.tensor(b, requires_grad=True)
+    (torch.tensor(a) / theirs).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+    assert np.all(np.isfinite(ours.grad))

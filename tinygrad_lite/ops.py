@@ -100,8 +100,9 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2."""
-    rule = "grad_a = grad_out / b, grad_b = -grad_out * a / b**2"
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2, computed as -(a/b)/b (as PyTorch): b**2
+    underflows to 0 for |b| < 1e-162 (float64), which would make 0/b**2 a NaN."""
+    rule = "grad_a = grad_out / b, grad_b = -grad_out * (a / b) / b"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -110,7 +111,7 @@ class Div(Function):
     def backward(self, grad):
         a, b = self.saved_tensors
         da = grad / b if self.needs_input_grad[0] else None
-        db = -grad * a / (b * b) if self.needs_input_grad[1] else None
+        db = -grad * (a / b) / b if self.needs_input_grad[1] else None
         return da, db
 
 
