@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from layer_zoo import every_layer  # the shared test model with every convertible layer
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
@@ -143,33 +143,6 @@ def test_export_is_eval_mode_and_leaves_the_model_as_it_was(tmp_path):
     assert np.abs(train_out - out).max() > 1e-2
 
 
-def every_layer() -> nn.Sequential:
-    tl.manual_seed(0)
-    features = nn.Sequential(OrderedDict([
-        ("conv", nn.Conv2d(2, 4, 3, stride=2, padding=1)),
-        ("bn", nn.BatchNorm2d(4)),
-        ("act", nn.LeakyReLU(0.2)),
-        ("pool", nn.MaxPool2d(3, stride=1, padding=1)),
-        ("conv2", nn.Conv2d(4, 3, (3, 1), padding=(1, 0), bias=False)),
-        ("gelu", nn.GELU()),
-        ("avg", nn.AvgPool2d(2, padding=1)),
-        ("bn_batch", nn.BatchNorm2d(3, affine=False, track_running_stats=False)),
-    ]))
-    return nn.Sequential(OrderedDict([
-        ("features", features),
-        ("flat", nn.Flatten()),
-        ("drop", nn.Dropout(0.3)),
-        ("fc", nn.Linear(27, 12)),
-        ("bn1", nn.BatchNorm1d(12)),
-        ("tanh_gelu", nn.GELU(approximate="tanh")),
-        ("sig", nn.Sigmoid()),
-        ("id", nn.Identity()),
-        ("fc2", nn.Linear(12, 12)),
-        ("tanh", nn.Tanh()),
-        ("relu", nn.ReLU()),
-        ("soft", nn.Softmax(dim=1)),
-        ("log", nn.LogSoftmax(dim=1)),
-    ]))
 
 
 def test_every_layer_exports(tmp_path):
