@@ -669,7 +669,7 @@ def examples_default_threads() -> Tuple[Optional[int], str]:
 
 # ---- case 8: the examples' BLAS thread choice, quiet and busy ---------------------------------
 
-_THREADS_LINE = re.compile(r"BLAS threads: (\d+)")
+_THREADS_LINE = re.compile(r"threads: (\d+) \(")
 
 
 def _example_env() -> dict:

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
+import tinygrad_lite as tl
 from tinygrad_lite import cli
 from tinygrad_lite.checkpoint import CheckpointError
 from tinygrad_lite.data import DataError
@@ -122,14 +123,16 @@ def test_threads_are_set_at_run_time_and_put_back(capsys):
 
     def body(args):
         seen["threads"], seen["text"] = blas_threads(), args.threads_text
+        seen["tl"] = tl.get_num_threads()
 
-    code, _, _ = run_body(body, capsys, "--threads", "1")
-    assert code == 0 and set(seen["threads"]) == {1}
-    assert seen["text"] == "BLAS threads: 1 (--threads)"
-    assert blas_threads() == before
+    code, _, _ = run_body(body, capsys, "--threads", "3")
+    assert code == 0 and set(seen["threads"]) == {1} and seen["tl"] == 3  # BLAS on 1, ours on 3
+    assert seen["text"] == "threads: 3 (--threads; BLAS on 1, tinygrad_lite's products on 3)"
+    assert blas_threads() == before and tl.get_num_threads() == 1
     run_body(body, capsys)  # the default rule
-    assert set(seen["threads"]) == {cli.default_threads()}
-    assert seen["text"].endswith("(default rule, see --help)")
+    assert set(seen["threads"]) == {1} and seen["tl"] == cli.default_threads()
+    assert "(default rule, see --help;" in seen["text"]
+    assert blas_threads() == before and tl.get_num_threads() == 1
 
 
 def test_the_rule_is_in_help(capsys):

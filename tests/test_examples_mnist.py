@@ -97,7 +97,7 @@ def test_check_manual_float64_notebook_run_and_a_clean_log():
     assert len(diffs) == 3 and max(diffs) < 1e-13
     assert "784-10-10" in proc.stdout and "notebook init" in proc.stdout
     assert "Iteration: 0  Accuracy: " in proc.stdout
-    assert "BLAS threads: 1 (--threads)" in proc.stdout
+    assert "threads: 1 (--threads; BLAS on 1" in proc.stdout
 
 
 def test_every_flag_stays():

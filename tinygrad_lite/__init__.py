@@ -36,6 +36,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .threads import get_num_threads, restore_num_threads, set_num_threads
 from .trace import trace_backward
 
 __version__ = "0.1.0"
@@ -70,6 +71,7 @@ __all__ = [
     "full_like",
     "func",
     "gradcheck",
+    "get_num_threads",
     "gradgradcheck",
     "int16",
     "int32",
@@ -90,7 +92,9 @@ __all__ = [
     "optim",
     "rand",
     "set_grad_enabled",
+    "set_num_threads",
     "randn",
+    "restore_num_threads",
     "save",
     "stack",
     "tensor",

@@ -1,5 +1,5 @@
 """What the example scripts share on the command line, so that they can read like the code a
-user writes: argument parsing, exit codes, BLAS threads, output-path checks, the progress bar
+user writes: argument parsing, exit codes, threads, output-path checks, the progress bar
 and the divergence check. The MNIST specifics are in :mod:`tinygrad_lite.cli.mnist`, the
 plots in :mod:`tinygrad_lite.cli.plots`.
 
@@ -14,7 +14,8 @@ The promises every script keeps (each has a test in ``tests/test_cli.py`` or
   folder, or in a folder that does not exist or cannot be written is refused. Models are saved
   before the final evaluation, so a failure there keeps them. Files are written atomically
   (:func:`tinygrad_lite.checkpoint.atomic_write`: permissions, symlinks, SIGTERM).
-* **BLAS threads** are set at run time with threadpoolctl, ``--threads N`` or by
+* **Threads** are set at run time (:func:`tinygrad_lite.set_num_threads`: BLAS on one thread
+  through threadpoolctl, tinygrad_lite's products on N), ``--threads N`` or by
   :data:`THREADS_RULE`.
 * **Logs stay clean.** The progress bar (tqdm) is drawn only when stderr is a terminal; text
   printed during training goes through :func:`say`, which keeps it off the bar's line.
@@ -37,6 +38,7 @@ import numpy as np
 from ..checkpoint import CheckpointError
 from ..data import DataError
 from ..models import ArchitectureError
+from ..threads import restore_num_threads, set_num_threads
 
 __all__ = [
     "LOSS_EXPLOSION_FACTOR",
@@ -122,14 +124,14 @@ def seed(text: str) -> int:
 # ---- BLAS threads ----------------------------------------------------------------------------
 
 THREADS_RULE = (
-    "default: one BLAS thread per idle core, that is the cores less the 1-minute load average "
+    "default: one thread per idle core, that is the cores less the 1-minute load average "
     "(rounded), at least 1: all cores on a quiet machine, fewer when other programs keep "
-    "cores busy (a BLAS thread that waits for a busy core stalls every matrix product)"
+    "cores busy (a thread that waits for a busy core stalls every matrix product)"
 )
 
 
 def default_threads(cores: Optional[int] = None, load: Optional[float] = None) -> int:
-    """The number of BLAS threads :data:`THREADS_RULE` picks (arguments: for tests)."""
+    """The number of threads :data:`THREADS_RULE` picks (arguments: for tests)."""
     if cores is None:
         try:
             cores = len(os.sched_getaffinity(0))  # the cores this process may use
@@ -143,29 +145,26 @@ def default_threads(cores: Optional[int] = None, load: Optional[float] = None) -
     return max(1, min(cores, cores - round(load)))
 
 
-_limits: List[Any] = []  # the active threadpoolctl limit (kept alive for the whole run)
-
-
 def set_threads(requested: Optional[int]) -> str:
-    """Limit the BLAS thread pool to `requested` threads (None: :func:`default_threads`) with
-    threadpoolctl, now, for the rest of the process. Returns a description for the log."""
+    """Compute with `requested` threads (None: :func:`default_threads`), now, for the rest of
+    the process (:func:`tinygrad_lite.set_num_threads`: BLAS on one thread, tinygrad_lite's
+    products on n). Returns a description for the log."""
     n = default_threads() if requested is None else requested
     how = "--threads" if requested is not None else "default rule, see --help"
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+        set_num_threads(n)
+    except RuntimeError:  # threadpoolctl is not installed
         if requested is not None:
             raise UsageError("--threads needs threadpoolctl (pip install threadpoolctl)") \
                 from None
-        return "BLAS threads: numpy's default (threadpoolctl is not installed)"
-    _limits.append(threadpool_limits(limits=n, user_api="blas"))
-    return f"BLAS threads: {n} ({how})"
+        return "threads: numpy's default BLAS threads (threadpoolctl is not installed)"
+    return f"threads: {n} ({how}; BLAS on 1, tinygrad_lite's products on {n})"
 
 
 def add_threads_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=positive(int), metavar="N",
-                        help=f"BLAS threads for matrix products (threadpoolctl); "
-                             f"{THREADS_RULE}")
+                        help=f"threads for matrix products (tinygrad_lite's own, with BLAS on "
+                             f"one thread; threadpoolctl); {THREADS_RULE}")
 
 
 # ---- output paths ----------------------------------------------------------------------------
@@ -346,5 +345,4 @@ def run(parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], Op
         return fail(143, "terminated (SIGTERM)")
     finally:
         signal.signal(signal.SIGTERM, previous)
-        while _limits:  # run() may be called in-process (tests): leave the threads as found
-            _limits.pop().restore_original_limits()
+        restore_num_threads()  # run() may be called in-process (tests): leave threads as found
