@@ -77,24 +77,51 @@ class Sizes:
         return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500)
 
 
+TL_THREADS: Optional[int] = None  # set by run.py: tinygrad_lite's side runs on the examples'
+SETTLE = 0.2  # s: with TL_THREADS, a pause before each timed call (see `interleaved`)
+
+
+@contextlib.contextmanager
+def threads_for(name: str) -> Iterator[None]:
+    """tinygrad_lite's implementations ("tinygrad_lite...") run as the examples run them, with
+    `tl.set_num_threads(TL_THREADS)` (BLAS on one thread, tinygrad_lite's products on n of their
+    own); the others keep numpy's and PyTorch's own threads. Without TL_THREADS: nothing."""
+    if TL_THREADS is None or not name.startswith("tinygrad_lite"):
+        yield
+        return
+    tl.set_num_threads(TL_THREADS)
+    try:
+        yield
+    finally:
+        tl.restore_num_threads()
+
+
 def interleaved(fns: Dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> Times:
     """Median seconds per call of each function, the functions run round-robin.
 
     Also the median CPU time of this process per call, under the key "cpu:" + name: with BLAS
     limited to one thread it leaves out the time other processes held the CPU, so its ratios
     are the steadiest on a busy machine (with several BLAS threads it counts their spinning).
+    With TL_THREADS, tinygrad_lite's calls switch BLAS to one thread and back (`threads_for`),
+    and every timed call starts after a pause of SETTLE seconds: OpenBLAS's idle workers
+    busy-wait for about 0.1 s after a threaded product, and would take the cores from the
+    next implementation's threads (in a run of the examples BLAS stays on one thread).
     """
     for _ in range(warmup):
-        for fn in fns.values():
-            fn()
+        for name, fn in fns.items():
+            with threads_for(name):
+                fn()
     wall: Dict[str, list] = {name: [] for name in fns}
     cpu: Dict[str, list] = {name: [] for name in fns}
     for _ in range(max(repeats, 1)):
         for name, fn in fns.items():
-            c0, t0 = time.process_time(), time.perf_counter()
-            fn()
-            wall[name].append(time.perf_counter() - t0)
-            cpu[name].append(time.process_time() - c0)
+            with threads_for(name):
+                if TL_THREADS is not None:
+                    time.sleep(SETTLE)
+                c0, t0 = time.process_time(), time.perf_counter()
+                fn()
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
     times = {name: statistics.median(s) for name, s in wall.items()}
     times.update({f"cpu:{name}": statistics.median(s) for name, s in cpu.items()})
     return times

@@ -10,11 +10,14 @@ Prints a table of medians and ratios with the issue's targets marked PASS/MISS, 
 with --smoke, unless --output is given) writes it to BENCHMARKS.md with the machine facts.
 
 --threads picks the configurations, each measured in one run:
-  default  numpy's and PyTorch's own thread counts (OpenBLAS: one thread per core), this process
+  default  this process: numpy and PyTorch with their own thread counts (OpenBLAS: one thread
+           per core); tinygrad_lite as the examples run it, tl.set_num_threads(n) with the n of
+           their default rule (BLAS on one thread, tinygrad_lite's products on n threads)
   1        a child process started with OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1,
            MKL_NUM_THREADS=1 (and torch.set_num_threads(1), threadpoolctl's limit)
   busy     a child process, while one other CPU-bound process (a busy loop) runs, with the
-           BLAS threads the examples' default rule picks (tinygrad_lite.cli.default_threads);
+           threads the examples' default rule picks (tinygrad_lite.cli.default_threads: BLAS
+           and PyTorch on n, tinygrad_lite with tl.set_num_threads(n));
            the cases step, epoch and cnn; plus the thread-choice check ("threads": short
            example runs with --threads 1, --threads 2 and the default, quiet and busy)
   both     default and 1;  all (the default): default, 1 and busy
@@ -54,8 +57,11 @@ THREAD_CHOICE_LIMIT = 1.2  # default <= 1.2x the better of 1 and 2 threads (issu
 
 
 def config_title(config: str, run: Optional[dict] = None) -> str:
-    if config != "busy" or run is None:
+    if run is None or config == "1":
         return CONFIG_TITLES[config]
+    if config == "default":
+        n = run.get("tl_threads")
+        return CONFIG_TITLES[config] + (f" (tinygrad_lite: {n} by the examples' rule)" if n else "")
     n = run.get("threads_used")
     return f"busy machine, {n if n is not None else '?'} BLAS thread{'s' * (n != 1)}"
 
@@ -128,6 +134,10 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
         elif config == "busy":
             stack.enter_context(cases.busy_machine())
             _keep = busy_threads(extra)  # noqa: F841
+            cases.TL_THREADS = extra["threads_used"]
+        else:
+            cases.TL_THREADS, _ = cases.examples_default_threads()
+            extra["tl_threads"] = cases.TL_THREADS
 
         sz = sizes(args)
         results: Dict[str, Dict[str, float]] = {}
@@ -591,7 +601,11 @@ def report(
             "tiny graph, the 10x10 add and the deep chain, the reference for memory); they hold "
             "better than times on a shared machine. Verdicts use wall-time ratios. The "
             "configurations: *default threads* = numpy's and PyTorch's own (OpenBLAS: one "
-            "thread per core), *BLAS limited to 1 thread* = a child process with "
+            "thread per core), and for tinygrad_lite what the examples set, "
+            "`tl.set_num_threads(n)` with their default rule's n (BLAS on one thread, "
+            "tinygrad_lite's products on n threads of their own), switched around each of its "
+            "calls, each timed call after a 0.2 s pause (OpenBLAS's idle workers spin for "
+            "~0.1 s after a threaded product); *BLAS limited to 1 thread* = a child process with "
             "OPENBLAS_NUM_THREADS=1 etc., *busy machine* = a child process measuring the "
             "notebook step, the epoch and the CNN step while one other CPU-bound process (a "
             "pure-Python busy loop) runs, with the BLAS threads (and as many PyTorch threads) "

@@ -57,12 +57,15 @@ def test_batched_and_vector_products_on_threads(threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_convolution_products_on_threads(threads, dtype):
+@pytest.mark.parametrize("o, k, n", [(16, 9, 50000), (32, 144, 20000)])  # blocks / one call each
+def test_convolution_products_on_threads(threads, dtype, o, k, n):
     rng = np.random.default_rng(2)
-    w = rng.standard_normal((16, 9)).astype(dtype)
-    cols = rng.standard_normal((9, 50000)).astype(dtype)
+    w = rng.standard_normal((o, k)).astype(dtype)
+    cols = rng.standard_normal((k, n)).astype(dtype)
     np.testing.assert_allclose(blas.matmul_wide(w, cols), w @ cols, **close(dtype))
-    g = rng.standard_normal((16, 50000)).astype(dtype)
+    np.testing.assert_allclose(blas.matmul_wide(w.T.copy(), w @ cols), w.T @ (w @ cols),
+                               **close(dtype))  # the gradient's product, (k, o) @ (o, n)
+    g = rng.standard_normal((o, n)).astype(dtype)
     np.testing.assert_allclose(blas.matmul_nt(g, cols), g @ cols.T, **close(dtype))
 
 
@@ -122,3 +125,39 @@ def test_a_forked_child_computes_on_threads(threads):
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_an_error_in_any_share_reaches_the_caller_and_the_threads_go_on(threads):
+    def work(lo, hi):
+        if lo == 0:
+            raise MemoryError("share 0")  # a worker's share
+        return hi - lo
+
+    with pytest.raises(MemoryError, match="share 0"):
+        blas._shared(work, 9, 1, blas.PARALLEL_WORK)
+    assert blas._shared(lambda lo, hi: (lo, hi), 9, 1, blas.PARALLEL_WORK) == [(0, 3), (3, 6),
+                                                                               (6, 9)]
+    a = np.ones((5000, 784))
+    np.testing.assert_array_equal(blas.matmul(a, np.ones((784, 10))), np.full((5000, 10), 784.0))
+
+
+def test_products_from_several_python_threads_at_once(threads):
+    """A product that finds the workers busy runs on its own thread: every result is right."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    pairs = [(rng.standard_normal((3000, 784)), rng.standard_normal((784, 10)))
+             for _ in range(4)]
+    results = [None] * 4
+
+    def run(i):
+        for _ in range(5):
+            results[i] = blas.matmul(*pairs[i])
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for (a, b), out in zip(pairs, results):
+        np.testing.assert_allclose(out, a @ b, rtol=1e-10, atol=1e-9)
