@@ -57,11 +57,8 @@ THREAD_CHOICE_LIMIT = 1.2  # default <= 1.2x the better of 1 and 2 threads (issu
 
 
 def config_title(config: str, run: Optional[dict] = None) -> str:
-    if run is None or config == "1":
+    if config != "busy" or run is None:
         return CONFIG_TITLES[config]
-    if config == "default":
-        n = run.get("tl_threads")
-        return CONFIG_TITLES[config] + (f" (tinygrad_lite: {n} by the examples' rule)" if n else "")
     n = run.get("threads_used")
     return f"busy machine, {n if n is not None else '?'} BLAS thread{'s' * (n != 1)}"
 
@@ -522,6 +519,9 @@ def facts_lines(runs: Dict[str, dict]) -> List[str]:
             busy = (f"one busy-loop process running; BLAS threads by the examples' rule: "
                     f"{run.get('threads_used')} (1-min load average "
                     f"{run.get('loadavg_at_choice', float('nan')):.1f} when chosen); ")
+        elif c == "default":
+            busy = (f"tinygrad_lite on {run.get('tl_threads')} threads by the examples' rule "
+                    f"(tl.set_num_threads); ")
         lines.append(
             f"- {config_title(c, run)}: {busy}{env}; thread pools: "
             + "; ".join(f["threadpools"])
