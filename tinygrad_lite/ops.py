@@ -89,7 +89,9 @@ class Mul(Function):
     rule = "grad_a = grad_out * b, grad_b = grad_out * a"
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        # dL/da uses b, dL/db uses a: keep only what a needed gradient uses (as PyTorch)
+        self.save_for_backward(a if self.needs_input_grad[1] else None,
+                               b if self.needs_input_grad[0] else None)
         return a * b
 
     def backward(self, grad):
