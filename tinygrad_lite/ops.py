@@ -315,7 +315,7 @@ class Linear(Function):
         db = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             db = ColumnSums.run(g2)  # the batch sum
-        return (dx, dw, db)[: len(self.parents)]
+        return (dx, dw, db)[: len(self.needs_input_grad)]
 
 
 class ColumnSums(Function):
