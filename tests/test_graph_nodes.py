@@ -55,15 +55,23 @@ def test_a_retained_or_named_intermediate_is_not_kept_alive_by_its_node():
     np.testing.assert_allclose(x.grad, 8 * x.data)
 
 
-def test_a_long_graph_keeps_two_tracked_objects_per_op():
-    """Per op: its node and the tuple of its inputs' nodes. (Before: also the output Tensor,
-    the tuple of parent Tensors and a Tensor for each Python number.)"""
+@pytest.mark.parametrize("saving", [False, True])
+def test_a_long_graph_keeps_two_tracked_objects_per_op(saving):
+    """Per op: its node and the tuple of its inputs' nodes, also when the op saved a tensor
+    (its version counter is an array, no object the cyclic GC tracks). Before: also the output
+    Tensor, the tuple of parent Tensors and a Tensor for each Python number."""
     x = tl.Tensor(np.float32(1.0), requires_grad=True)
     gc.collect()
     before = len(gc.get_objects())
-    y, refs = _chain(x, 2000)
-    del refs
-    gc.collect()  # also untracks the tuples that hold only numbers and arrays
+    if saving:  # Tanh saves its output
+        y = x
+        for _ in range(2000):
+            y = y.tanh()
+    else:
+        y, refs = _chain(x, 2000)
+        del refs
+    gc.collect()  # also untracks the tuples that hold only numbers and arrays (in two passes
+    gc.collect()  # when they are nested)
     per_op = (len(gc.get_objects()) - before) / 2000
     assert per_op < 2.1, per_op
     del y

@@ -86,7 +86,7 @@ class Tensor:
         self._ctx: Optional[Function] = None
         self._retains_grad = False
         self._name: Optional[str] = None
-        self._version_counter: Optional[list] = None  # [n], shared with views; None: n = 0
+        self._version_counter: Optional[np.ndarray] = None  # [n], shared with views; None: 0
         self._base: Optional[Tensor] = None  # the tensor this one is a view of
         self._index: Any = None  # for a view `base[index]`: the index (in-place writes through)
 
@@ -133,17 +133,19 @@ class Tensor:
     def _version(self) -> int:
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
         counter = self._version_counter
-        return 0 if counter is None else counter[0]
+        return 0 if counter is None else int(counter[0])
 
     def _bump_version(self) -> None:
         """Record an in-place change of `.data` (call it after writing into the array)."""
         self.shared_version_counter()[0] += 1
 
-    def shared_version_counter(self) -> list:
-        """The one-element list that counts this tensor's in-place changes, made on first use
-        (most tensors are never changed, and need none) and shared by its views."""
+    def shared_version_counter(self) -> np.ndarray:
+        """The one-element array that counts this tensor's in-place changes, made on first use
+        (most tensors are never changed, and need none) and shared by its views. An int64
+        array rather than a list: graph nodes keep the counters of what they saved, and an
+        array is no object for the cyclic garbage collector to track."""
         if self._version_counter is None:
-            self._version_counter = [0]
+            self._version_counter = _NO_CHANGES.copy()
         return self._version_counter
 
     @property
@@ -1101,20 +1103,22 @@ class Function:
         the first input's memory shares that input's version counter, so an in-place change
         through either is seen by both.
         """
-        arrays, nodes, record = [], [], False
+        arrays, nodes, needs, record = [], [], [], False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                node = (x if x._ctx is None else x._ctx) if x.requires_grad else None
-                record = record or x.requires_grad
+                if x.requires_grad:
+                    record = True
+                    nodes.append(x if x._ctx is None else x._ctx)
+                    needs.append(True)
+                    continue
             else:
-                arrays.append(_to_array(x))  # a constant
-                node = None
-            nodes.append(node)
+                arrays.append(x if isinstance(x, np.ndarray) else _to_array(x))  # a constant
+            nodes.append(None)
+            needs.append(False)
         record = record and grad_state.enabled  # recorded: an input needs grad, grad mode on
         ctx = object.__new__(cls)
-        ctx.needs_input_grad = tuple([n is not None for n in nodes]) if record else (
-            (False,) * len(nodes))
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(nodes)
         ctx._saved = ()
         try:
             data = ctx.forward(*arrays, **options)
@@ -1204,21 +1208,31 @@ def _saved_versions(saved: tuple, arrays: list, inputs: tuple, out: Tensor) -> t
     """Per saved array: (k, counter, version) when it is input k's array (k = -1: the
     output's; counter and version None for a constant, which nothing changes), else None; ()
     when none is (see `Function.__slots__`)."""
-    versions = []
-    for a in saved:
-        version = None
+    versions, found = [], False
+    for i, a in enumerate(saved):
         if a is out.data:
-            counter = out.shared_version_counter()
-            version = (-1, counter, counter[0])
+            k, x = -1, out
         else:
-            for k, array in enumerate(arrays):
-                if a is array:
-                    x = inputs[k]
-                    counter = x.shared_version_counter() if isinstance(x, Tensor) else None
-                    version = (k, counter, counter and counter[0])
-                    break
-        versions.append(version)
-    return tuple(versions) if any(versions) else ()
+            k = i if i < len(arrays) and a is arrays[i] else _position(a, arrays)  # usually i
+            if k is None:
+                versions.append(None)
+                continue
+            x = inputs[k]
+        found = True
+        if isinstance(x, Tensor):
+            counter = x.shared_version_counter()
+            versions.append((k, counter, counter[0]))
+        else:
+            versions.append((k, None, None))
+    return tuple(versions) if found else ()
+
+
+def _position(a: Any, arrays: list) -> Optional[int]:
+    """k where `arrays[k] is a`, else None."""
+    for k, array in enumerate(arrays):
+        if array is a:
+            return k
+    return None
 
 
 def _checked_grad(name: str, i: int, g: Any, shape: tuple, create_graph: bool) -> Any:
@@ -1308,6 +1322,9 @@ def _as_output_array(cls: type, data: Any) -> np.ndarray:
             f"not on Tensors); it returned a {type(data).__name__}"
         )
     return np.asarray(data)
+
+
+_NO_CHANGES = np.zeros(1, np.int64)  # a version counter's start
 
 
 def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
