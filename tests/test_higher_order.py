@@ -69,7 +69,7 @@ def covers(*classes):
 def _ops_seen(request):
     seen: set = set()
 
-    def hook(node, ctx, grad_out, parent_grads):
+    def hook(ctx, grad_out, parent_grads):
         seen.add(type(ctx))
 
     autograd.backward_hooks.append(hook)

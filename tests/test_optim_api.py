@@ -411,7 +411,7 @@ def test_step_bumps_the_version_of_each_updated_parameter(make_opt):
     idle = tl.Tensor(np.ones(3), requires_grad=True)
     opt = make_opt([w, idle])
     x = tl.Tensor(np.array([1.0, 2.0, 3.0]))
-    y = (w * x).sum()  # the graph saved w's data as it was
+    y = (w**2 * x).sum()  # the graph saved w's data as it was (Pow's input)
     w.grad = np.ones(3)
     before, idle_before = w._version, idle._version
     opt.step()

@@ -24,10 +24,10 @@ without being exactly on it in both frameworks, or whose values leave [-100, 100
 on a grid of quarters, so that exact ties (relu at 0, maximum of equal values, amax ties,
 clamp at its bound) do occur. A failing example prints the program listing (hypothesis `note`).
 
-Avoided on purpose, as documented differences from PyTorch (README): in-place updates of a
-tensor that an op already used (tinygrad_lite checks the version of every input at backward,
-PyTorch only of *saved* tensors), and `h.mul_(h)` (PyTorch refuses it at backward; here it
-gives the gradient of h**2).
+Avoided on purpose: in-place updates of a tensor that an op already used (both check the
+versions of the tensors an op *saved*, but an op here does not always save the same ones as
+PyTorch's, so which updates a backward refuses can differ), and `h.mul_(h)` (PyTorch refuses
+it at backward; here it gives the gradient of h**2).
 """
 
 import itertools

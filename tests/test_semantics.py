@@ -452,14 +452,15 @@ def test_memory_stays_flat_while_the_losses_are_kept():
 
 
 def test_released_graph_keeps_its_structure_and_refuses_a_second_backward():
-    x = _leaf((20, 30))  # bigger than autograd.STAND_IN_BYTES: replaced by a stand-in
+    x = _leaf((20, 30))
     h = (x * 2).relu()
     loss = h.sum()
     loss.backward()
-    parent = loss.grad_fn.parents[0]
-    assert parent.shape == (20, 30) and parent.grad_fn is h.grad_fn
-    assert parent.data.strides == (0, 0)  # a stand-in: no memory
-    assert h.data.strides != (0, 0)  # the user's tensor is untouched
+    (relu, _), = loss.grad_fn.next_functions
+    assert relu is h.grad_fn and relu._saved is None  # its saved arrays are gone
+    (mul, _), = relu.next_functions
+    assert mul.next_functions[0][0].variable is x and mul.next_functions[1] == (None, 0)
+    assert h.data.strides != (0, 0) and h.shape == (20, 30)  # the user's tensor is untouched
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         loss.backward()
 

@@ -1,21 +1,27 @@
 """Reverse-mode automatic differentiation: grad mode and the backward walk.
 
 Every differentiable operation is a `Function` (in tensor.py, beside `Tensor`) with its
-`forward` and its local gradient rule `backward` side by side. Running one records it as its
-output's `grad_fn`, whose `parents` are the input tensors: the records form the graph.
+`forward` and its local gradient rule `backward` side by side. Running one on an input that
+requires grad records it as its output's `grad_fn`: a node of the graph. As in PyTorch, the
+graph is made of nodes, not tensors: a node's `next` names, per input, the node that input's
+gradient goes to: the input's `grad_fn`, the input itself for a leaf that requires grad (its
+gradient ends in `.grad`), None for an input that needs no gradient (data, a constant). So the
+graph keeps no intermediate tensor alive: a node holds only what its `backward` needs (the
+arrays `forward` saved, with the version counters that tell whether one was changed in place
+since), its output's shape and dtype, and the nodes in `next`.
 
-`backward(root, grad)` walks that graph once, children before parents (reverse topological
+`backward(root, grad)` walks the nodes once, children before parents (reverse topological
 order, found iteratively so deep graphs do not hit Python's recursion limit), applies each
-node's rule to the gradient flowing in, and *adds* the results into the parents' gradients: a
-tensor used twice receives the sum of both contributions (the multivariate chain rule). Leaf
-tensors (`requires_grad=True`, made by the user) accumulate into `.grad` across calls, as in
-PyTorch; `optimizer.zero_grad()` clears them. Then the graph lets go of its arrays.
+node's rule to the gradient flowing in, and *adds* the results into the gradients of the nodes
+in its `next`: a tensor used twice receives the sum of both contributions (the multivariate
+chain rule). Leaves accumulate into `.grad` across calls, as in PyTorch;
+`optimizer.zero_grad()` clears them. A tensor that called `retain_grad()` gets its gradient
+through a weak reference its node keeps. Then the nodes let go of their saved arrays.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import inspect
 import threading
 from typing import TYPE_CHECKING, Any, Callable
@@ -147,18 +153,25 @@ def unbroadcast_check(grad_shape: tuple, shape: tuple) -> None:
         raise ShapeError(f"a gradient of shape {grad_shape} does not fit an input of shape {shape}")
 
 
-def topological_order(roots: Any, all_nodes: bool = False) -> list:
-    """Tensors of the graph, parents before children (iterative DFS: no recursion limit).
+def node_of(t: Tensor) -> Any:
+    """The graph node that stands for tensor `t`: its grad_fn, or `t` itself for a leaf."""
+    return t if t._ctx is None else t._ctx
 
-    `roots` is one tensor or a list of them. By default only the tensors that need a
-    gradient; `all_nodes=True` keeps the rest too (input batches, targets, constants), which
-    is what a drawing of the graph wants.
-    """
+
+def _next_of(node: Any) -> tuple:
+    """The nodes a node's gradient flows to: an op's `next` (None where an input needs no
+    gradient); a leaf has none."""
+    return getattr(node, "next", ())
+
+
+def topological_order(roots: Any) -> list:
+    """The nodes of the graph that computed `roots` (a tensor, or a list of them), inputs
+    before the ops that used them (iterative DFS: no recursion limit): `Function` nodes, and
+    the leaves that require grad, as themselves."""
     order: list = []
     visited: set = set()
-    stack = [(root, False) for root in reversed(roots)] if isinstance(roots, list) else [
-        (roots, False)
-    ]
+    tensors = roots if isinstance(roots, list) else [roots]
+    stack = [(node_of(t), False) for t in reversed(tensors) if t.requires_grad]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -168,16 +181,14 @@ def topological_order(roots: Any, all_nodes: bool = False) -> list:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in reversed(ctx.parents):
-                if (all_nodes or parent.requires_grad) and id(parent) not in visited:
-                    stack.append((parent, False))
+        for parent in reversed(_next_of(node)):
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
     return order
 
 
-# Callables f(node, ctx, grad_out, parent_grads) run after each node's backward rule, in the
-# order backpropagation visits nodes, with numpy arrays (used by `tl.trace_backward`).
+# Callables f(ctx, grad_out, parent_grads) run after each node's backward rule, in the order
+# backpropagation visits nodes, with numpy arrays (used by `tl.trace_backward`).
 backward_hooks: list = []
 
 
@@ -186,18 +197,21 @@ def backpropagate(
     inputs: Any = None,
 ) -> list:
     """The chain rule over the graph: `deliver(t, dL/dt)` for each tensor t in `inputs` (by
-    default the leaves and the tensors that retain their grad). Returns the graph's tensors.
+    default the leaves and the tensors that retain their grad). Returns the graph's nodes.
 
-    Walks the tensors children-first, so every use of a tensor has added its gradient before
-    the tensor's own rule runs. First order, the gradients are numpy arrays and the rules
-    run on arrays; with `create_graph` they are Tensors (`root_grads` too), and the rules run
-    as recorded ops, so the gradients they return can be differentiated again.
+    Walks the nodes children-first, so every use of a tensor has added its gradient before
+    the node's own rule runs. First order, the gradients are numpy arrays and the rules run
+    on arrays; with `create_graph` they are Tensors (`root_grads` too), and the rules run as
+    recorded ops, so the gradients they return can be differentiated again.
     """
+    from .tensor import Tensor  # at call time: tensor.py imports this module
+
     order = topological_order(roots)
-    wanted = None if inputs is None else {id(t) for t in inputs}
+    wanted = None if inputs is None else {id(node_of(t)): t for t in inputs}
     grads: dict = {}
     for root, g in zip(roots, root_grads):
-        grads[id(root)] = grads[id(root)] + g if id(root) in grads else g
+        key = id(node_of(root))
+        grads[key] = grads[key] + g if key in grads else g
     previous = grad_state.enabled
     grad_state.enabled = create_graph  # the rules are recorded ops only with create_graph
     try:
@@ -207,18 +221,22 @@ def backpropagate(
                 continue
             if not create_graph and type(g) is not np.ndarray:
                 g = np.asarray(g)  # numpy makes 0-d results scalars
-            ctx = node._ctx
-            if (ctx is None or node._retains_grad) if wanted is None else id(node) in wanted:
-                deliver(node, g)
-            if ctx is None:
+            leaf = isinstance(node, Tensor)
+            if wanted is not None:
+                t = wanted.get(id(node))
+            else:  # a leaf, or the tensor that asked its op to retain its grad (if alive)
+                t = node if leaf else node._retained and node._retained()
+            if t is not None:
+                deliver(t, g)
+            if leaf:
                 continue
-            _check_usable(ctx)
-            parent_grads = ctx.run_backward(g, create_graph, node)  # the chain rule, one step
+            _check_usable(node)
+            parent_grads = node.run_backward(g, create_graph)  # the chain rule, one step
             for hook in backward_hooks:
-                hook(node, ctx, np.asarray(g), [pg if pg is None else np.asarray(pg)
-                                                for pg in parent_grads])
-            for parent, pg in zip(ctx.parents, parent_grads):
-                if pg is not None and parent.requires_grad:
+                hook(node, np.asarray(g), [pg if pg is None else np.asarray(pg)
+                                           for pg in parent_grads])
+            for parent, pg in zip(node.next, parent_grads):
+                if pg is not None and parent is not None:
                     key = id(parent)
                     grads[key] = grads[key] + pg if key in grads else pg
     finally:
@@ -226,13 +244,12 @@ def backpropagate(
     return order
 
 
-def _leading_to(order: list, wanted: set) -> list:
-    """The tensors of `order` (parents first) that are in `wanted` or computed from one."""
+def _leading_to(order: list, wanted: Any) -> list:
+    """The nodes of `order` (inputs first) that are in `wanted` or computed from one."""
     useful = set(wanted)
     kept = []
     for node in order:
-        ctx = node._ctx
-        if id(node) in useful or (ctx is not None and any(id(p) in useful for p in ctx.parents)):
+        if id(node) in useful or any([id(p) in useful for p in _next_of(node)]):
             useful.add(id(node))
             kept.append(node)
     return kept
@@ -306,11 +323,12 @@ def grad(
         seed = out._seed_grad(g, "grad")
         root_grads.append(seed if create_graph else seed.data)
     found: dict = {}
-    order = backpropagate(roots, root_grads, lambda t, g: found.__setitem__(id(t), g),
-                          create_graph, inputs)
+    order = backpropagate(roots, root_grads,
+                          lambda t, g: found.__setitem__(id(node_of(t)), g), create_graph,
+                          inputs)
     results = []
     for i, t in enumerate(inputs):
-        g = found.get(id(t))
+        g = found.get(id(node_of(t)))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {i} (shape {t.shape}) was not used in the graph of the outputs; "
@@ -325,64 +343,30 @@ def grad(
 
 
 def _check_usable(ctx: Function) -> None:
-    """The node still has its saved arrays, and none of its inputs was changed in place."""
+    """The node still has its saved arrays, and none of them was changed in place since."""
     if ctx._saved is None:
         raise RuntimeError(
             f"{ctx!r}: trying to backward through the graph a second time; its saved "
             "arrays were freed. Pass retain_graph=True to the first backward()."
         )
-    counter, version = ctx.output_version
-    if counter[0] != version:
-        raise RuntimeError(
-            "one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: the output of {ctx!r} is at version {counter[0]}; expected "
-            f"version {version} instead. Do the in-place update after backward(), or use an "
-            "out-of-place op."
-        )
-    if ctx.versions is None and all([p._version_counter is None for p in ctx.parents]):
-        return  # the common case: no input was ever changed in place
-    for i, parent in enumerate(ctx.parents):
-        version = ctx.input_version(i)
-        if parent._version != version:
+    for saved, version in zip(ctx._saved, ctx._versions):  # () when it saved no tensor
+        if version is not None and version[1] is not None and version[1][0] != version[2]:
+            k, counter, expected = version
+            what = (f"the output of {ctx!r}" if k < 0
+                    else f"input {k} of {ctx!r} (shape {saved.shape})")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: input {i} of {ctx!r} (shape {parent.shape}) is at version "
-                f"{parent._version}; expected version {version} instead. Do the "
-                "in-place update after backward(), or use an out-of-place op."
+                f"inplace operation: {what} is at version {counter[0]}; expected version "
+                f"{expected} instead. Do the in-place update after backward(), or use an "
+                "out-of-place op."
             )
 
 
 def release_graph(order: list) -> None:
-    """Free what a graph holds once it has been backpropagated (as PyTorch does).
-
-    The saved arrays go, and so does the data of every intermediate result and constant the
-    graph refers to: each is replaced, in its consumer's `parents`, by a stand-in with the same
-    shape, dtype, name and `grad_fn` but no memory. What remains is the graph's structure
-    (for drawing it, or for the error a second backward raises); leaves that require grad,
-    and tensors that asked to `retain_grad()`, stay themselves.
-    """
-    stand_ins: dict = {}
-    collecting = gc.isenabled()
-    gc.disable()  # many small objects are made here; none can form a cycle worth collecting
-    try:
-        for node in order:
-            ctx = node._ctx
-            if ctx is None:
-                continue
-            if ctx._saved:  # a node that saved nothing stays usable, as in PyTorch
-                ctx._saved = None
-            ctx.parents = tuple([_stand_in(p, stand_ins) for p in ctx.parents])
-    finally:
-        if collecting:
-            gc.enable()
-
-
-STAND_IN_BYTES = 512  # smaller arrays stay: a stand-in Tensor costs more than it frees
-
-
-def _stand_in(t: Tensor, memo: dict) -> Tensor:
-    if (t._ctx is None and t.requires_grad) or t._retains_grad or t.data.nbytes <= STAND_IN_BYTES:
-        return t  # a parameter, a tensor asked to keep its grad, or too small to bother
-    if id(t) not in memo:
-        memo[id(t)] = (t, t._stand_in())  # keeps t alive until the walk ends: ids stay unique
-    return memo[id(t)][1]
+    """Free what a graph holds once it has been backpropagated (as PyTorch does): the arrays
+    its nodes saved. (It holds no other data: no tensor but the leaves.) What remains is the
+    graph's structure, for drawing it or for the error a second backward raises; a node
+    that saved nothing stays usable, as in PyTorch."""
+    for node in order:
+        if getattr(node, "_saved", None):  # leaves have none
+            node._saved = None

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from .autograd import enable_grad, topological_order
+from .autograd import enable_grad, node_of, topological_order
 from .tensor import Tensor
 
 __all__ = ["GradientReport", "GradientRow", "compare_gradients"]
@@ -170,8 +170,8 @@ def compare_gradients(
             if not tensor.is_leaf:
                 tensor.retain_grad()
         # position of each tensor in backprop order: the reverse of the forward order
-        order = topological_order(loss)[::-1]
-        position = {id(t): k for k, t in enumerate(order)}
+        order = topological_order(loss)[::-1]  # nodes: a tensor's is node_of(tensor)
+        position = {id(node): k for k, node in enumerate(order)}
         loss.backward()
         autograd = {name: _grad_of(t) for name, t in names.items()}
     finally:
@@ -186,7 +186,7 @@ def compare_gradients(
         target = _resolve(key, names)
         seen.add(id(names[target]))
         grads[key] = autograd[target]
-        rows.append((position.get(id(names[target]), len(order)), len(rows),
+        rows.append((position.get(id(node_of(names[target])), len(order)), len(rows),
                      (key, target, _array(key, value))))
     rows.sort(key=lambda item: item[:2])
     dtypes = {np.dtype(a.dtype).name for a in grads.values()}

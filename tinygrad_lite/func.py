@@ -140,7 +140,7 @@ def _reaches_outside(outputs: list, inside: list) -> bool:
     if not roots:
         return False
     own = {id(t) for t in inside}
-    return any(t._ctx is None and id(t) not in own for t in topological_order(roots))
+    return any(isinstance(n, Tensor) and id(n) not in own for n in topological_order(roots))
 
 
 def _grads(outputs: list, inputs: list, grad_outputs: list, create: bool,

@@ -89,7 +89,9 @@ class Mul(Function):
     rule = "grad_a = grad_out * b, grad_b = grad_out * a"
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        # dL/da uses b, dL/db uses a: keep only what a needed gradient uses (as PyTorch)
+        self.save_for_backward(a if self.needs_input_grad[1] else None,
+                               b if self.needs_input_grad[0] else None)
         return a * b
 
     def backward(self, grad):
@@ -313,7 +315,7 @@ class Linear(Function):
         db = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             db = ColumnSums.run(g2)  # the batch sum
-        return (dx, dw, db)[: len(self.parents)]
+        return (dx, dw, db)[: len(self.needs_input_grad)]
 
 
 class ColumnSums(Function):

@@ -214,7 +214,7 @@ class Conv2d(Function):
             )
         if len(needs) > 2 and needs[2]:
             db = g2.sum(axis=1)
-        return (dx, dw, db)[: len(self.parents)]
+        return (dx, dw, db)[: len(self.needs_input_grad)]
 
 
 class Conv2dGradInput(Function):
@@ -648,4 +648,4 @@ class BatchNorm(Function):
                 dx = (grad - mean_g - xhat * mean_gx) * scale.reshape(shape)
             else:
                 dx = grad * scale.reshape(shape)
-        return (dx, dw, db)[: len(self.parents)]
+        return (dx, dw, db)[: len(self.needs_input_grad)]

@@ -7,6 +7,7 @@ the forward computation and its gradient rule sit side by side.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -68,7 +69,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data", "grad", "requires_grad", "_ctx", "_retains_grad", "name",
+        "data", "grad", "requires_grad", "_ctx", "_retains_grad", "_name",
         "_version_counter", "_base", "_index", "__weakref__",
     )
     __array_ufunc__ = None  # `ndarray * Tensor` calls Tensor.__rmul__ instead of broadcasting
@@ -84,8 +85,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx: Optional[Function] = None
         self._retains_grad = False
-        self.name: Optional[str] = None
-        self._version_counter: Optional[list] = None  # [n], shared with views; None: n = 0
+        self._name: Optional[str] = None
+        self._version_counter: Optional[np.ndarray] = None  # [n], shared with views; None: 0
         self._base: Optional[Tensor] = None  # the tensor this one is a view of
         self._index: Any = None  # for a view `base[index]`: the index (in-place writes through)
 
@@ -98,7 +99,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = ctx
         t._retains_grad = False
-        t.name = None
+        t._name = None
         t._version_counter = None
         t._base = t._index = None
         return t
@@ -132,17 +133,19 @@ class Tensor:
     def _version(self) -> int:
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
         counter = self._version_counter
-        return 0 if counter is None else counter[0]
+        return 0 if counter is None else int(counter[0])
 
     def _bump_version(self) -> None:
         """Record an in-place change of `.data` (call it after writing into the array)."""
         self.shared_version_counter()[0] += 1
 
-    def shared_version_counter(self) -> list:
-        """The one-element list that counts this tensor's in-place changes, made on first use
-        (most tensors are never changed, and need none) and shared by its views."""
+    def shared_version_counter(self) -> np.ndarray:
+        """The one-element array that counts this tensor's in-place changes, made on first use
+        (most tensors are never changed, and need none) and shared by its views. An int64
+        array rather than a list: graph nodes keep the counters of what they saved, and an
+        array is no object for the cyclic garbage collector to track."""
         if self._version_counter is None:
-            self._version_counter = [0]
+            self._version_counter = _NO_CHANGES.copy()
         return self._version_counter
 
     @property
@@ -153,6 +156,27 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
+
+    @property
+    def name(self) -> Optional[str]:
+        """A label for drawings and traces (`tl.viz`); its grad_fn carries it too, so a drawing
+        of the graph, which holds nodes and not tensors, can show it."""
+        return self._name
+
+    @name.setter
+    def name(self, name: Optional[str]) -> None:
+        self._name = name
+        if self._ctx is not None:
+            self._ctx._name = name
+
+    # As a node of the graph (a leaf that requires grad), a tensor answers as a Function does:
+    @property
+    def _shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def _dtype(self) -> np.dtype:
+        return self.data.dtype
 
     # ---- Python protocols, as for a PyTorch tensor ----------------------------------------
     def __len__(self) -> int:
@@ -215,18 +239,6 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def _stand_in(self) -> Tensor:
-        """A tensor like this one (shape, dtype, name, grad_fn, version) that holds no memory:
-        every element is one shared read-only zero (stride 0). A released graph keeps these."""
-        zero = _zeros.get(self.data.dtype)
-        if zero is None:
-            zero = _zeros[self.data.dtype] = np.zeros(1, self.data.dtype)
-            zero.flags.writeable = False
-        empty = np.ndarray(self.shape, self.data.dtype, zero, 0, (0,) * self.ndim)
-        s = Tensor._make(empty, self.requires_grad, self._ctx)
-        s.name, s._version_counter = self.name, self._version_counter
-        return s
-
     def detach(self) -> Tensor:
         """The same data (shared memory and version counter), cut from the graph."""
         t = Tensor._make(self.data, False, None)
@@ -234,9 +246,24 @@ class Tensor:
         return t
 
     def retain_grad(self) -> Tensor:
-        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it). Its
+        grad_fn delivers the gradient through a weak reference: the graph does not keep the
+        tensor alive."""
         self._retains_grad = True
+        if self._ctx is not None:
+            self._ctx._retained = weakref.ref(self)
         return self
+
+    def _rebind(self, ctx: Function) -> None:
+        """An in-place op made this tensor the output of `ctx`: its grad_fn from now on, which
+        takes over its name and its retain_grad (the gradient is that of the new value)."""
+        previous, self._ctx, self.requires_grad = self._ctx, ctx, True
+        if self._name is not None:
+            ctx._name = self._name
+        if self._retains_grad:
+            ctx._retained = weakref.ref(self)
+            if previous is not None:
+                previous._retained = None
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self._ctx is not None and not requires_grad:
@@ -432,10 +459,9 @@ class Tensor:
         if self._base is not None:
             return self._inplace_through_base(op, *args)
         old = Tensor._make(self.data.copy(), self.requires_grad, self._ctx)
-        old.name = self.name
         result = op(old, *[_of_old(a, self, old) for a in args])
         self._write(result)
-        self._ctx, self.requires_grad = result._ctx, True
+        self._rebind(result._ctx)
         return self
 
     def _inplace_through_base(self, op: Callable[..., Tensor], *args: Any) -> Tensor:
@@ -455,7 +481,7 @@ class Tensor:
             return ops.SetItem.apply(old_base, result, index=index)
 
         base._inplace(write_through, *args)
-        self._ctx, self.requires_grad = ops.GetItem.apply(base, index=index)._ctx, True
+        self._rebind(ops.GetItem.apply(base, index=index)._ctx)
         self._ctx.wrote_through = True  # for `base[index] op= v`: see __setitem__
         return self
 
@@ -984,16 +1010,25 @@ class Function:
     `backward` returns one gradient per input (a bare one when there is one input), of the
     input's shape or any shape it was broadcast to (the engine sums it back), None for inputs
     whose `needs_input_grad` is False. Keyword arguments of `apply` go to `forward`.
+
+    A recorded op is a node of the graph (its output's `grad_fn`). It holds no Tensors:
+    `next` names, per input, the node that input's gradient goes to (the input's `grad_fn`;
+    the input itself for a leaf that requires grad; None for an input that needs no
+    gradient), so an intermediate Tensor dies with the user's last reference to it, as in
+    PyTorch. `next_functions` is PyTorch's view of the same.
     """
 
-    # `_saved`: what forward saved (None once backward released it). A slot, not a per-node
-    # dict: fewer objects for the cyclic garbage collector to scan as a graph grows.
-    __slots__ = ("parents", "needs_input_grad", "_saved", "__dict__", "__weakref__")
+    # Slots, not a per-node dict: fewer objects for the cyclic garbage collector to scan as a
+    # graph grows. `_saved`: what forward saved (None once backward released it); `_versions`:
+    # per saved array, (k, version counter, version at save) when it is input k's array (k =
+    # -1: the output's; no counter for a constant), else None, or () when no saved array is
+    # either; `_shape`, `_dtype`: the output's, which its gradient must have.
+    __slots__ = ("next", "needs_input_grad", "_saved", "_versions", "_shape", "_dtype",
+                 "__dict__", "__weakref__")
 
     # Class-level defaults, replaced per node only when needed (most nodes need none):
-    _output: Any = None  # the output tensor, while a create_graph backward runs
-    versions: Optional[tuple] = None  # the inputs' versions when recorded; None: all 0
-    output_version = ([0], 0)  # (counter, value) of the output, when backward reads it
+    _name: Optional[str] = None  # the output tensor's name, for drawings
+    _retained: Any = None  # a weak reference to the output, once it asked to `retain_grad()`
     _numpy_backward = False  # True while a once_differentiable backward runs
 
     def save_for_backward(self, *arrays: Any) -> None:
@@ -1003,19 +1038,52 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """What forward saved: the arrays themselves in a first-order backward (grad mode
-        off); while recording (create_graph), Tensors: inputs and the output as themselves (so
-        the graph of a second derivative reaches them), anything else as a constant."""
+        off); while recording (create_graph), Tensors: inputs and the output as themselves
+        (at their place in the graph, so a second derivative reaches what they were computed
+        from), anything else as a constant."""
         saved = self._saved
         if saved is None:
             raise RuntimeError(f"{self!r}: its saved arrays were freed by an earlier backward()")
         if self._numpy_backward or not autograd.grad_state.enabled:
             return saved
-        output, parents = self._output, self.parents
-        return tuple([_saved_as_tensor(a, parents, output) for a in saved])
+        versions = self._versions or (None,) * len(saved)
+        return tuple([self._saved_as_tensor(a, v) for a, v in zip(saved, versions)])
 
-    def input_version(self, i: int) -> int:
-        """Input i's version (count of in-place changes) when this op was recorded."""
-        return 0 if self.versions is None else self.versions[i]
+    def _saved_as_tensor(self, a: Any, version: Optional[tuple]) -> Any:
+        if version is None:  # neither an input's array nor the output's
+            return Tensor._make(a, False, None) if isinstance(a, np.ndarray) else a
+        k, counter, _ = version
+        t = Tensor._make(a, True, self) if k < 0 else self._input_tensor(k, a)
+        if t._ctx is not None:
+            t._version_counter = counter  # as the tensor it stands for
+        return t
+
+    def _input_tensor(self, k: int, data: np.ndarray) -> Tensor:
+        """Input k as a Tensor holding `data`, at the input's place in the graph: a leaf that
+        requires grad is itself; a computed input is a tensor whose grad_fn is its node."""
+        node = self.next[k]
+        if isinstance(node, Tensor):
+            return node
+        return Tensor._make(data, node is not None, node)
+
+    def _input_shape(self, k: int) -> Optional[tuple]:
+        """Input k's shape, when the graph knows it: that of the node its gradient goes to,
+        or for an input that needs none, that of its array if forward saved it; else None."""
+        node = self.next[k]
+        if node is not None:
+            return node._shape
+        for saved, version in zip(self._saved or (), self._versions):
+            if version is not None and version[0] == k:
+                return saved.shape
+        return None
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of `next`: per input, `(node, 0)`: the input's grad_fn, an
+        `AccumulateGrad` (whose `variable` is the leaf) for a leaf that requires grad, or None
+        for an input that needs no gradient."""
+        return tuple([(AccumulateGrad.of(n) if isinstance(n, Tensor) else n, 0)
+                      for n in self.next])
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -1025,47 +1093,52 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
-        """Run the op on tensors (arrays and scalars are wrapped) and record it in the graph.
+        """Run the op on its inputs and, when one requires grad (and grad mode is on), record
+        it as the output's grad_fn. Inputs that are not Tensors (numbers, arrays) are
+        constants: forward gets them as arrays, the graph keeps no node for them.
 
-        Recording also notes each input's version: if an input is later changed in place,
-        `backward` refuses to use this node (its gradient would be computed from stale data).
-        An output that is a view of the first input's memory shares that input's version
-        counter, so an in-place change through either is seen by both.
+        For each input or output array that forward saved, the node notes its version
+        counter and version: if it is later changed in place, `backward` refuses to use this
+        node (its gradient would be computed from stale data). An output that is a view of
+        the first input's memory shares that input's version counter, so an in-place change
+        through either is seen by both.
         """
-        arrays, needs, record, changed = [], [], False, False
+        arrays, nodes, needs, record = [], [], [], False
         for x in inputs:
-            if not isinstance(x, Tensor):  # wrap arrays and numbers, then start again
-                return cls.apply(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs],
-                                 **options)
-            arrays.append(x.data)
-            needs.append(x.requires_grad)
-            record = record or x.requires_grad
-            changed = changed or x._version_counter is not None
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                if x.requires_grad:
+                    record = True
+                    nodes.append(x if x._ctx is None else x._ctx)
+                    needs.append(True)
+                    continue
+            else:
+                arrays.append(x if isinstance(x, np.ndarray) else _to_array(x))  # a constant
+            nodes.append(None)
+            needs.append(False)
         record = record and grad_state.enabled  # recorded: an input needs grad, grad mode on
         ctx = object.__new__(cls)
-        ctx.parents = tensors = inputs
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(tensors)
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(nodes)
         ctx._saved = ()
         try:
             data = ctx.forward(*arrays, **options)
         except ValueError as e:
-            shapes = ", ".join(str(t.shape) for t in tensors)
+            shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy turns 0-d results into scalars
             scalar, data = data, _as_output_array(cls, data)
             ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
+        out = Tensor._make(data, record, ctx if record else None)
+        first = inputs[0] if inputs else None
+        if data.base is not None and isinstance(first, Tensor) and np.may_share_memory(
+            data, first.data
+        ):
+            out._version_counter = first.shared_version_counter()  # a view: one counter
+            out._base = first if first._base is None else first._base
         if record:
-            if changed:  # else every input is at version 0, the class default
-                ctx.versions = tuple([t._version for t in tensors])
-            out = Tensor._make(data, True, ctx)
-            for saved in ctx._saved:
-                if saved is data:  # backward reads the output: note its version too
-                    ctx.output_version = (out.shared_version_counter(), 0)
-        else:
-            out = Tensor._make(data, False, None)
-        if data.base is not None and tensors and np.may_share_memory(data, tensors[0].data):
-            out._version_counter = tensors[0].shared_version_counter()  # a view: one counter
-            out._base = tensors[0] if tensors[0]._base is None else tensors[0]._base
+            ctx.next = tuple(nodes)
+            ctx._shape, ctx._dtype = data.shape, data.dtype
+            ctx._versions = _saved_versions(ctx._saved, arrays, inputs, out) if ctx._saved else ()
         return out
 
     @classmethod
@@ -1076,61 +1149,94 @@ class Function:
             if isinstance(x, Tensor):
                 return cls.apply(*inputs, **options)
         ctx = cls.__new__(cls)
-        ctx.parents, ctx.needs_input_grad, ctx._saved = inputs, (True,) * len(inputs), ()
+        ctx.needs_input_grad, ctx._saved = (True,) * len(inputs), ()
         return ctx.forward(*inputs, **options)
 
-    def run_backward(self, grad: Any, create_graph: bool, output: Tensor) -> tuple:
+    def run_backward(self, grad: Any, create_graph: bool) -> tuple:
         """`backward(grad)`, checked: one gradient (or None) per input, each of its input's
         shape: numpy arrays in first order, Tensors with create_graph. A gradient of a shape
         the input was broadcast to is summed back. A numpy array where a Tensor is due (a
         backward that is not once_differentiable) is an error: it would silently cut the
         graph of the gradient."""
-        if create_graph:
-            self._output = output  # for saved_tensors, only while its backward runs
-            try:
-                grads = self.backward(grad)
-            finally:
-                del self._output
-        else:
-            grads = self.backward(grad)
+        grads = self.backward(grad)
         if not isinstance(grads, (tuple, list)):
             grads = (grads,)
-        parents = self.parents
+        nodes = self.next
         kind = Tensor if create_graph else np.ndarray
-        if len(grads) == len(parents) and all(
-            [g is None or (type(g) is kind and g.shape == p.data.shape)
-             for g, p in zip(grads, parents)]
+        if len(grads) == len(nodes) and all(
+            [g is None or n is None or (type(g) is kind and g.shape == n._shape)
+             for g, n in zip(grads, nodes)]
         ):
             return grads  # the common case: nothing to fix
         name = type(self).__name__
-        if len(grads) != len(parents):
+        if len(grads) != len(nodes):
             raise RuntimeError(
                 f"{name}.backward returned {len(grads)} gradient(s), but the op has "
-                f"{len(parents)} input(s): return one per input (None where none is needed)"
+                f"{len(nodes)} input(s): return one per input (None where none is needed)"
             )
         return tuple([
-            _checked_grad(name, i, g, p, create_graph) if g is not None and needed else None
-            for i, (g, p, needed) in enumerate(zip(grads, parents, self.needs_input_grad))
+            _checked_grad(name, i, g, n._shape, create_graph)
+            if g is not None and n is not None else None
+            for i, (g, n) in enumerate(zip(grads, nodes))
         ])
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
 
 
-def _saved_as_tensor(a: Any, parents: tuple, output: Optional[Tensor]) -> Any:
-    """A saved array as the input or output Tensor it is, else as a constant."""
-    if not isinstance(a, np.ndarray):
-        return a
-    for p in parents:
-        if p.data is a:
-            return p
-    if output is not None and output.data is a:
-        return output
-    return Tensor._make(a, False, None)
+class AccumulateGrad:
+    """The node where a leaf's gradient ends (PyTorch's name), as `next_functions` shows it:
+    `variable` is the leaf. One per leaf while anyone holds it."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+    _of: Any = weakref.WeakValueDictionary()  # id(leaf) -> its AccumulateGrad
+
+    @classmethod
+    def of(cls, leaf: Tensor) -> AccumulateGrad:
+        node = cls._of.get(id(leaf))
+        if node is None:
+            node = cls._of[id(leaf)] = object.__new__(cls)
+            node.variable = leaf
+        return node
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
-def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool) -> Any:
-    """One gradient from `name.backward` for input `i`, of the input's shape: an array in
+def _saved_versions(saved: tuple, arrays: list, inputs: tuple, out: Tensor) -> tuple:
+    """Per saved array: (k, counter, version) when it is input k's array (k = -1: the
+    output's; counter and version None for a constant, which nothing changes), else None; ()
+    when none is (see `Function.__slots__`)."""
+    versions, found = [], False
+    for i, a in enumerate(saved):
+        if a is out.data:
+            k, x = -1, out
+        else:
+            k = i if i < len(arrays) and a is arrays[i] else _position(a, arrays)  # usually i
+            if k is None:
+                versions.append(None)
+                continue
+            x = inputs[k]
+        found = True
+        if isinstance(x, Tensor):
+            counter = x.shared_version_counter()
+            versions.append((k, counter, counter[0]))
+        else:
+            versions.append((k, None, None))
+    return tuple(versions) if found else ()
+
+
+def _position(a: Any, arrays: list) -> Optional[int]:
+    """k where `arrays[k] is a`, else None."""
+    for k, array in enumerate(arrays):
+        if array is a:
+            return k
+    return None
+
+
+def _checked_grad(name: str, i: int, g: Any, shape: tuple, create_graph: bool) -> Any:
+    """One gradient from `name.backward` for input `i`, of the input's `shape`: an array in
     first order, a Tensor with create_graph."""
     if isinstance(g, Tensor):
         if not create_graph:
@@ -1148,17 +1254,15 @@ def _checked_grad(name: str, i: int, g: Any, parent: Tensor, create_graph: bool)
         )
     else:
         g = np.asarray(g)
-    if g.shape != parent.data.shape:
+    if g.shape != shape:
         try:
-            autograd.unbroadcast_check(g.shape, parent.data.shape)
+            autograd.unbroadcast_check(g.shape, shape)
         except ShapeError:
             raise ShapeError(
                 f"{name}.backward returned a gradient of shape {g.shape} for input {i}, "
-                f"which has shape {parent.data.shape}"
+                f"which has shape {shape}"
             ) from None
-        g = g.sum_to_size(parent.data.shape) if create_graph else autograd.unbroadcast(
-            g, parent.data.shape
-        )
+        g = g.sum_to_size(shape) if create_graph else autograd.unbroadcast(g, shape)
     return g
 
 
@@ -1180,16 +1284,17 @@ def once_differentiable(backward: Callable) -> Callable:
         finally:
             ctx._numpy_backward = False
         single = not isinstance(grads, (tuple, list))
+        # each depends on the upstream gradient and on the op's inputs: if anything asks for
+        # its derivative through either, that raises
+        inputs = [ctx._input_tensor(k, np.zeros(n._shape, n._dtype))
+                  for k, n in enumerate(ctx.next) if n is not None]
         wrapped = []
-        for g, p in zip((grads,) if single else grads, ctx.parents):
-            if g is None:
+        for g, n in zip((grads,) if single else grads, ctx.next):
+            if g is None or n is None:
                 wrapped.append(None)
                 continue
-            t = Tensor._make(np.asarray(g, dtype=p.data.dtype), False, None)
-            # it depends on the upstream gradient and on the op's inputs: if anything asks for
-            # its derivative through either, that raises
-            t = _DifferentiatedOnce.apply(grad, t, *ctx.parents, op=type(ctx).__name__)
-            wrapped.append(t)
+            t = Tensor._make(np.asarray(g, dtype=n._dtype), False, None)
+            wrapped.append(_DifferentiatedOnce.apply(grad, t, *inputs, op=type(ctx).__name__))
         return wrapped[0] if single else tuple(wrapped)
 
     return wrapper
@@ -1219,11 +1324,13 @@ def _as_output_array(cls: type, data: Any) -> np.ndarray:
     return np.asarray(data)
 
 
-_zeros: dict = {}  # dtype -> the read-only one-element zero that stand-ins view
+_NO_CHANGES = np.zeros(1, np.int64)  # a version counter's start
 
 
 def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
-    """Both operands as Tensors of the dtype PyTorch gives `a op b` (see dtypes.py)."""
+    """Both operands in the dtype PyTorch gives `a op b` (see dtypes.py): tensors as Tensors,
+    numbers as constant arrays (an op keeps no graph node for them, as PyTorch records a
+    number as an argument)."""
     if isinstance(a, Tensor):  # the common cases first: nothing to decide
         kind = a.data.dtype.kind
         if isinstance(b, Tensor) and a.data.dtype == b.data.dtype and (
@@ -1231,14 +1338,13 @@ def _promoted(a: Any, b: Any, rule: Callable = dtypes.result_type) -> tuple:
         ):
             return a, b
         if type(b) is float and kind == "f":
-            return a, Tensor._make(np.array(b, a.data.dtype), False, None)
+            return a, np.array(b, a.data.dtype)
     a, b = (x if isinstance(x, Tensor) or type(x) in (bool, int, float)
             else x.item() if isinstance(x, np.generic)  # a number, as PyTorch takes it
             else Tensor(x) for x in (a, b))
     dtype = rule(a, b)
     return tuple(
-        x.to(dtype) if isinstance(x, Tensor) else Tensor._make(np.array(x, dtype), False, None)
-        for x in (a, b)
+        x.to(dtype) if isinstance(x, Tensor) else np.array(x, dtype) for x in (a, b)
     )
 
 
@@ -1261,19 +1367,13 @@ def _same_dtype(name: str, a: Any, b: Any) -> tuple:
 
 def _of_old(arg: Any, tensor: Tensor, old: Tensor) -> Any:
     """An argument of an in-place op on `tensor`, re-expressed on its old value `old` when it is
-    `tensor` itself, a view of it by indexing, or an element taken from its current version
-    (`x.mul_(x)`, `y[0] = y[1]`): the graph then does not route through the updated tensor."""
+    `tensor` itself or a view of it by indexing (`x.mul_(x)`, `y[0] = y[1]`): their memory is
+    about to be overwritten. (Anything else computed from `tensor` holds its own values, and
+    its graph reaches `tensor`'s node from before the op.)"""
     if arg is tensor:
         return old
-    if not isinstance(arg, Tensor):
-        return arg
-    if arg._base is tensor and arg._index is not None:  # a view: always the current values
-        return old[arg._index]
-    ctx = arg._ctx
-    if isinstance(ctx, ops.GetItem) and ctx.parents[0] is tensor and (
-        ctx.input_version(0) == tensor._version
-    ):
-        return old[ctx.index]
+    if isinstance(arg, Tensor) and arg._base is tensor and arg._index is not None:
+        return old[arg._index]  # a view: always the current values
     return arg
 
 

@@ -54,7 +54,7 @@ class TraceStep:
 
     op: str
     rule: str
-    inputs: tuple  # (label or None, shape, needs_grad) per input
+    inputs: tuple  # (label or None, shape (None if unknown), needs_grad) per input
     output_shape: tuple
     grad_out_norm: float
 
@@ -65,8 +65,8 @@ class TraceStep:
     def line(self, show_norms: bool = False) -> str:
         parts = []
         for label, shape, needs_grad in self.inputs:
-            text = f"{label} {shape}" if label else str(shape)
-            parts.append(text if needs_grad else text + " no grad")
+            words = [label, "" if shape is None else str(shape), "" if needs_grad else "no grad"]
+            parts.append(" ".join([w for w in words if w]))
         line = f"{self.op}: {self.rule}  [{', '.join(parts)} -> {self.output_shape}]"
         if show_norms:
             line += f"  |grad_out| = {self.grad_out_norm:.4g}"
@@ -83,13 +83,14 @@ class BackwardTrace:
         self.steps: list = []
         self._norms: dict = {}  # id(grad_fn) -> (weak reference, norm of dL/d its output)
 
-    def __call__(self, node: Any, ctx: Any, grad_out: np.ndarray, parent_grads: Any) -> None:
+    def __call__(self, ctx: Any, grad_out: np.ndarray, parent_grads: Any) -> None:
         norm = float(np.linalg.norm(grad_out))
         inputs = tuple(
-            (self.labels.get(id(p)) or p.name, p.shape, needed)
-            for p, needed in zip(ctx.parents, ctx.needs_input_grad)
+            (None if node is None else self.labels.get(id(node)) or node._name,
+             ctx._input_shape(k), node is not None)
+            for k, node in enumerate(ctx.next)
         )
-        step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, node.shape, norm)
+        step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, ctx._shape, norm)
         self.steps.append(step)
         self._norms[id(ctx)] = (weakref.ref(ctx), norm)  # by grad_fn: outlives the graph's data
         print(step.line(self.show_norms), file=sys.stdout if self.file is None else self.file)
@@ -99,8 +100,9 @@ class BackwardTrace:
         return [step.line(self.show_norms) for step in self.steps]
 
     def grad_norm(self, tensor: Any) -> Optional[float]:
-        """Norm of the last gradient dL/dtensor seen for this (non-leaf) tensor, or None."""
-        ctx = tensor._ctx
+        """Norm of the last gradient dL/dtensor seen for this (non-leaf) tensor, or for the
+        output of this grad_fn, or None."""
+        ctx = getattr(tensor, "_ctx", tensor)  # a Tensor's grad_fn, or a grad_fn itself
         entry = self._norms.get(id(ctx))
         if ctx is None or entry is None or entry[0]() is not ctx:
             return None

@@ -7,11 +7,13 @@
     tl.viz.graph(loss, model)                 # in Jupyter: shown inline (it has _repr_svg_)
     print(tl.viz.to_dot(loss, model))         # Graphviz DOT text, for Graphviz users
 
-Each tensor of the graph is one box. An op's output shows the op's name and the output
-shape; a leaf shows its label (module path from `params`, else its `name` attribute, else
-"input"/"leaf"/"const") and shape. Colours follow torchviz: parameters light blue, inputs
-and constants orange, ops light grey, the output dark olive green. Edges run forward, from
-inputs to the op that used them; backpropagation walks them in reverse. The layout is layered
+Each node of the graph is one box, as torchviz draws it: an op shows its name (with its
+output tensor's `name`, if one was set) and its output's shape; a leaf that requires grad
+shows its label (module path from `params`, else its `name` attribute, else "leaf") and shape.
+Inputs that need no gradient (a data batch, targets, constants) are not part of the graph
+(it holds no node for them), so they are not drawn. Colours follow torchviz: leaves light
+blue, ops light grey, the output dark olive green. Edges run forward, from inputs to the op
+that used them; backpropagation walks them in reverse. The layout is layered
 (`viz_layout.py`): top to bottom (`rankdir="TB"`) or left to right ("LR"), boxes never overlap.
 
 Gradient norms: after `backward()`, a box shows `|grad| = ...`, the Frobenius norm
@@ -34,7 +36,7 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-from .autograd import topological_order
+from .autograd import node_of, topological_order
 from .tensor import Tensor
 from .viz_layout import Layout, layered_layout
 from .viz_render import PALETTE, box_size, save_matplotlib, to_svg
@@ -70,12 +72,15 @@ def parameter_labels(params: Any = None) -> dict:
 
 
 def graph_nodes(root: Tensor) -> list:
-    """Every tensor reachable from `root` through `grad_fn` parents, inputs before users.
+    """The nodes of the graph that computed `root`, inputs before users: its ops (`Function`
+    nodes) and the leaves that require grad; `[root]` for a tensor that requires none."""
+    return topological_order(root) if root.requires_grad else [root]
 
-    Unlike `autograd.topological_order` this keeps tensors that need no gradient (the input
-    batch, integer targets, constants), so the drawing shows the whole computation.
-    """
-    return topological_order(root, all_nodes=True)
+
+def _edges(nodes: list) -> list:
+    """(input node, op node) for every input of every op that needs a gradient, in order."""
+    return [(parent, node) for node in nodes for parent in getattr(node, "next", ())
+            if parent is not None]
 
 
 @dataclass
@@ -87,34 +92,33 @@ class Node:
     tooltip: str
 
 
-def _grad_norm(node: Tensor, trace: Any) -> Optional[float]:
-    if node.grad is not None:
-        return float(np.linalg.norm(node.grad))
-    if trace is not None:
+def _grad_norm(node: Any, trace: Any) -> Optional[float]:
+    """The norm of dL/d(the node's tensor): a leaf's `.grad`, a retained grad, or the trace's."""
+    tensor = node if isinstance(node, Tensor) else node._retained and node._retained()
+    if tensor is not None and tensor.grad is not None:
+        return float(np.linalg.norm(tensor.grad))
+    if trace is not None and not isinstance(node, Tensor):
         return trace.grad_norm(node)
     return None
 
 
-def _describe(node: Tensor, root: Tensor, labels: dict, trace: Any) -> Node:
-    """The box of one tensor: title, shape (and dtype if not float), |grad| when known."""
-    ctx = node._ctx
-    name = labels.get(id(node)) or node.name
-    if ctx is not None:
-        title = f"{name} = {type(ctx).__name__}" if name else type(ctx).__name__
+def _describe(node: Any, root: Any, labels: dict, trace: Any) -> Node:
+    """The box of one node: title, its tensor's shape (and dtype if not float), |grad| when
+    known."""
+    name = labels.get(id(node)) or node._name
+    if not isinstance(node, Tensor):  # an op
+        title = f"{name} = {type(node).__name__}" if name else type(node).__name__
         kind = "op"
-    elif name:
-        title, kind = name, "parameter" if node.requires_grad else "input"
     else:
-        title = "leaf" if node.requires_grad else ("const" if node.ndim == 0 else "input")
-        kind = "parameter" if node.requires_grad else "input"
+        title, kind = name or "leaf", "parameter"
     if node is root:
         kind = "output"
-    shape = str(node.shape) + ("" if node.dtype.kind == "f" else f" {node.dtype}")
-    lines = [title, shape]
+    shape, dtype = node._shape, node._dtype
+    lines = [title, str(shape) + ("" if dtype.kind == "f" else f" {dtype}")]
     norm = _grad_norm(node, trace)
     if norm is not None:
         lines.append(f"|grad| = {norm:.4g}")
-    tooltip = f"{title}: {kind}, shape {node.shape}, {node.dtype}"
+    tooltip = f"{title}: {kind}, shape {shape}, {dtype}"
     if norm is not None:
         tooltip += f", Frobenius norm of dL/dtensor {norm:.6g}"
     return Node(lines, kind, tooltip)
@@ -142,6 +146,7 @@ def to_dot(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str =
     _check_tensor(tensor, "to_dot")
     labels = parameter_labels(params)
     nodes = graph_nodes(tensor)
+    root = node_of(tensor)
     ids = {id(node): f"n{i}" for i, node in enumerate(nodes)}
     lines = [
         "digraph tinygrad_lite {",
@@ -149,15 +154,13 @@ def to_dot(tensor: Tensor, params: Any = None, trace: Any = None, rankdir: str =
         '  node [fontname="Helvetica", fontsize=11, style="rounded,filled", shape=box];',
     ]
     for node in nodes:
-        box = _describe(node, tensor, labels, trace)
+        box = _describe(node, root, labels, trace)
         style = f'fillcolor="{PALETTE[box.kind]}"'
-        if node is tensor:
+        if node is root:
             style += ", peripheries=2"
         lines.append(f"  {ids[id(node)]} [label={_quote(chr(10).join(box.lines))}, {style}];")
-    for node in nodes:
-        if node._ctx is not None:
-            for parent in node._ctx.parents:
-                lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]};")
+    for parent, node in _edges(nodes):
+        lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -176,15 +179,13 @@ class Graph:
         if rankdir not in ("TB", "LR"):
             raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}")
         labels = parameter_labels(params)
-        tensors = graph_nodes(tensor)
-        index = {id(t): k for k, t in enumerate(tensors)}
-        self.nodes = [_describe(t, tensor, labels, trace) for t in tensors]
+        nodes = graph_nodes(tensor)
+        index = {id(node): k for k, node in enumerate(nodes)}
+        self.nodes = [_describe(node, node_of(tensor), labels, trace) for node in nodes]
         uses: dict = {}
-        for t in tensors:
-            if t._ctx is not None:
-                for parent in t._ctx.parents:
-                    edge = (index[id(parent)], index[id(t)])
-                    uses[edge] = uses.get(edge, 0) + 1
+        for parent, node in _edges(nodes):
+            edge = (index[id(parent)], index[id(node)])
+            uses[edge] = uses.get(edge, 0) + 1
         self.edges: List[Tuple[int, int]] = list(uses)
         self.edge_labels = [f"x{uses[e]}" if uses[e] > 1 else "" for e in self.edges]
         self.rankdir = rankdir
@@ -198,7 +199,7 @@ class Graph:
         return self.svg
 
     def __repr__(self) -> str:
-        return (f"<tinygrad_lite.viz.Graph: {len(self.nodes)} tensors, {len(self.edges)} edges, "
+        return (f"<tinygrad_lite.viz.Graph: {len(self.nodes)} nodes, {len(self.edges)} edges, "
                 f"{self.rankdir}; .svg, .dot, .save(path)>")
 
     def save(self, path: Any, graphviz: bool = False) -> str:

@@ -21,17 +21,15 @@ PAD_X, PAD_Y = 10.0, 6.0
 FONTS = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 EDGE_COLOUR = "#555555"
 
-# torchviz's colours: parameters light blue, the tensors the graph holds (data, constants)
-# orange, the output dark olive green, the ops light grey (Graphviz's default fill)
+# torchviz's colours: leaves (parameters) light blue, the output dark olive green, the ops
+# light grey (Graphviz's default fill)
 PALETTE = {
     "parameter": "#add8e6",  # lightblue
-    "input": "#ffa500",  # orange
     "op": "#d3d3d3",  # lightgrey
     "output": "#caff70",  # darkolivegreen1
 }
 LEGEND = [
-    ("parameter", "parameter (module path)"),
-    ("input", "input / constant"),
+    ("parameter", "leaf requiring grad (module path)"),
     ("op", "op (output shape)"),
     ("output", "output"),
 ]
