@@ -99,6 +99,12 @@ def busy_threads(extra: dict) -> Optional[object]:
     n, rule = cases.examples_default_threads()
     extra["threads_used"], extra["threads_rule"] = n, rule
     extra["loadavg_at_choice"] = os.getloadavg()[0]
+    try:
+        from tinygrad_lite.cli import busy_cores
+
+        extra["busy_at_choice"] = busy_cores()
+    except ImportError:
+        pass
     if n is None:
         return None
     limiter = None
@@ -516,9 +522,10 @@ def facts_lines(runs: Dict[str, dict]) -> List[str]:
         env = ", ".join(f"{k}={v}" for k, v in f["thread_env"].items()) or "no thread variables"
         busy = ""
         if c == "busy":
-            busy = (f"one busy-loop process running; BLAS threads by the examples' rule: "
-                    f"{run.get('threads_used')} (1-min load average "
-                    f"{run.get('loadavg_at_choice', float('nan')):.1f} when chosen); ")
+            busy = (f"one busy-loop process running; threads by the examples' rule: "
+                    f"{run.get('threads_used')} (other programs kept "
+                    f"{run.get('busy_at_choice', float('nan')):.2f} cores busy, 1-min load "
+                    f"average {run.get('loadavg_at_choice', float('nan')):.1f}, when chosen); ")
         elif c == "default":
             busy = (f"tinygrad_lite on {run.get('tl_threads')} threads by the examples' rule "
                     f"(tl.set_num_threads); ")

@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -107,6 +108,21 @@ def test_seed_must_fit_numpy():
 )
 def test_default_threads_rule(cores, load, threads):
     assert cli.default_threads(cores, load) == threads
+
+
+def test_the_rule_sees_a_busy_core_now():
+    """Another CPU-bound program counts as soon as it runs (the 1-minute load average would
+    take a minute to see it, and a minute to forget it)."""
+    import subprocess
+
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        busy = cli.busy_cores()
+    finally:
+        loop.kill()
+        loop.wait()
+    assert 0.6 <= busy <= os.cpu_count() + 0.5
 
 
 def test_threads_are_set_at_run_time_and_put_back(capsys):

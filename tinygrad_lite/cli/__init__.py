@@ -124,24 +124,47 @@ def seed(text: str) -> int:
 # ---- BLAS threads ----------------------------------------------------------------------------
 
 THREADS_RULE = (
-    "default: one thread per idle core, that is the cores less the 1-minute load average "
-    "(rounded), at least 1: all cores on a quiet machine, fewer when other programs keep "
-    "cores busy (a thread that waits for a busy core stalls every matrix product)"
+    "default: one thread per idle core, that is the cores less those other programs keep busy "
+    "now (their CPU time over a quarter of a second, from /proc/stat; elsewhere the 1-minute "
+    "load average), rounded, at least 1: all cores on a quiet machine, fewer when other "
+    "programs keep cores busy (a thread that waits for a busy core stalls every matrix product)"
 )
 
 
+def busy_cores(window: float = 0.25) -> float:
+    """How many cores other processes keep busy now: the machine's CPU time over `window`
+    seconds (/proc/stat) less this process's own. Not the load average: that remembers the
+    last minute, so it still counts a program that has just finished (or this one's own
+    work). Where /proc/stat is missing, the 1-minute load average."""
+
+    def busy_jiffies() -> int:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        return sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+
+    try:
+        hz = os.sysconf("SC_CLK_TCK")
+        b0, own0, t0 = busy_jiffies(), time.process_time(), time.perf_counter()
+        time.sleep(window)
+        b1, own1, t1 = busy_jiffies(), time.process_time(), time.perf_counter()
+    except (OSError, ValueError, IndexError, AttributeError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover - Windows
+            return 0.0
+    return max(0.0, ((b1 - b0) / hz - (own1 - own0)) / (t1 - t0))
+
+
 def default_threads(cores: Optional[int] = None, load: Optional[float] = None) -> int:
-    """The number of threads :data:`THREADS_RULE` picks (arguments: for tests)."""
+    """The number of threads :data:`THREADS_RULE` picks; `load`: the cores other programs keep
+    busy (None: :func:`busy_cores`, measured now). Arguments: for tests."""
     if cores is None:
         try:
             cores = len(os.sched_getaffinity(0))  # the cores this process may use
         except AttributeError:  # pragma: no cover - not on Linux
             cores = os.cpu_count() or 1
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # pragma: no cover - Windows
-            load = 0.0
+        load = busy_cores()
     return max(1, min(cores, cores - round(load)))
 
 
