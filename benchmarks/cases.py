@@ -694,7 +694,7 @@ def examples_default_threads() -> Tuple[Optional[int], str]:
     return default_threads(), THREADS_RULE
 
 
-# ---- case 8: the examples' BLAS thread choice, quiet and busy ---------------------------------
+# ---- case 8: the examples' thread choice, quiet and busy --------------------------------------
 
 _THREADS_LINE = re.compile(r"threads: (\d+) \(")
 
@@ -749,8 +749,8 @@ def case_threads(sz: Sizes) -> Result:
         f"thread choice: process wall time (median of {max(sz.thread_repeats, 1)}, the three "
         f"settings interleaved) of {commands}, each with --threads 1, --threads 2 and no "
         "--threads (the default rule), run without *_NUM_THREADS variables; busy = while one "
-        "pure-Python busy loop runs in another process (started just before the busy runs: "
-        "the rule reads the 1-minute load average, which takes tens of seconds to show it)"
+        "pure-Python busy loop runs in another process (the rule measures the cores other "
+        "programs keep busy over 0.25 s as each run starts)"
     )
     return times, notes
 

@@ -476,7 +476,7 @@ def thread_choice_section(check: dict) -> Tuple[List[str], int]:
     """The examples' default against --threads 1 and 2, quiet and busy."""
     r = check["results"]
     lines = [
-        "## BLAS thread choice (issue 10)",
+        "## Thread choice (issue 10)",
         "",
         f"How the examples' default chooses (tinygrad_lite.cli.THREADS_RULE): {check['rule']}. "
         f"This machine has {check['cores']} usable cores.",

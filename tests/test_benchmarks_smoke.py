@@ -44,7 +44,7 @@ def test_smoke_run_prints_the_ratio_table(smoke_report: tuple) -> None:
 
 def test_smoke_run_checks_the_examples_thread_choice(smoke_report: tuple) -> None:
     stdout, _ = smoke_report
-    assert "## BLAS thread choice (issue 10)" in stdout
+    assert "## Thread choice (issue 10)" in stdout
     assert "How the examples' default chooses" in stdout
     for load in ("| mnist_two_layer.py | quiet", "| mnist_two_layer.py | busy"):
         assert load in stdout, load
