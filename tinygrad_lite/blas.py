@@ -51,10 +51,11 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tri
   product whose output is small beside its shared axis (a weight gradient g^T @ x). It pays
   only with BLAS itself on one thread (the command lines set both, see `tinygrad_lite.cli`):
   OpenBLAS packs the tall x of x @ W^T even when threaded, and its idle workers spin on the
-  cores the blocks want. The notebook step on 2 cores, x (41000, 784): 54.0 ms (float64) and
-  41.2 ms (float32) this way, against 70.9 and 43.4 ms with OpenBLAS's own 2 threads, and
-  56.2 / 41.8 ms for the notebook's hand-written numpy step. Products under PARALLEL_WORK
-  multiply-adds stay on the calling thread: handing work to another thread costs ~13 us.
+  cores the blocks want. The notebook step on 2 cores, x (41000, 784), in BENCHMARKS.md
+  (2026-11-30 16:49): 51.7 ms (float64) and 37.0 ms (float32) this way, against 53.1 and
+  43.4 ms for the notebook's hand-written numpy step with OpenBLAS's 2 threads; with
+  OpenBLAS's own 2 threads tinygrad_lite took 67.8-76.1 and 41.7-48.2 ms. Products under
+  PARALLEL_WORK multiply-adds stay on the calling thread: handing work over costs ~15 us.
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
 """

@@ -5,8 +5,9 @@ net makes that is the slow way: it packs the tall input of x @ W^T before multip
 when threaded, and its idle workers spin on the cores other work wants. So with
 `set_num_threads(n)` BLAS runs on one thread (threadpoolctl sets it, at run time, for the
 whole process) and the products of `tinygrad_lite.blas` share their blocks out over n threads
-of their own. The notebook step on 2 cores: 0.92-1.03x the hand-written numpy step at
-numpy's default 2 BLAS threads (float64), against 1.32x with OpenBLAS's threads.
+of their own. The notebook step on 2 cores (BENCHMARKS.md): 0.97x (float64) and 0.85x
+(float32) the hand-written numpy step at numpy's default 2 BLAS threads, against 1.32x and
+1.15x with OpenBLAS's own threads.
 
 It is a process-wide setting, as in PyTorch: numpy products outside tinygrad_lite run on one
 BLAS thread too until `restore_num_threads()`. Nothing changes until it is called; the
