@@ -121,7 +121,7 @@ def seed(text: str) -> int:
     return value
 
 
-# ---- BLAS threads ----------------------------------------------------------------------------
+# ---- threads ---------------------------------------------------------------------------------
 
 THREADS_RULE = (
     "default: one thread per idle core, that is the cores less those other programs keep busy "
