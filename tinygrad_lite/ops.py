@@ -468,7 +468,7 @@ class Sum(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
-        return np.sum(x, axis=self.axes, keepdims=keepdims)
+        return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad):
         return _expand(grad, self.input_shape, self.axes, self.keepdims)
@@ -480,7 +480,7 @@ class Mean(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
-        out = np.mean(x, axis=self.axes, keepdims=keepdims)
+        out = x.mean(axis=self.axes, keepdims=keepdims)
         self.count = x.size // max(out.size, 1) if x.size else 1
         return out
 
@@ -649,8 +649,8 @@ class Tanh(Function):
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """log softmax(x) = x - max - log(sum(exp(x - max))): no overflow for huge logits."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Function):
@@ -659,8 +659,8 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        s = e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        s = e / e.sum(axis=axis, keepdims=True)
         self.save_for_backward(s)
         return s
 
@@ -870,9 +870,9 @@ def _centered_var(x, axes, correction):
             "var(): degrees of freedom is <= 0. Correction should be strictly less than the "
             "reduction factor (input numel divided by output numel).", stacklevel=6
         )
-    centered = x - np.mean(x, axis=axes, keepdims=True)
+    centered = x - x.mean(axis=axes, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = np.sum(centered * centered, axis=axes, keepdims=True) / dof
+        var = (centered * centered).sum(axis=axes, keepdims=True) / dof
     return centered, var, dof
 
 

@@ -57,7 +57,7 @@ def _per_element(grad: Any, reduction: str, count: Any) -> Any:
 
 def _log_softmax_rows(x: np.ndarray) -> tuple:
     """(log softmax, softmax) of the rows of x (N, C): shifted by the row max, no overflow."""
-    shifted = x - np.max(x, axis=1, keepdims=True)
+    shifted = x - x.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=1, keepdims=True)
     return shifted - np.log(total), e / total

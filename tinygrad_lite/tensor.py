@@ -653,7 +653,7 @@ class Tensor:
         empty one, gives -inf). Integer tensors as float32. The gradient is softmax(x) over
         the slice."""
         x = _floating(self)
-        m = np.max(x.data, axis=ops._axes(dim, x.ndim), keepdims=True, initial=-np.inf)
+        m = x.data.max(axis=ops._axes(dim, x.ndim), keepdims=True, initial=-np.inf)
         m = Tensor._make(np.where(np.isinf(m), 0, m).astype(x.dtype, copy=False), False, None)
         with np.errstate(divide="ignore"):  # log(0) = -inf: a slice of -inf, silently
             out = (x - m).exp().sum(dim, keepdim=keepdim).log()
@@ -1356,8 +1356,9 @@ def _floating(t: Tensor) -> Tensor:
 
 def _same_dtype(name: str, a: Any, b: Any) -> tuple:
     """Matrix products do not promote, as in PyTorch: both operands must share a dtype."""
-    a, b = (x if isinstance(x, Tensor) else Tensor(x) for x in (a, b))
-    if a.dtype != b.dtype:
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.data.dtype != b.data.dtype:
         raise RuntimeError(
             f"{name}: expected both operands to have the same dtype, but got {a.dtype} and "
             f"{b.dtype} (convert one with .to(dtype))"
