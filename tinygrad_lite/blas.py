@@ -55,7 +55,12 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tri
   (2026-11-30 16:49): 51.7 ms (float64) and 37.0 ms (float32) this way, against 53.1 and
   43.4 ms for the notebook's hand-written numpy step with OpenBLAS's 2 threads; with
   OpenBLAS's own 2 threads tinygrad_lite took 67.8-76.1 and 41.7-48.2 ms. Products under
-  PARALLEL_WORK multiply-adds stay on the calling thread: handing work over costs ~15 us.
+  PARALLEL_WORK multiply-adds stay on the calling thread. Handing a share over costs ~22 us
+  when the worker has just finished one, but 35 / 59 / 125 us (medians) when it has waited
+  0.2 / 1 / 10 ms, as it has between the products of a training step: the operating system
+  has put it to sleep. A share must save more than that: at 2M multiply-adds (a 2-thread
+  split saves ~25 us) the CNN step ran 1.14x slower than at 16M (383 against 330 ms for 5
+  steps, median of 15, interleaved), the Adam epoch and the notebook step within 1-3%.
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
 """
@@ -73,7 +78,7 @@ MIN_BLOCK_ROWS = 32  # fewer rows per block than this: one call is faster
 SHORT_ROW = 12  # row_max: the transposed copy pays up to this many columns (measured below)
 MIN_BLOCK_COLS = 1024  # matmul_wide: narrower column blocks are slower than one call
 WIDE_BLOCK = 4096  # matmul_nt: length of the shared axis per block
-PARALLEL_WORK = 2_000_000  # m * n * k below which a product stays on the calling thread
+PARALLEL_WORK = 16_000_000  # m * n * k below which a product stays on the calling thread
 
 
 # ---- the threads ------------------------------------------------------------------------------
@@ -81,8 +86,8 @@ PARALLEL_WORK = 2_000_000  # m * n * k below which a product stays on the callin
 
 class _Worker(threading.Thread):
     """A daemon thread that runs one share of a product at a time: `begin(work, lo, hi)`, then
-    `end()` for its result. Two locks hand the job over and back: ~15 us a round trip, against
-    ~42 us for a ThreadPoolExecutor's futures."""
+    `end()` for its result. Two locks hand the job over and back: ~22 us a round trip while the
+    worker is awake (~42 us for a ThreadPoolExecutor's futures), more once it sleeps (above)."""
 
     def __init__(self) -> None:
         super().__init__(name="tinygrad_lite-blas", daemon=True)
