@@ -59,7 +59,7 @@ results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tri
   when the worker has just finished one, but 35 / 59 / 125 us (medians) when it has waited
   0.2 / 1 / 10 ms, as it has between the products of a training step: the operating system
   has put it to sleep. A share must save more than that: at 2M multiply-adds (a 2-thread
-  split saves ~25 us) the CNN step ran 1.14x slower than at 16M (383 against 330 ms for 5
+  split saves ~25 us) the CNN step ran 1.16x slower than at 16M (383 against 330 ms for 5
   steps, median of 15, interleaved), the Adam epoch and the notebook step within 1-3%.
 
 (Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
