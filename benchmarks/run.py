@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,7 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
     else:
         cases.load_torch()
     load_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    probe_start = speed_probe()
     extra: dict = {}
     with contextlib.ExitStack() as stack:
         if config == "1":
@@ -157,7 +159,24 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
             )
         facts = machine_facts(cases.torch, cases.TORCH_MISSING)
     facts["loadavg_start"] = load_start
+    facts["probe_ms"] = [probe_start, speed_probe()]
     return {"results": results, "notes": notes, "facts": facts, "sizes": vars(sz), **extra}
+
+
+def speed_probe() -> float:
+    """Milliseconds numpy takes for exp over 1M float32 values (median of 21; one thread
+    always): how fast the host runs at that moment. Under a virtual machine, other guests
+    slow it without showing in this machine's load average."""
+    import numpy as np
+
+    a = np.linspace(-1, 1, 1_000_000, dtype=np.float32)
+    out = np.empty_like(a)
+    times = []
+    for _ in range(21):
+        t0 = time.perf_counter()
+        np.exp(a, out=out)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
 
 
 def run_thread_check(args: argparse.Namespace) -> dict:
@@ -571,6 +590,13 @@ def load_line(runs: Dict[str, dict], thread_check: Optional[dict]) -> List[str]:
         )
     else:
         line += "No other job showed in the load average."
+    probes = [ms for run in runs.values() for ms in run["facts"].get("probe_ms", [])]
+    if probes:
+        line += (
+            f" Host speed: numpy's exp over 1M float32 values took {min(probes):.2f}-"
+            f"{max(probes):.2f} ms (median of 21, at the start and end of each configuration); "
+            "a spread beyond ~20% means other guests of the host slowed parts of the run."
+        )
     return [line, ""]
 
 
