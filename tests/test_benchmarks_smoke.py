@@ -56,3 +56,15 @@ def test_smoke_run_writes_the_report_with_machine_facts(smoke_report: tuple) -> 
     assert "## Machine" in written and "numpy" in written and "threads" in written
     assert "OPENBLAS_NUM_THREADS=1" in written
     assert "one busy-loop process running" in written
+
+
+def test_smoke_run_reports_the_host_speed(smoke_report: tuple) -> None:
+    """The load average misses other guests slowing the host; the speed probe shows them."""
+    import re
+
+    _, written = smoke_report
+    found = re.search(r"Host speed: numpy's exp over 1M float32 values took ([\d.]+)-([\d.]+) ms",
+                      written)
+    assert found, "no host-speed line"
+    low, high = float(found.group(1)), float(found.group(2))
+    assert 0 < low <= high
