@@ -68,3 +68,5 @@ def test_smoke_run_reports_the_host_speed(smoke_report: tuple) -> None:
     assert found, "no host-speed line"
     low, high = float(found.group(1)), float(found.group(2))
     assert 0 < low <= high
+    busy = re.search(r"Other programs kept ([\d.]+)-([\d.]+) cores busy", written)
+    assert busy and float(busy.group(1)) <= float(busy.group(2))
