@@ -170,13 +170,7 @@ class Tensor:
             self._ctx._name = name
 
     # As a node of the graph (a leaf that requires grad), a tensor answers as a Function does:
-    @property
-    def _shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def _dtype(self) -> np.dtype:
-        return self.data.dtype
+    _shape, _dtype = shape, dtype
 
     # ---- Python protocols, as for a PyTorch tensor ----------------------------------------
     def __len__(self) -> int:
