@@ -286,3 +286,23 @@ def test_matmul_helper_equals_numpy(m, k, n, lead):
     wide = rng.standard_normal((m, mm.SHORT_ROW + k))  # numpy's own reduction
     np.testing.assert_array_equal(mm.row_max(wide), wide.max(axis=1))
     assert mm.row_max(g).dtype == mm.row_sums(g).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+def test_reductions_on_strided_views_equal_numpy(dtype, dim) -> None:
+    """The reductions call the array's own methods (x.sum, x.mean, x.max): on a transposed,
+    sliced (non-contiguous) view, in every float dtype, they give numpy's functions' values."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((7, 12)).astype(dtype)
+    view = base.T[::2]  # (6, 7), strided both ways
+    t = tl.Tensor(view)
+    np.testing.assert_array_equal(t.sum(dim=dim).numpy(), np.sum(view, axis=dim))
+    np.testing.assert_allclose(t.mean(dim=dim).numpy(), np.mean(view, axis=dim), rtol=1e-3)
+    if isinstance(dim, int):
+        shifted = view - np.max(view, axis=dim, keepdims=True)
+        soft = np.exp(shifted) / np.sum(np.exp(shifted), axis=dim, keepdims=True)
+        np.testing.assert_allclose(t.softmax(dim=dim).numpy(), soft, rtol=2e-3, atol=1e-4)
+        np.testing.assert_allclose(t.logsumexp(dim).numpy(),
+                                   np.log(np.sum(np.exp(view.astype(np.float64)), axis=dim)),
+                                   rtol=2e-3)
