@@ -315,7 +315,8 @@ def case_epoch(sz: Sizes) -> Result:
     notes = no_torch_note("mini-batch epoch")
     notes.append(
         "mini-batch epoch: batches from tinygrad_lite.data.DataLoader(shuffle=True, seed 0) "
-        "for all three; PyTorch gets them through torch.from_numpy"
+        "for all three; PyTorch gets them through torch.from_numpy; all three start from "
+        "tinygrad_lite's initial weights"
     )
 
     # the same permutation sequence for every implementation: fresh seeded loaders each epoch
@@ -336,7 +337,14 @@ def case_epoch(sz: Sizes) -> Result:
 
     fns["tinygrad_lite"] = tl_epoch
 
+    # Everyone starts from tinygrad_lite's initial weights (numpy's (in, out) layout takes
+    # them transposed), so all three follow the same trajectory: Adam's first moment goes
+    # denormal for the hidden units a run leaves idle (a few % of W1's after one epoch), and
+    # denormal arithmetic slows an epoch by up to ~40%, alike only when the runs are alike.
+    weights = [p.data for p in model.parameters()]  # W1 (128, 784), b1, W2 (10, 128), b2
     np_model = NumpyMLP((784, 128, 10), np.float32, lr=1e-3)
+    for mine, theirs in zip(np_model.params, weights):
+        mine[...] = theirs.T
 
     def numpy_epoch() -> None:
         for xb, yb in batches():
@@ -346,6 +354,9 @@ def case_epoch(sz: Sizes) -> Result:
 
     if torch is not None:
         tmodel = _torch_mlp((784, 128, 10), np.float32)
+        with torch.no_grad():
+            for mine, theirs in zip(tmodel.parameters(), weights):
+                mine.copy_(torch.from_numpy(theirs))
         topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
 
         def torch_epoch() -> None:

@@ -524,3 +524,47 @@ def test_state_dict_has_torchs_layout(name, kwargs):
         opt.step()
         topt2.step()
         _assert_same(ours, fresh)
+
+
+# ---- moments that decay to zero skip the denormal range ------------------------------------
+def _decay_after_one_gradient(make_opt, dtype, steps, moment):
+    """One step with gradient 1e-3 (NaN in the last entry), then `steps` with gradient 0: the
+    moment decays geometrically. Returns (params after each step, the moment after each)."""
+    p = tl.Tensor(np.full(4, 0.5, dtype=dtype), requires_grad=True)
+    opt = make_opt([p])
+    params, moments = [], []
+    for step in range(steps + 1):
+        p.grad = np.array([1e-3, -1e-3, 2e-3, np.nan] if step == 0 else [0, 0, 0, 0], dtype)
+        opt.step()
+        params.append(p.data.copy())
+        moments.append(opt.state[p][moment].copy())
+    return params, moments
+
+
+@pytest.mark.parametrize("name, moment, make_opt", [
+    ("Adam", "exp_avg", lambda ps: optim.Adam(ps, lr=1e-3)),
+    ("SGD", "momentum_buffer", lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9)),
+])
+def test_decaying_moments_are_flushed_to_zero_not_denormal(name, moment, make_opt):
+    """m *= 0.9 with no gradient takes ~800 steps from 1e-3 to the float32 denormal range,
+    where arithmetic is ~10x slower: the optimizer sets such entries to 0. NaN stays NaN, and
+    the parameters are those of the unflushed update (the flushed part is below float32's
+    resolution of them); float16 (computed by numpy in float32) is left as it is."""
+    tiny = np.finfo(np.float32).tiny
+    params, moments = _decay_after_one_gradient(make_opt, np.float32, 1000, moment)
+    for m in moments:
+        finite = np.abs(m[:3])
+        assert not ((finite > 0) & (finite < tiny)).any(), f"{name}: a denormal {moment}: {m}"
+        assert np.isnan(m[3])
+    assert (moments[-1][:3] == 0).all()  # decayed through, as 0.9^1000 * 1e-3 would
+    assert (np.abs(moments[700][:3]) >= tiny).all()  # 0.9^700 1e-4: still a normal number
+
+    # the same run in float64 (no flush in this range): the float32 parameters equal it rounded
+    ref, _ = _decay_after_one_gradient(make_opt, np.float64, 1000, moment)
+    for got, want in zip(params[::50], ref[::50]):
+        np.testing.assert_allclose(got[:3], want[:3], rtol=1e-6)
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # Adam's eps 1e-8 is 0 in float16
+        _, half = _decay_after_one_gradient(make_opt, np.float16, 150, moment)
+    assert (np.abs(half[-1][:3]) < np.finfo(np.float16).tiny).all()  # float16's denormals
+    assert (half[-1][:3] != 0).all()  # kept

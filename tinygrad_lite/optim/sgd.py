@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, grads
+from .optimizer import Optimizer, check_lr, flush_denormals_, grads
 
 
 class SGD(Optimizer):
@@ -59,6 +59,7 @@ class SGD(Optimizer):
                         buf += (1 - dampening) * g
                     else:
                         buf += g
+                    flush_denormals_(buf, self._scratch_for(p))  # see flush_denormals_
                 g = g + momentum * buf if nesterov else buf
             p.data -= lr * g
             p._bump_version()
