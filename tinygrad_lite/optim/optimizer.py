@@ -282,15 +282,15 @@ def flush_denormals_(a: np.ndarray, tmp: np.ndarray) -> None:
     flushes them to zero, a switch numpy does not offer. With 3% of a 128x784 float32 moment
     denormal, `m *= 0.9` took 140 us instead of 12 (PyTorch's Adam step on that weight: 569
     us instead of 273). Training MNIST's 784-128-10 net with Adam, 2-3% of W1's m is
-    denormal from the second epoch on. What is flushed is below any effect: SGD's step for
-    it is lr buf < 1.2e-38 lr, Adam's lr m / ((1 - b1^t)(sqrt(v_hat) + eps)) < 1.2e-29 lr
-    with the default eps.
+    denormal from the second epoch on. What is flushed is below any effect: the step of a
+    momentum buffer is lr buf < 1.2e-38 lr, Adam's lr m / ((1 - b1^t)(sqrt(v_hat) + eps)) <
+    1.2e-29 lr with the default eps.
 
-    Used for the moments that decay by 0.9 a step (Adam's m, SGD's momentum buffer), which
-    reach the denormal range ~800 steps after their gradient stops. Adam's v and RMSprop's
-    averages decay by 0.999 and 0.99, 10-100x slower, and are left as they are: the flush
-    costs two passes over the array every step. float16 is left alone too: numpy computes
-    it in float32, where its denormals are normal numbers.
+    Used for the moments that decay by beta1 or the momentum, 0.9 as commonly set (Adam's m,
+    the momentum buffers of SGD and RMSprop): they reach the denormal range ~800 steps after
+    their gradient stops. Adam's v and RMSprop's averages decay by 0.999 and 0.99, 10-100x slower, and are
+    left as they are: the flush costs two passes over the array every step. float16 is left
+    alone too: numpy computes it in float32, where its denormals are normal numbers.
     """
     if a.dtype.itemsize < 4:
         return

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, grads, lerp_
+from .optimizer import Optimizer, check_lr, flush_denormals_, grads, lerp_
 
 
 class RMSprop(Optimizer):
@@ -84,6 +84,7 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"] = np.zeros_like(p.data)
                 buf *= momentum
                 buf += tmp
+                flush_denormals_(buf, tmp)  # see flush_denormals_
                 np.multiply(buf, lr, out=tmp)
             else:
                 tmp *= lr
