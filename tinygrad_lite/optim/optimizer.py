@@ -288,9 +288,9 @@ def flush_denormals_(a: np.ndarray, tmp: np.ndarray) -> None:
 
     Used for the moments that decay by beta1 or the momentum, 0.9 as commonly set (Adam's m,
     the momentum buffers of SGD and RMSprop): they reach the denormal range ~800 steps after
-    their gradient stops. Adam's v and RMSprop's averages decay by 0.999 and 0.99, 10-100x slower, and are
-    left as they are: the flush costs two passes over the array every step. float16 is left
-    alone too: numpy computes it in float32, where its denormals are normal numbers.
+    their gradient stops. Adam's v and RMSprop's averages decay by 0.999 and 0.99, 10-100x
+    slower, and are left as they are: the flush costs two passes over the array every step.
+    float16 is left alone too: numpy computes it in float32, where its denormals are normal.
     """
     if a.dtype.itemsize < 4:
         return
