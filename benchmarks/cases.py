@@ -338,9 +338,10 @@ def case_epoch(sz: Sizes) -> Result:
     fns["tinygrad_lite"] = tl_epoch
 
     # Everyone starts from tinygrad_lite's initial weights (numpy's (in, out) layout takes
-    # them transposed), so all three follow the same trajectory: Adam's first moment goes
-    # denormal for the hidden units a run leaves idle (a few % of W1's after one epoch), and
-    # denormal arithmetic slows an epoch by up to ~40%, alike only when the runs are alike.
+    # them transposed), so all three follow the same trajectory and idle the same weights:
+    # where a gradient stays 0, numpy's and PyTorch's Adam moments go denormal (2-3% of W1's
+    # from the second epoch), which slows their arithmetic ~10x; tinygrad_lite flushes them
+    # (optim.optimizer.flush_denormals_). With different inits the count would differ by run.
     weights = [p.data for p in model.parameters()]  # W1 (128, 784), b1, W2 (10, 128), b2
     np_model = NumpyMLP((784, 128, 10), np.float32, lr=1e-3)
     for mine, theirs in zip(np_model.params, weights):
