@@ -8,17 +8,17 @@
 
 import numpy as np
 
+from . import ops  # noqa: F401 - the op library: adds its methods to Tensor
 from . import autograd, func, interop, nn, optim, viz  # interop imports torch lazily
 from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
-from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import once_differentiable
 from .compare import compare_gradients
+from .core.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .core.tensor import Function, ShapeError, Tensor
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .random import manual_seed, rand, randn
-from .serialization import load, save
-from .tensor import (
-    Function,
-    Tensor,
+from .ops.factories import (
     arange,
+    as_tensor,
     cat,
     concatenate,
     from_numpy,
@@ -27,7 +27,6 @@ from .tensor import (
     matmul,
     maximum,
     minimum,
-    once_differentiable,
     ones,
     ones_like,
     stack,
@@ -36,6 +35,8 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .random import manual_seed, rand, randn
+from .serialization import load, save
 from .threads import get_num_threads, restore_num_threads, set_num_threads
 from .trace import trace_backward
 
@@ -57,6 +58,7 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "arange",
+    "as_tensor",
     "autograd",
     "bool_",
     "cat",

@@ -34,7 +34,9 @@ import numpy as np
 
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, topological_order
-from .tensor import Tensor, stack, zeros_like
+from .core.autograd import AccumulateGrad
+from .core.tensor import Tensor
+from .ops.factories import stack, zeros_like
 
 __all__ = [
     "grad",
@@ -140,7 +142,8 @@ def _reaches_outside(outputs: list, inside: list) -> bool:
     if not roots:
         return False
     own = {id(t) for t in inside}
-    return any(isinstance(n, Tensor) and id(n) not in own for n in topological_order(roots))
+    return any(isinstance(n, AccumulateGrad) and id(n.variable) not in own
+               for n in topological_order(roots))
 
 
 def _grads(outputs: list, inputs: list, grad_outputs: list, create: bool,

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import nn
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 __all__ = [
     "ACTIVATIONS",

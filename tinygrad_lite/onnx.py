@@ -34,7 +34,7 @@ from . import nn
 from .autograd import no_grad
 from .checkpoint import atomic_write
 from .models import ToImage
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 __all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
 

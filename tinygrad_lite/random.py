@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _size
+from .core.tensor import Tensor
+from .ops.factories import _size
 
 _rng = np.random.default_rng()
 

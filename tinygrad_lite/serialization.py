@@ -26,7 +26,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 PathLike = Union[str, "os.PathLike[str]"]
 _SEP = "/"

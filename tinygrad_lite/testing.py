@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .gradcheck import gradcheck, gradgradcheck
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 MAX_SIDE = 4
 

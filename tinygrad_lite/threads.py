@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from . import blas
+from .core import blas
 
 _limits: List[Any] = []  # the threadpoolctl limit in force (it lasts while referenced)
 

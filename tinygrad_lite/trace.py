@@ -86,9 +86,9 @@ class BackwardTrace:
     def __call__(self, ctx: Any, grad_out: np.ndarray, parent_grads: Any) -> None:
         norm = float(np.linalg.norm(grad_out))
         inputs = tuple(
-            (None if node is None else self.labels.get(id(node)) or node._name,
-             ctx._input_shape(k), node is not None)
-            for k, node in enumerate(ctx.next)
+            (None if node is None else self.labels.get(id(getattr(node, "variable", node)))
+             or node._name, None if node is None else node._shape, node is not None)
+            for node in ctx.next
         )
         step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, ctx._shape, norm)
         self.steps.append(step)

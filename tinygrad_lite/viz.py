@@ -37,7 +37,8 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from .autograd import node_of, topological_order
-from .tensor import Tensor
+from .core.autograd import AccumulateGrad
+from .core.tensor import Tensor
 from .viz_layout import Layout, layered_layout
 from .viz_render import PALETTE, box_size, save_matplotlib, to_svg
 
@@ -74,7 +75,7 @@ def parameter_labels(params: Any = None) -> dict:
 def graph_nodes(root: Tensor) -> list:
     """The nodes of the graph that computed `root`, inputs before users: its ops (`Function`
     nodes) and the leaves that require grad; `[root]` for a tensor that requires none."""
-    return topological_order(root) if root.requires_grad else [root]
+    return topological_order(root) if root.requires_grad else [node_of(root)]
 
 
 def _edges(nodes: list) -> list:
@@ -94,10 +95,11 @@ class Node:
 
 def _grad_norm(node: Any, trace: Any) -> Optional[float]:
     """The norm of dL/d(the node's tensor): a leaf's `.grad`, a retained grad, or the trace's."""
-    tensor = node if isinstance(node, Tensor) else node._retained and node._retained()
+    leaf = isinstance(node, AccumulateGrad)
+    tensor = node.variable if leaf else node._retained and node._retained()
     if tensor is not None and tensor.grad is not None:
-        return float(np.linalg.norm(tensor.grad))
-    if trace is not None and not isinstance(node, Tensor):
+        return float(np.linalg.norm(tensor.grad.data))
+    if trace is not None and not leaf:
         return trace.grad_norm(node)
     return None
 
@@ -105,8 +107,9 @@ def _grad_norm(node: Any, trace: Any) -> Optional[float]:
 def _describe(node: Any, root: Any, labels: dict, trace: Any) -> Node:
     """The box of one node: title, its tensor's shape (and dtype if not float), |grad| when
     known."""
-    name = labels.get(id(node)) or node._name
-    if not isinstance(node, Tensor):  # an op
+    leaf = isinstance(node, AccumulateGrad)
+    name = labels.get(id(node.variable if leaf else node)) or node._name
+    if not leaf:  # an op
         title = f"{name} = {type(node).__name__}" if name else type(node).__name__
         kind = "op"
     else:

@@ -24,7 +24,7 @@ from ..checkpoint import CheckpointError
 from ..compare import compare_gradients
 from ..data import DataError, DataLoader, dataset_files, load_dataset, to_float
 from ..nn.functional import cross_entropy
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from . import (
     LossWatch,
     OneLineParser,

@@ -13,7 +13,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..checkpoint import atomic_write
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 
 def _pyplot():

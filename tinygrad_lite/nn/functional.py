@@ -6,19 +6,23 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import dtypes, ops, ops_loss, ops_nn
-from ..ops_activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
+from ..core import dtypes
+from ..core import ops as core
+from ..ops import math as ops
+from ..ops import conv as ops_nn
+from ..ops import loss as ops_loss
+from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
 from ..random import get_rng
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """x (..., in) @ weight (out, in)^T + bias (out,)."""
-    return ops.Linear.apply(x, weight) if bias is None else ops.Linear.apply(x, weight, bias)
+    return core.Linear.apply(x, weight) if bias is None else core.Linear.apply(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:
-    return ops.ReLU.apply(x)
+    return core.ReLU.apply(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:

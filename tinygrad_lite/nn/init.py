@@ -21,7 +21,7 @@ import warnings
 from typing import Any, Optional
 
 from ..random import get_rng
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 
 def _generator(generator: Optional[Any], rng: Optional[Any]) -> Any:

@@ -9,8 +9,10 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from .. import ops, ops_activation
-from ..tensor import Tensor
+from ..core import ops as core
+from ..ops import activation as ops_activation
+from ..ops import math as ops
+from ..core.tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -39,8 +41,8 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.bias is None:
-            return ops.Linear.apply(x, self.weight)
-        return ops.Linear.apply(x, self.weight, self.bias)
+            return core.Linear.apply(x, self.weight)
+        return core.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
@@ -53,7 +55,7 @@ class ReLU(Module):
     """max(0, x), elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.ReLU.apply(x)
+        return core.ReLU.apply(x)
 
 
 class Sigmoid(Module):

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from . import functional as F
 from .module import Module
 

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from . import functional as F
 from .module import Module, Parameter
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 
 class _Required:

@@ -33,10 +33,9 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .autograd import ShapeError
-from .blas import channel_dots, channel_sums, matmul_nt, matmul_wide
-from .ops import Expand
-from .tensor import Function, Tensor
+from ..core.blas import channel_dots, channel_sums, matmul_nt, matmul_wide
+from ..core.ops import Expand
+from ..core.tensor import Function, ShapeError, Tensor
 
 # ---- helpers --------------------------------------------------------------------------------
 
@@ -173,7 +172,6 @@ class Conv2d(Function):
     ops' own rules (each is a convolution or the other gradient op).
     """
 
-    rule = "grad_W = grad_out @ cols^T, grad_b = sum(grad_out), grad_x = col2im(W^T @ grad_out)"
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         _check_image(x)
@@ -226,7 +224,6 @@ class Conv2dGradInput(Function):
     d/dg2 = the matrix of conv2d(u, W), d/dW = Conv2dGradWeight(g2, u) (the same geometry).
     """
 
-    rule = "grad_g = conv2d(grad_out, W), grad_W = Conv2dGradWeight(g, grad_out)"
 
     def forward(self, g2, weight, x_shape, stride, padding):
         o, c, kh, kw = weight.shape
@@ -256,7 +253,6 @@ class Conv2dGradWeight(Function):
     d/dg2 = the matrix of conv2d(x, U), d/dx = Conv2dGradInput(g2, U).
     """
 
-    rule = "grad_g = conv2d(x, grad_out), grad_x = Conv2dGradInput(g, grad_out)"
 
     def forward(self, g2, x, kernel, stride, padding, cols=None):
         kh, kw = kernel
@@ -309,7 +305,6 @@ class MaxPool2d(Function):
     (MaxPool2dScatter). The argmax is piecewise constant in x, so it is kept as a constant.
     """
 
-    rule = "grad_in = grad_out routed to each window's argmax"
 
     def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
         stride = kernel_size if stride is None else stride
@@ -350,7 +345,6 @@ class MaxPool2dScatter(Function):
     window's kernel offset (a constant). Linear in g; its adjoint is the gather at the same
     positions (MaxPool2dGather), and that is its backward."""
 
-    rule = "grad_in = grad_out gathered at each window's argmax"
 
     def forward(self, g, arg, x_shape, kernel, stride, padding):
         kh, kw = kernel
@@ -378,7 +372,6 @@ class MaxPool2dGather(Function):
     padding): u (N, C, H, W) read at each window's chosen pixel. Linear in u; its adjoint,
     and its backward, is the scatter to the same positions (MaxPool2dScatter)."""
 
-    rule = "grad_in = grad_out scattered to each window's argmax"
 
     def forward(self, u, arg, kernel, stride, padding):
         kh, kw = kernel
@@ -409,7 +402,6 @@ class AvgPool2d(Function):
     grad / (kh kw) onto every pixel of every window, overlaps adding up (AvgPool2dGrad).
     """
 
-    rule = "grad_in = grad_out / (kh kw) spread over each window"
 
     def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
         stride = kernel_size if stride is None else stride
@@ -434,7 +426,6 @@ class AvgPool2dGrad(Function):
     """dx = g / (kh kw) added onto every pixel of its window: g (N, C, OH, OW) -> x_shape.
     Linear in g; its adjoint, and its backward, is the average pooling itself."""
 
-    rule = "grad_in = avg_pool2d(grad_out)"
 
     def forward(self, g, x_shape, kernel, stride, padding):
         kh, kw = kernel
@@ -463,7 +454,6 @@ class Dropout(Function):
     p = 1 drops everything (y = 0). The mask is drawn from `rng` (default `tl.random.get_rng()`).
     """
 
-    rule = "grad_in = grad_out * mask / (1 - p)"
 
     def forward(self, x, p=0.5, rng=None):
         if p >= 1:
@@ -494,7 +484,6 @@ class ChannelSums(Function):
 
     As BLAS products (blas.channel_sums, about 2x faster than numpy's sum for images)."""
 
-    rule = "grad_in[n, c, ...] = grad_out[c]"
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -510,7 +499,6 @@ class ChannelDots(Function):
 
     One batched BLAS dot product that never writes a * b (blas.channel_dots)."""
 
-    rule = "grad_a = grad_out[c] * b, grad_b = grad_out[c] * a"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -548,7 +536,6 @@ class BatchNorm(Function):
     so that second derivatives reach x through them.
     """
 
-    rule = "grad_x = (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) / (M std), dxhat = grad gamma"
 
     def forward(
         self,

@@ -17,9 +17,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .blas import row_max, row_sums
-from .ops import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
-from .tensor import Function, Tensor
+from ..core.blas import row_max, row_sums
+from ..core.ops import CrossEntropy  # noqa: F401 - the fused loss, in the core
+from .math import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
+from ..core.tensor import Function, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
@@ -77,37 +78,6 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 # ---- classification over C classes -----------------------------------------------------------
 
 
-class CrossEntropy(Function):
-    """L = -mean_n log softmax(logits)[n, t_n] for logits (N, C) and integer targets t (N,).
-
-    dL/dlogits = (softmax(logits) - onehot(t)) / N — the notebook's dZ2 = A2 - Y, over m.
-    The fast path of `cross_entropy` (no weights, no ignored targets, no smoothing, mean).
-    """
-    rule = "grad_logits = (softmax - onehot) / N * grad_out"
-
-    def forward(self, logits, targets):
-        n = logits.shape[0]
-        rows = np.arange(n)
-        shifted = logits - row_max(logits)[:, None]  # no overflow in exp
-        e = np.exp(shifted)
-        total = row_sums(e)
-        self.save_for_backward(logits, targets, e / total[:, None])  # softmax, for backward
-        # -log softmax[n, t_n] = log(sum_c exp(shifted[n, c])) - shifted[n, t_n]
-        return np.asarray((np.log(total) - shifted[rows, targets]).sum() / n, dtype=logits.dtype)
-
-    def backward(self, grad):
-        logits, targets, probs = self.saved_tensors
-        n = logits.shape[0]
-        if isinstance(logits, np.ndarray):  # first order: forward's softmax, minus the onehot
-            d = probs.copy()  # (a copy: the graph may be retained)
-            d[np.arange(n), targets] -= 1
-            return d * (grad / n), None
-        # differentiated again: softmax recomputed as a recorded op of the logits
-        onehot = np.zeros(logits.shape, dtype=logits.dtype)
-        onehot[np.arange(n), np.asarray(targets)] = 1
-        return (Softmax.run(logits, axis=1) - onehot) * (grad / n), None
-
-
 class WeightedCrossEntropy(Function):
     """Cross-entropy with class weights w, ignore_index, label smoothing e, any reduction.
 
@@ -120,7 +90,6 @@ class WeightedCrossEntropy(Function):
     probability targets.
     dl_n/dlogits_n = (sum_c q_nc) p_n - q_n;   dl_n/dy_n = -(1 - e) w * log p_n.
     """
-    rule = "grad_logits = (sum(q) softmax - q) * grad_out / D, q = weighted (smoothed) targets"
 
     def forward(self, logits, targets, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean", probabilities=False):
@@ -167,7 +136,6 @@ class NLL(Function):
     l_n = 0 where t_n == ignore_index; 'mean' divides by D = sum of w[t_n] over kept rows.
     dl_n/dx[n, c] = -w[t_n] if c == t_n else 0.
     """
-    rule = "grad_x[n, t_n] = -w[t_n] * grad_out / D, 0 elsewhere"
 
     def forward(self, x, targets, weight=None, ignore_index=-100, reduction="mean"):
         n, c = x.shape
@@ -235,7 +203,6 @@ class SquaredError(_ElementwiseError):
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = (x - y)**2 / sum(w) - L / sum(w).
     """
-    rule = "grad_x = 2 w (x - y) g, grad_y = -grad_x, grad_w = ((x - y)**2 [- L if mean]) g"
 
     @staticmethod
     def error(diff):
@@ -247,7 +214,6 @@ class AbsoluteError(_ElementwiseError):
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = |x - y| / sum(w) - L / sum(w).
     """
-    rule = "grad_x = w sign(x - y) g, grad_y = -grad_x, grad_w = (|x - y| [- L if mean]) g"
 
     @staticmethod
     def error(diff):
@@ -260,7 +226,6 @@ class BinaryCrossEntropy(Function):
     dl/dx = w (x - y) / max(x (1 - x), 1e-12);  dl/dy = w (log(1 - x) - log x) — PyTorch's
     formulas (at x = 0 or 1 they are +-1e12 and +-inf, as there).
     """
-    rule = "grad_x = w (x - y) / max(x (1 - x), 1e-12) * grad_out, grad_y = -w logit(x) * grad_out"
 
     def forward(self, x, y, weight: Optional[np.ndarray] = None, reduction="mean"):
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped
@@ -293,7 +258,6 @@ class BinaryCrossEntropyWithLogits(Function):
     Without pos_weight: l = w (max(x, 0) - x y + log1p(exp(-|x|))), stable for any x.
     dl/dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y);  dl/dy = -w (x + (pw - 1) log sigmoid(x)).
     """
-    rule = "grad_x = w ((1 + (pw-1) y) sigmoid(x) - pw y) g, grad_y = -w (x + (pw-1) logsig(x)) g"
 
     def forward(self, x, y, weight=None, pos_weight=None, reduction="mean"):
         log_sig = _log_sigmoid(x)

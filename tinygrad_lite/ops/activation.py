@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .ops import Clamp, Exp, Sigmoid, Tanh, Where
-from .tensor import Function, Tensor
+from .math import Clamp, Exp, Sigmoid, Tanh, Where
+from ..core.tensor import Function, Tensor
 
 # ---- erf / erfc -----------------------------------------------------------------------------
 
@@ -135,7 +135,6 @@ def _check_float(name: str, x: np.ndarray) -> None:
 class LeakyReLU(Function):
     """y = x if x > 0 else a x (a = negative_slope);  dy/dx = 1 if x > 0 else a (a at 0, as
     PyTorch)."""
-    rule = "grad_in = grad_out * (1 if x > 0 else negative_slope)"
 
     def forward(self, x, negative_slope: float = 0.01):
         _check_float("leaky_relu", x)
@@ -162,7 +161,6 @@ class GELU(Function):
     approximate="tanh":  y = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3);
                          dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
     """
-    rule = "grad_in = grad_out * (Phi(x) + x phi(x))  [tanh form: its derivative, see docstring]"
 
     def forward(self, x, approximate: str = "none"):
         _check_float("gelu", x)
@@ -189,7 +187,6 @@ def _normal_pdf(x: Any) -> Any:
 
 class NormalCDF(Function):
     """y = Phi(x), the standard normal CDF;  dy/dx = phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    rule = "grad_in = grad_out * phi(x)"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -203,7 +200,6 @@ class NormalCDF(Function):
 class ELU(Function):
     """y = x if x > 0 else alpha (exp(x) - 1);  dy/dx = 1 if x > 0 else alpha exp(x) = y + alpha
     (alpha at 0, as PyTorch). The backward reads y, so it never evaluates exp of a large x."""
-    rule = "grad_in = grad_out * (1 if x > 0 else y + alpha)"
 
     def forward(self, x, alpha: float = 1.0):
         _check_float("elu", x)
@@ -221,7 +217,6 @@ class ELU(Function):
 class Softplus(Function):
     """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (PyTorch's linear
     regime: no overflow);  dy/dx = sigmoid(beta x), and 1 in the linear regime."""
-    rule = "grad_in = grad_out * (sigmoid(beta x) if beta x <= threshold else 1)"
 
     def forward(self, x, beta: float = 1.0, threshold: float = 20.0):
         _check_float("softplus", x)
@@ -242,7 +237,6 @@ class HardTanh(Clamp):
     Clamp's backward, with PyTorch's hardtanh mask: open at the bounds (0 there, where clamp
     passes the gradient). Integer tensors stay integers (the bounds cast to their dtype).
     """
-    rule = "grad_in = grad_out * (min_val < x < max_val)"
 
     def forward(self, x, low: float = -1.0, high: float = 1.0):
         low, high = (np.asarray(v).astype(x.dtype) for v in (low, high))

@@ -1,8 +1,8 @@
-"""Every differentiable operation, forward and gradient rule on the same screen.
+"""The elementwise, reduction and indexing ops beyond the core, forward beside gradient rule.
 
-Notation: `grad` is dL/dy for the op's output y; `backward` returns dL/dx for each input x.
-Binary ops may return a gradient of the broadcast shape; the engine (`autograd.unbroadcast`)
-sums it back to the input's shape. Inputs whose `needs_input_grad` is False get None.
+Notation as in core/ops.py: `grad` is dL/dy for the op's output y; `backward` returns dL/dx
+for each input x (None where `needs_input_grad` is False), of x's shape, of a shape x was
+broadcast to, or of one that broadcasts to x's: the engine sums back or copies out.
 """
 
 from __future__ import annotations
@@ -12,46 +12,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .autograd import unbroadcast
-from .blas import column_sums, matmul
-from .tensor import Function
-
-
-def normalize_axis(axis: int, ndim: int) -> int:
-    """`axis` in [-ndim, ndim) as an index in [0, ndim); anything else is an IndexError.
-
-    As in PyTorch, a 0-d tensor accepts axis 0 and -1 (it is treated as having one axis).
-    """
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    n = max(ndim, 1)
-    if not -n <= axis < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
-            f"{axis}) for a tensor with {ndim} dimension(s)"
-        )
-    return int(axis) % n
-
-
-def _axes(axis, ndim: int) -> Optional[tuple]:
-    """Normalise an `axis` argument (None, int or tuple, negatives allowed) to a sorted tuple."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    if not axes:
-        return None  # dim=() or [] reduces over every axis, as in PyTorch
-    normal = [normalize_axis(a, ndim) for a in axes]
-    if len(set(normal)) != len(normal):
-        raise ValueError(f"axis {axis!r} repeats an axis")
-    return tuple(sorted(normal)) if ndim else ()
+from ..core.ops import normalize_axes as _axes
+from ..core.ops import normalize_axis, reduced_shape
+from ..core.tensor import Function, sum_to
 
 
 def _expand(grad: Any, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Any:
-    """Copy `grad` back over the axes a reduction removed (the adjoint of a sum)."""
-    if not keepdims:  # re-insert the reduced axes as size 1
-        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
-        grad = Reshape.run(grad, shape=kept)
-    return Expand.run(grad, shape=shape)
+    """`grad` with the axes a reduction removed put back as size 1: it broadcasts to `shape`."""
+    return grad if keepdims else grad.reshape(reduced_shape(shape, axes))
 
 
 def _masked(grad: Any, mask: Any) -> Any:
@@ -62,75 +30,8 @@ def _masked(grad: Any, mask: Any) -> Any:
 # ---- arithmetic ---------------------------------------------------------------------------
 
 
-class Add(Function):
-    """y = a + b;  dy/da = 1, dy/db = 1."""
-    rule = "grad_a = grad_out, grad_b = grad_out"
-
-    def forward(self, a, b):
-        return a + b
-
-    def backward(self, grad):
-        return grad, grad
-
-
-class Sub(Function):
-    """y = a - b;  dy/da = 1, dy/db = -1."""
-    rule = "grad_a = grad_out, grad_b = -grad_out"
-
-    def forward(self, a, b):
-        return a - b
-
-    def backward(self, grad):
-        return grad, (-grad if self.needs_input_grad[1] else None)
-
-
-class Mul(Function):
-    """y = a * b;  dy/da = b, dy/db = a."""
-    rule = "grad_a = grad_out * b, grad_b = grad_out * a"
-
-    def forward(self, a, b):
-        # dL/da uses b, dL/db uses a: keep only what a needed gradient uses (as PyTorch)
-        self.save_for_backward(a if self.needs_input_grad[1] else None,
-                               b if self.needs_input_grad[0] else None)
-        return a * b
-
-    def backward(self, grad):
-        a, b = self.saved_tensors
-        da = grad * b if self.needs_input_grad[0] else None
-        db = grad * a if self.needs_input_grad[1] else None
-        return da, db
-
-
-class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b**2, computed as -(a/b)/b (as PyTorch): b**2
-    underflows to 0 for |b| < 1e-162 (float64), which would make 0/b**2 a NaN."""
-    rule = "grad_a = grad_out / b, grad_b = -grad_out * (a / b) / b"
-
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return a / b
-
-    def backward(self, grad):
-        a, b = self.saved_tensors
-        da = grad / b if self.needs_input_grad[0] else None
-        db = -grad * (a / b) / b if self.needs_input_grad[1] else None
-        return da, db
-
-
-class Neg(Function):
-    """y = -x;  dy/dx = -1."""
-    rule = "grad_in = -grad_out"
-
-    def forward(self, x):
-        return -x
-
-    def backward(self, grad):
-        return -grad
-
-
 class Pow(Function):
     """y = x**c for a constant c;  dy/dx = c * x**(c-1)  (0 for c = 0, also at x = 0)."""
-    rule = "grad_in = grad_out * c * x**(c-1)"
 
     def forward(self, x, exponent: float):
         self.exponent = exponent
@@ -151,7 +52,6 @@ class ScalarPow(Function):
     As PyTorch: 0 where c = 0 and x >= 0 (-inf where x < 0), nan for c < 0; integer x stays
     integer, a negative integer power is 0 unless c is 1 or -1 (`_integer_power`).
     """
-    rule = "grad_in = grad_out * ln(c) * y"
 
     def forward(self, x, base):
         self.zero_base = base == 0
@@ -196,7 +96,6 @@ class FloorDivide(Function):
     """y = floor(a / b), rounded toward -inf (`a // b`; integers stay integers, float x / 0 is
     inf or nan). Its derivative is 0 wherever it exists, but PyTorch does not implement it:
     backward raises, as PyTorch's does, rather than return a silent zero."""
-    rule = "not differentiable: backward raises, as PyTorch's floor_divide"
 
     def forward(self, a, b):
         _check_divisor("floor_divide", b)
@@ -214,7 +113,6 @@ class Remainder(Function):
     """y = a - b floor(a / b), the remainder with the sign of the divisor (`a % b`, PyTorch's
     remainder, Python's %);  dy/da = 1, dy/db = -floor(a / b) (a constant: nan and inf
     where b = 0, as PyTorch)."""
-    rule = "grad_a = grad_out, grad_b = -grad_out * floor(a / b)"
 
     def forward(self, a, b):
         _check_divisor("remainder", b)
@@ -231,142 +129,10 @@ class Remainder(Function):
         return grad, db
 
 
-class Cast(Function):
-    """y = x converted to `dtype`;  dy/dx = 1 (the gradient goes back in x's dtype)."""
-    rule = "grad_in = grad_out cast back to x's dtype"
-
-    def forward(self, x, dtype):
-        self.input_dtype = x.dtype
-        return x.astype(dtype)
-
-    def backward(self, grad):
-        return Cast.run(grad, dtype=self.input_dtype)
-
-
 # ---- linear algebra -----------------------------------------------------------------------
 
 
-class MatMul(Function):
-    """y = a @ b (2-D, batched with broadcasting, or 1-D);  da = grad @ b^T,  db = a^T @ grad."""
-    rule = "grad_a = grad_out b^T, grad_b = a^T grad_out"
-
-    def forward(self, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul needs at least 1-D operands")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
-        self.save_for_backward(a, b)
-        return matmul(a, b)
-
-    def backward(self, grad):
-        a, b = self.saved_tensors
-        # 1-D operands act as a row (a) or a column (b): lift them to 2-D for the rule.
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        g = grad
-        if b.ndim == 1:
-            g = g.reshape(g.shape + (1,))  # the column axis b's vector removed
-        if a.ndim == 1:
-            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])  # the row axis a's vector
-        da = db = None
-        if self.needs_input_grad[0]:
-            da = MatMul.run(g, b2.swapaxes(-1, -2))
-            if a.ndim == 1:
-                da = da.reshape(da.shape[:-2] + da.shape[-1:])
-        if self.needs_input_grad[1]:
-            db = MatMul.run(a2.swapaxes(-1, -2), g)
-            if b.ndim == 1:
-                db = db.reshape(db.shape[:-1])
-        return da, db
-
-
-class Linear(Function):
-    """y = x @ W^T + b, x (..., in), W (out, in), b (out,).
-
-    dx = grad @ W,  dW = grad^T @ x (summed over the batch),  db = grad summed over the batch.
-    One fused op instead of MatMul + Transpose + Add: fewer temporaries, one backward.
-    """
-    rule = "grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)"
-
-    def forward(self, x, weight, bias=None):
-        if x.dtype != weight.dtype:
-            raise RuntimeError(
-                f"linear: input is {x.dtype} but the weight is {weight.dtype}; convert one "
-                "(x.to(dtype) or model.to(dtype)), as PyTorch requires"
-            )
-        if x.shape[-1] != weight.shape[1]:
-            raise ValueError(
-                f"linear: input has {x.shape[-1]} features but weight {weight.shape} expects "
-                f"{weight.shape[1]}"
-            )
-        self.save_for_backward(x, weight)
-        y = matmul(x, weight.T)
-        if bias is not None:
-            y += bias
-        return y
-
-    def backward(self, grad):
-        x, weight = self.saved_tensors
-        g2 = grad.reshape(-1, grad.shape[-1])
-        dx = MatMul.run(grad, weight) if self.needs_input_grad[0] else None
-        dw = None
-        if self.needs_input_grad[1]:
-            dw = MatMul.run(Transpose.run(g2, axes=(1, 0)), x.reshape(-1, x.shape[-1]))
-        db = None
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            db = ColumnSums.run(g2)  # the batch sum
-        return (dx, dw, db)[: len(self.needs_input_grad)]
-
-
-class ColumnSums(Function):
-    """y = x summed over its rows, x (n, k) -> (k,);  dx = grad copied to every row.
-
-    Sum(axis=0) of a tall matrix, as one matrix-vector product (blas.column_sums): numpy's
-    own column sum of a (41000, 10) float32 array is several times slower."""
-    rule = "grad_in = grad_out broadcast over the rows"
-
-    def forward(self, x):
-        self.rows = x.shape[0]
-        return column_sums(x)
-
-    def backward(self, grad):
-        return Expand.run(Reshape.run(grad, shape=(1, -1)), shape=(self.rows,) + grad.shape)
-
-
 # ---- shape --------------------------------------------------------------------------------
-
-
-class Transpose(Function):
-    """y = x with axes permuted;  dx = grad with the inverse permutation."""
-    rule = "grad_in = grad_out with the axes permuted back"
-
-    def forward(self, x, axes=None):
-        if axes is not None:
-            axes = tuple(normalize_axis(a, x.ndim) for a in axes)
-            if sorted(axes) != list(range(x.ndim)):
-                raise IndexError(f"axes {axes} are not a permutation of the {x.ndim} axes")
-        self.axes = axes
-        return np.transpose(x, axes)
-
-    def backward(self, grad):
-        if self.axes is None:
-            return Transpose.run(grad)
-        return Transpose.run(grad, axes=tuple(int(a) for a in np.argsort(self.axes)))
-
-
-class Reshape(Function):
-    """y = x viewed with a new shape;  dx = grad reshaped back."""
-    rule = "grad_in = grad_out reshaped to x's shape"
-
-    def forward(self, x, shape):
-        shape = tuple(int(n) for n in shape)
-        if any(n < -1 for n in shape) or shape.count(-1) > 1:
-            raise ValueError(f"invalid shape {shape}: sizes must be >= 0, with at most one -1")
-        self.input_shape = x.shape
-        return x.reshape(shape)
-
-    def backward(self, grad):
-        return Reshape.run(grad, shape=self.input_shape)
 
 
 def is_basic_index(index) -> bool:
@@ -376,8 +142,10 @@ def is_basic_index(index) -> bool:
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros with grad added at `index` (np.add.at: repeats accumulate)."""
-    rule = "grad_in = zeros with grad_out added at the index"
+    """y = x[index];  dx = zeros with grad added at `index` (np.add.at: repeats accumulate).
+    A basic index (ints, slices) gives a view of x's memory, as numpy and PyTorch do."""
+
+    is_view = True
 
     def forward(self, x, index):
         self.index = index
@@ -392,7 +160,6 @@ class GetItem(Function):
 class IndexAdd(Function):
     """y = zeros(shape) with x added at `index` (repeated elements accumulate);
     dx = grad[index]. The adjoint of indexing: GetItem's backward, and GetItem is its."""
-    rule = "grad_in = grad_out[index]"
 
     def forward(self, x, index, shape):
         self.index = index
@@ -409,7 +176,6 @@ class IndexAdd(Function):
 
 class SetItem(Function):
     """y = x with y[index] = v (`t[index] = v`);  dx = grad, zeroed at index;  dv = grad[index]."""
-    rule = "grad_x = grad_out with zeros at the index, grad_v = grad_out[index]"
 
     def forward(self, x, v, index):
         self.index = index
@@ -428,7 +194,6 @@ class SetItem(Function):
 
 class Concatenate(Function):
     """y = concatenate(xs, axis);  each dx_i = its slice of grad along `axis`."""
-    rule = "grad_i = slice i of grad_out along the axis"
 
     def forward(self, *xs, axis=0):
         self.axis = axis = normalize_axis(axis, xs[0].ndim)
@@ -446,7 +211,6 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = stack(xs, axis) (a new axis);  each dx_i = grad indexed at i along `axis`."""
-    rule = "grad_i = grad_out[i] along the axis"
 
     def forward(self, *xs, axis=0):
         self.axis = axis = normalize_axis(axis, xs[0].ndim + 1)
@@ -462,32 +226,6 @@ class Stack(Function):
 # ---- reductions ---------------------------------------------------------------------------
 
 
-class Sum(Function):
-    """y = sum of x over `axis`;  dx = grad broadcast back over the summed axes."""
-    rule = "grad_in = grad_out broadcast over the summed axes"
-
-    def forward(self, x, axis=None, keepdims=False):
-        self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
-        return x.sum(axis=self.axes, keepdims=keepdims)
-
-    def backward(self, grad):
-        return _expand(grad, self.input_shape, self.axes, self.keepdims)
-
-
-class Mean(Function):
-    """y = mean of x over `axis` (n elements each);  dx = grad / n broadcast back."""
-    rule = "grad_in = grad_out / n broadcast over the averaged axes"
-
-    def forward(self, x, axis=None, keepdims=False):
-        self.axes, self.keepdims, self.input_shape = _axes(axis, x.ndim), keepdims, x.shape
-        out = x.mean(axis=self.axes, keepdims=keepdims)
-        self.count = x.size // max(out.size, 1) if x.size else 1
-        return out
-
-    def backward(self, grad):
-        return _expand(grad / self.count, self.input_shape, self.axes, self.keepdims)
-
-
 class Prod(Function):
     """y = product of x over `axis`;  dy/dx_i = product of the other elements of x_i's slice.
 
@@ -496,7 +234,6 @@ class Prod(Function):
     The backward is exact as a function of x, so its derivative is the second derivative
     (`_product_of_others`).
     """
-    rule = "grad_in = grad_out * product of the other elements (y / x without zeros)"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
@@ -525,7 +262,7 @@ def _product_of_others(x: Any, zero: np.ndarray, axes: Optional[tuple]) -> Any:
     x1 = Where.run(zero, one, x)
     p = Prod.run(x1, axis=axes, keepdims=True)
     count = zero.sum(axis=axes, keepdims=True)  # zeros in each slice
-    other_zero = Sum.run(_masked(x, zero), axis=axes, keepdims=True) - _masked(x, zero)
+    other_zero = _masked(x, zero).sum(axis=axes, keepdims=True) - _masked(x, zero)
     none_other = (count == 0) | ((count == 1) & zero)
     one_other = ((count == 1) & ~zero) | ((count == 2) & zero)
     z = Where.run(none_other, one, _masked(other_zero, one_other))
@@ -534,7 +271,6 @@ def _product_of_others(x: Any, zero: np.ndarray, axes: Optional[tuple]) -> Any:
 
 class Max(Function):
     """y = max of x over `axis`;  dx = grad at the maximal elements (ties share it equally)."""
-    rule = "grad_in = grad_out at the maxima (ties share it)"
 
     reduce = staticmethod(np.max)
 
@@ -558,7 +294,6 @@ class Min(Max):
     Max's forward with np.min, and its backward (the gradient goes where x equals y). Not
     -max(-x): negation wraps unsigned integers (uint8 [0, 1] would give 1) and refuses bools.
     """
-    rule = "grad_in = grad_out at the minima (ties share it)"
     reduce = staticmethod(np.min)
 
 
@@ -567,7 +302,6 @@ class Min(Max):
 
 class Exp(Function):
     """y = exp(x);  dy/dx = exp(x) = y."""
-    rule = "grad_in = grad_out * exp(x)"
 
     def forward(self, x):
         y = np.exp(x)
@@ -581,7 +315,6 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x);  dy/dx = 1/x."""
-    rule = "grad_in = grad_out / x"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -594,7 +327,6 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
-    rule = "grad_in = grad_out / (2 sqrt(x))"
 
     def forward(self, x):
         y = np.sqrt(x)
@@ -606,22 +338,8 @@ class Sqrt(Function):
         return grad / (2 * y)
 
 
-class ReLU(Function):
-    """y = max(0, x);  dy/dx = [x > 0] (0 at exactly 0, as the notebook's `Z > 0`)."""
-    rule = "grad_in = grad_out * (x > 0)"
-
-    def forward(self, x):
-        self.save_for_backward(x > 0)
-        return np.maximum(x, 0)
-
-    def backward(self, grad):
-        (positive,) = self.saved_tensors
-        return grad * positive  # (a bool array: numpy multiplies it 8x faster than np.where)
-
-
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (no overflow);  dy/dx = y (1 - y)."""
-    rule = "grad_in = grad_out * y * (1 - y)"
 
     def forward(self, x):
         y = 0.5 * (np.tanh(0.5 * x) + 1)
@@ -635,7 +353,6 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - y**2."""
-    rule = "grad_in = grad_out * (1 - y**2)"
 
     def forward(self, x):
         y = np.tanh(x)
@@ -655,7 +372,6 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 class Softmax(Function):
     """s = exp(x) / sum(exp(x)) along `axis`;  dx = s * (grad - sum(grad * s))."""
-    rule = "grad_in = s * (grad_out - sum(grad_out * s))"
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
@@ -671,7 +387,6 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along `axis`;  dx = grad - softmax(x) * sum(grad)."""
-    rule = "grad_in = grad_out - softmax(x) * sum(grad_out)"
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
@@ -689,7 +404,6 @@ class LogSoftmax(Function):
 
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
-    rule = "grad_in = grad_out * sign(x)"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -702,7 +416,6 @@ class Abs(Function):
 
 class Sin(Function):
     """y = sin(x);  dy/dx = cos(x)."""
-    rule = "grad_in = grad_out * cos(x)"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -715,7 +428,6 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos(x);  dy/dx = -sin(x)."""
-    rule = "grad_in = -grad_out * sin(x)"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -728,7 +440,6 @@ class Cos(Function):
 
 class Log1p(Function):
     """y = log(1 + x) (accurate for small x);  dy/dx = 1 / (1 + x)."""
-    rule = "grad_in = grad_out / (1 + x)"
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -745,7 +456,6 @@ class Clamp(Function):
     As PyTorch: the gradient passes where x lies inside the closed interval, boundaries
     included; when low > high every y is `high` and no gradient passes. NaN stays NaN (no grad).
     """
-    rule = "grad_in = grad_out * (low <= x <= high)"
 
     def forward(self, x, low=None, high=None):
         inside = np.ones(x.shape, dtype=bool)
@@ -771,7 +481,6 @@ class Maximum(Function):
     At a tie a == b the gradient is split half/half between a and b, as PyTorch does; where
     either is NaN (y is NaN) both receive the full gradient, again as PyTorch.
     """
-    rule = "grad_a = grad_out * ([a > b] + [a == b] / 2), grad_b likewise"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -787,7 +496,6 @@ class Minimum(Function):
 
     Ties split the gradient half/half and NaN passes it to both, as in `Maximum` (PyTorch's rule).
     """
-    rule = "grad_a = grad_out * ([a < b] + [a == b] / 2), grad_b likewise"
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -811,7 +519,6 @@ def _tie_split(grad: Any, to_a: np.ndarray, to_b: np.ndarray, tie: np.ndarray,
 class Where(Function):
     """y = x where cond else z (cond a bool array, all three broadcast together);
     dy/dx = [cond], dy/dz = [not cond], cond gets no gradient."""
-    rule = "grad_x = grad_out where cond else 0, grad_z = 0 where cond else grad_out"
 
     def forward(self, cond, x, z):
         self.save_for_backward(cond)
@@ -826,7 +533,6 @@ class Where(Function):
 
 class Clone(Function):
     """y = a copy of x (its own memory, still in the graph);  dy/dx = 1."""
-    rule = "grad_in = grad_out"
 
     def forward(self, x):
         return x.copy()
@@ -835,30 +541,16 @@ class Clone(Function):
         return grad
 
 
-class Expand(Function):
-    """y = x broadcast to `shape` (a read-only view, as PyTorch's expand);
-    dx = grad summed over the broadcast axes (the adjoint of broadcasting)."""
-    rule = "grad_in = grad_out summed over the expanded axes"
-
-    def forward(self, x, shape):
-        self.input_shape = x.shape
-        return np.broadcast_to(x, shape)
-
-    def backward(self, grad):
-        return SumToSize.run(grad, shape=self.input_shape)
-
-
 class SumToSize(Function):
-    """y = x summed over the axes it was broadcast along, to `shape` (autograd.unbroadcast);
-    dx = grad broadcast back to x's shape. Expand's adjoint, and Expand is its."""
-    rule = "grad_in = grad_out broadcast to x's shape"
+    """y = x summed over the axes it was broadcast along, to `shape`;  dx = grad copied back
+    to x's shape. The adjoint of broadcasting (Expand), and Expand is its adjoint."""
 
     def forward(self, x, shape):
         self.input_shape = x.shape
-        return unbroadcast(x, shape)
+        return sum_to(x, shape)
 
     def backward(self, grad):
-        return Expand.run(grad, shape=self.input_shape)
+        return grad  # (copied out to x's shape by the engine)
 
 
 def _centered_var(x, axes, correction):
@@ -882,7 +574,6 @@ class Var(Function):
 
     n - correction <= 0 divides by 0: inf (nan for 0/0) with a warning, as PyTorch.
     """
-    rule = "grad_in = grad_out * 2 (x - mean) / (n - correction)"
 
     def forward(self, x, axis=None, correction=1, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
@@ -898,7 +589,6 @@ class Var(Function):
 class Std(Function):
     """s = sqrt(var(x)) (`axis` and `correction` as for Var);  ds/dx = dvar/dx / (2 s),
     taken as 0 where s == 0 (a constant slice), as PyTorch."""
-    rule = "grad_in = grad_out / (2 s) * 2 (x - mean) / (n - correction), 0 where s == 0"
 
     def forward(self, x, axis=None, correction=1, keepdims=False):
         self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
