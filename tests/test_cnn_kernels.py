@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_lite import blas
+from tinygrad_lite.core import blas
 
 
 def _layouts(shape, dtype, seed=0):

@@ -154,7 +154,7 @@ def test_a_transposed_square_gradient_is_flagged():
 
 def test_callable_gets_the_model_and_model_grads_are_left_alone():
     model, X, Y, params = notebook_net()
-    before = [np.full(p.shape, 7.0) for p in model.parameters()]
+    before = [tl.tensor(np.full(p.shape, 7.0)) for p in model.parameters()]
     for p, g in zip(model.parameters(), before):
         p.grad = g
     seen = []

@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as TF
-from tinygrad_lite import ops
+from tinygrad_lite.ops import math as ops
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as THF  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_lite as tl
 import tinygrad_lite.nn.functional as F
-from tinygrad_lite import ops_activation
+from tinygrad_lite.ops import activation as ops_activation
 
 
 def test_exported_from_functional():

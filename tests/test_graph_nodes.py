@@ -32,7 +32,7 @@ def test_intermediate_tensors_die_with_the_last_reference_while_the_graph_lives(
         first = y.grad_fn
         while isinstance(first.next[0], tl.Function):
             first = first.next[0]
-        assert first.next[0] is x  # the leaf itself, where its gradient ends
+        assert first.next[0].variable is x  # the leaf's AccumulateGrad, where its gradient ends
         last, first = weakref.ref(y.grad_fn), weakref.ref(first)
         y.backward()
         assert x.grad == pytest.approx(1.0001 ** 100, rel=1e-5)

@@ -29,8 +29,13 @@ from test_ops import Cube  # the public Function API's example op
 from test_torch_ops import var_std_cases
 
 import tinygrad_lite as tl
-from tinygrad_lite import autograd, ops, ops_activation, ops_loss, ops_nn
+from tinygrad_lite import autograd
+from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
+from tinygrad_lite.ops import activation as ops_activation
+from tinygrad_lite.ops import conv as ops_nn
+from tinygrad_lite.ops import loss as ops_loss
+from tinygrad_lite.ops import math as ops
 from tinygrad_lite.testing import (
     arrays,
     away_from_zero,
@@ -86,7 +91,7 @@ def ggc(fn, *arrays_, seed=0):
 
 
 # ---- binary arithmetic, broadcasting both ways -------------------------------------------------
-@covers(ops.Add, ops.Sub, ops.Mul, ops.SumToSize)
+@covers(core_ops.Add, core_ops.Sub, core_ops.Mul)
 @FAST
 @given(broadcastable_arrays(), gradient_seeds())
 def test_add_sub_mul(ab, seed):
@@ -96,14 +101,14 @@ def test_add_sub_mul(ab, seed):
     assert ggc(lambda a, b: (a + b) * (a - b) * a, *ab, seed=seed)  # non-zero second derivatives
 
 
-@covers(ops.Div)
+@covers(core_ops.Div)
 @FAST
 @given(broadcastable_arrays(elements=away_from_zero(0.5)), gradient_seeds())
 def test_div(ab, seed):
     assert ggc(lambda a, b: a / b, *ab, seed=seed)
 
 
-@covers(ops.Neg)
+@covers(core_ops.Neg)
 @FAST
 @given(arrays(), gradient_seeds())
 def test_neg(x, seed):
@@ -118,7 +123,7 @@ def test_pow(x, c, seed):
     assert ggc(lambda a: a**c, x, seed=seed)
 
 
-@covers(ops.Add, ops.Sub, ops.Mul, ops.Div)
+@covers(core_ops.Add, core_ops.Sub, core_ops.Mul, core_ops.Div)
 @FAST
 @given(arrays(), values(), gradient_seeds())
 def test_scalar_on_either_side(x, c, seed):
@@ -167,11 +172,11 @@ def test_floor_divide_backward_raises_first_and_second_order():
     assert ggc(lambda t: t.detach() // 0.5 * t * t, x.data)  # as a constant it is fine
 
 
-@covers(ops.Cast)
+@covers(core_ops.Cast)
 @FAST
 @given(arrays(), gradient_seeds())
 def test_cast(x, seed):
-    assert ggc(lambda a: ops.Cast.apply(a, dtype=np.float64) * a, x, seed=seed)
+    assert ggc(lambda a: core_ops.Cast.apply(a, dtype=np.float64) * a, x, seed=seed)
 
 
 def test_cast_float32_second_derivative_keeps_the_dtype():
@@ -184,14 +189,14 @@ def test_cast_float32_second_derivative_keeps_the_dtype():
 
 
 # ---- linear algebra --------------------------------------------------------------------------
-@covers(ops.MatMul)
+@covers(core_ops.MatMul)
 @FAST
 @given(matmul_arrays(), gradient_seeds())
 def test_matmul(ab, seed):
     assert ggc(lambda x, y: x @ y, *ab, seed=seed)
 
 
-@covers(ops.Linear, ops.ColumnSums)
+@covers(core_ops.Linear)
 @FAST
 @given(st.data(), gradient_seeds())
 def test_linear_fused(data, seed):
@@ -203,7 +208,7 @@ def test_linear_fused(data, seed):
 
 
 # ---- shape ops -------------------------------------------------------------------------------
-@covers(ops.Transpose)
+@covers(core_ops.Transpose)
 @FAST
 @given(st.data(), gradient_seeds())
 def test_transpose(data, seed):
@@ -213,7 +218,7 @@ def test_transpose(data, seed):
     assert ggc(lambda a: a.T, x, seed=seed)
 
 
-@covers(ops.Reshape)
+@covers(core_ops.Reshape)
 @FAST
 @given(arrays(shapes(min_dims=1)), gradient_seeds())
 def test_reshape_and_flatten(x, seed):
@@ -269,7 +274,7 @@ def test_concatenate_and_stack(data, seed):
     assert ggc(lambda *ts: tl.stack([t * t for t in ts], axis=axis), *parts, seed=seed)
 
 
-@covers(ops.Expand, ops.SumToSize)
+@covers(core_ops.Expand, ops.SumToSize)
 @FAST
 @given(arrays(shapes(max_side=2)), st.data(), gradient_seeds())
 def test_expand_and_sum_to_size(x, data, seed):
@@ -288,7 +293,7 @@ def test_clone(x, seed):
 
 
 # ---- reductions ------------------------------------------------------------------------------
-@covers(ops.Sum, ops.Mean)
+@covers(core_ops.Sum, core_ops.Mean)
 @FAST
 @given(st.data(), st.booleans(), gradient_seeds())
 def test_sum_mean(data, keepdims, seed):
@@ -311,7 +316,7 @@ def test_prod_with_zeros(data, keepdims, seed):
     assert ggc(lambda a: a.prod(axis, keepdims=keepdims).sum() * a, x, seed=seed)
 
 
-@covers(ops.Exp, ops.Log, ops.Sum)
+@covers(ops.Exp, ops.Log, core_ops.Sum)
 @FAST
 @given(st.data(), st.booleans(), gradient_seeds())
 def test_logsumexp(data, keepdim, seed):
@@ -369,7 +374,7 @@ def test_log1p(x, seed):
     assert ggc(lambda a: a.log1p(), x, seed=seed)
 
 
-@covers(ops.ReLU, ops.Abs)
+@covers(core_ops.ReLU, ops.Abs)
 @FAST
 @given(arrays(elements=away_from_zero(0.01)), gradient_seeds())
 def test_relu_abs(x, seed):
@@ -460,7 +465,7 @@ def t64(x):
     return np.asarray(x, dtype=np.float64)
 
 
-@covers(ops_loss.CrossEntropy)
+@covers(core_ops.CrossEntropy)
 @FAST
 @given(st.data(), gradient_seeds())
 def test_cross_entropy_fused(data, seed):
@@ -740,7 +745,7 @@ def test_batch_norm_eval(case, affine, data, seed):
 # ---- every op is covered ---------------------------------------------------------------------
 def _op_classes():
     found = set()
-    for module in (ops, ops_loss, ops_activation, ops_nn):
+    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

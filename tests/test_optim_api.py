@@ -376,7 +376,7 @@ def test_zero_grad_set_to_none_or_in_place():
     p.grad = np.full(3, 2.0)
     kept = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is kept and not p.grad.any() and q.grad is None
+    assert p.grad is kept and not p.grad.data.any() and q.grad is None
     opt.zero_grad()  # default: set_to_none=True
     assert p.grad is None and q.grad is None
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import blas
+from tinygrad_lite.core import blas
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

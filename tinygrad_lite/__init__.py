@@ -8,8 +8,15 @@
 
 import numpy as np
 
-from . import ops  # noqa: F401 - the op library: adds its methods to Tensor
-from . import autograd, func, interop, nn, optim, viz  # interop imports torch lazily
+from . import (  # interop imports torch lazily
+    autograd,
+    func,
+    interop,
+    nn,
+    ops,  # noqa: F401 - the op library: adds its methods to Tensor
+    optim,
+    viz,
+)
 from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
 from .autograd import once_differentiable
 from .compare import compare_gradients

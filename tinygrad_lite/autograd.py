@@ -12,7 +12,6 @@ from .core.autograd import (
     AccumulateGrad,
     backward_hooks,
     enable_grad,
-
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -22,7 +21,8 @@ from .core.autograd import topological_order as _node_order
 from .core.tensor import Function, ShapeError, Tensor, release, sum_to
 
 __all__ = ["Function", "ShapeError", "backward_hooks", "enable_grad", "grad", "is_grad_enabled",
-           "no_grad", "node_of", "once_differentiable", "set_grad_enabled", "sum_to", "topological_order"]
+           "no_grad", "node_of", "once_differentiable", "set_grad_enabled", "sum_to",
+           "topological_order"]
 
 
 def node_of(t: Tensor) -> Any:

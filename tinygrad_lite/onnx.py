@@ -33,8 +33,8 @@ import numpy as np
 from . import nn
 from .autograd import no_grad
 from .checkpoint import atomic_write
-from .models import ToImage
 from .core.tensor import Tensor
+from .models import ToImage
 
 __all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
 

@@ -24,8 +24,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import gradcheck, gradgradcheck
 from .core.tensor import Tensor
+from .gradcheck import gradcheck, gradgradcheck
 
 MAX_SIDE = 4
 

@@ -38,14 +38,25 @@ __all__ = ["BackwardTrace", "TraceStep", "rule_of", "trace_backward"]
 
 
 def rule_of(function_class: type) -> str:
-    """The local backward rule of a Function class: its `rule`, else its docstring's first line."""
-    rule = getattr(function_class, "rule", None)
-    if rule:
-        return str(rule)
+    """The gradient rule of a Function class, from its docstring, whose first paragraph states
+    the op and its derivative ("y = exp(x);  dL/dx = g y"): the part after the ";", or the
+    whole first paragraph when it has none."""
     doc = function_class.__doc__  # not inherited: an undocumented op does not get Function's
-    if doc and doc.strip():
-        return doc.strip().splitlines()[0]
-    return "(no rule documented)"
+    if not doc or not doc.strip():
+        return "(no rule documented)"
+    first = " ".join(doc.strip().split("\n\n")[0].split())
+    return first.split(";", 1)[1].strip() if ";" in first else first
+
+
+def _input_shape(ctx: Any, k: int, node: Any) -> Optional[tuple]:
+    """Input k's shape: its node's, or for an input that needs no gradient, that of its array
+    if the op saved it; else unknown (None)."""
+    if node is not None:
+        return node._shape
+    for array, version in zip(ctx._saved or (), getattr(ctx, "_versions", ()) or ()):
+        if version is not None and version[0] == k:
+            return np.shape(array)
+    return None
 
 
 @dataclass
@@ -87,8 +98,8 @@ class BackwardTrace:
         norm = float(np.linalg.norm(grad_out))
         inputs = tuple(
             (None if node is None else self.labels.get(id(getattr(node, "variable", node)))
-             or node._name, None if node is None else node._shape, node is not None)
-            for node in ctx.next
+             or node._name, _input_shape(ctx, k, node), node is not None)
+            for k, node in enumerate(ctx.next)
         )
         step = TraceStep(type(ctx).__name__, rule_of(type(ctx)), inputs, ctx._shape, norm)
         self.steps.append(step)

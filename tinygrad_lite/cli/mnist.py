@@ -22,9 +22,9 @@ from .. import onnx as tl_onnx
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError
 from ..compare import compare_gradients
+from ..core.tensor import Tensor
 from ..data import DataError, DataLoader, dataset_files, load_dataset, to_float
 from ..nn.functional import cross_entropy
-from ..core.tensor import Tensor
 from . import (
     LossWatch,
     OneLineParser,

@@ -19,6 +19,8 @@ import inspect
 import threading
 from typing import Any, Callable, Optional
 
+import numpy as np
+
 
 class _GradMode(threading.local):
     """Grad mode is per thread, as in PyTorch; a new thread starts with it on."""
@@ -96,7 +98,7 @@ class AccumulateGrad:
     """The node where a leaf's gradient ends (PyTorch's name): `variable` is the leaf."""
 
     __slots__ = ("variable", "__weakref__")
-    next = ()
+    next = next_functions = ()
     _retained = None
     _shape = property(lambda self: self.variable.shape)  # what the gradient's shape must be
     _dtype = property(lambda self: self.variable.dtype)
@@ -152,6 +154,8 @@ def backward(roots: list, grads: list, deliver: Callable, create_graph: bool = F
             g = flowing.pop(node, None)
             if g is None:
                 continue
+            if isinstance(g, np.generic):  # numpy makes a sum of 0-d arrays a scalar
+                g = np.asarray(g)
             leaf = type(node) is AccumulateGrad
             if (node in only) if only is not None else (leaf or node._retained is not None):
                 deliver(node, g)

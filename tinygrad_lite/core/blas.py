@@ -160,10 +160,10 @@ def _shared(work: Callable[[int, int], Any], total: int, step: int, size: int) -
     thread, each a multiple of `step` long; on the calling thread alone when the product is
     under PARALLEL_WORK multiply-adds (`size`), there is one thread, or another product has
     the workers."""
-    shares = min(_threads, -(-total // max(step, 1))) if size >= PARALLEL_WORK else 1
-    if shares <= 1 or not _busy.acquire(blocking=False):
+    if size < PARALLEL_WORK or _threads == 1 or not _busy.acquire(blocking=False):
         return [work(0, total)]
-    try:
+    try:  # the workers are read under the lock: set_num_threads may replace them meanwhile
+        shares = min(len(_workers) + 1, -(-total // max(step, 1)))
         length = -(-total // (shares * step)) * step
         bounds = [(i, min(i + length, total)) for i in range(0, total, length)]
         helpers = _workers[: len(bounds) - 1]
@@ -184,8 +184,8 @@ def _shared(work: Callable[[int, int], Any], total: int, step: int, size: int) -
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b (numpy's semantics). A 2-D b with a narrow output is applied to a's rows in blocks;
     with several threads, a's rows (or, for a short a, the shared axis) are shared out."""
-    if b.ndim != 2 or a.ndim < 2:
-        return a @ b
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or b.ndim != 2 or a.ndim < 2:
+        return a @ b  # Tensors (a backward being recorded) multiply as Tensors
     k, n = b.shape
     m = a.size // k if k else 0
     rows = BLOCK_WORK // max(k * n, 1)
@@ -211,6 +211,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def column_sums(g: np.ndarray) -> np.ndarray:
     """The sum of the rows of a 2-D g (N, C): g.sum(axis=0), as one BLAS product."""
+    if type(g) is not np.ndarray:
+        return g.sum(axis=0)
     return np.ones(g.shape[0], dtype=g.dtype) @ g
 
 

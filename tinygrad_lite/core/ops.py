@@ -108,18 +108,25 @@ class MatMul(Function):
         a, b = self.saved_tensors
         a2 = a.reshape(1, -1) if a.ndim == 1 else a  # a vector a is one row,
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b  # a vector b one column
-        g2 = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) if a.ndim == 1 else g
-        g2 = g2.reshape(g2.shape + (1,)) if b.ndim == 1 else g2
-        da = matmul(g2, b2.swapaxes(-1, -2)).reshape(a.shape) if self.needs_input_grad[0] else None
-        db = matmul(a2.swapaxes(-1, -2), g2) if self.needs_input_grad[1] else None
-        return da, db if db is None or b.ndim > 1 else db.reshape(db.shape[:-1])
+        if b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        if a.ndim == 1:
+            g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = matmul(g, b2.swapaxes(-1, -2))
+            da = da.reshape(da.shape[:-2] + da.shape[-1:]) if a.ndim == 1 else da
+        if self.needs_input_grad[1]:
+            db = matmul(a2.swapaxes(-1, -2), g)
+            db = db.reshape(db.shape[:-1]) if b.ndim == 1 else db
+        return da, db  # (summed over broadcast batch axes by the engine)
 
 
 class Linear(Function):
-    """y = x W^T + b for x (N, in), W (out, in), b (out,): the notebook's Z = W A + b.
+    """y = x W^T + b;  dL/dx = g W,  dL/dW = g^T x,  dL/db = g summed over the batch.
 
-    dL/dx = g W (the notebook's dA = W^T dZ),  dL/dW = g^T x (dW = dZ A^T),
-    dL/db = g summed over the batch (db = sum(dZ)); the notebook's 1/m is in g already.
+    x (N, in), W (out, in), b (out,): the notebook's Z = W A + b, with its backprop lines
+    dA = W^T dZ, dW = dZ A^T and db = sum(dZ) (the notebook's 1/m is in g already).
     """
 
     def forward(self, x, weight, bias=None):
@@ -161,10 +168,10 @@ class ReLU(Function):
 
 
 class CrossEntropy(Function):
-    """L = mean_n -log softmax(z)[n, t_n] for logits z (N, C) and class indices t (N,).
+    """L = mean_n -log softmax(z)[n, t_n];  dL/dz = (softmax(z) - onehot(t)) / N.
 
-    dL/dz = (softmax(z) - onehot(t)) / N: the notebook's dZ2 = A2 - Y, over m. Softmax is
-    computed shifted by the row maximum, so large logits cannot overflow.
+    For logits z (N, C) and class indices t (N,): the notebook's dZ2 = A2 - Y, over m.
+    Softmax is computed shifted by the row maximum, so large logits cannot overflow.
     """
 
     def forward(self, z, t):
@@ -194,23 +201,23 @@ class Sum(Function):
     """y = x summed over `axes`;  dL/dx = g copied back over the summed axes."""
 
     def forward(self, x, axes=None, keepdims=False):
-        self.kept = x.shape if keepdims else reduced_shape(x.shape, axes)
+        self.shape, self.kept = x.shape, reduced_shape(x.shape, axes)
         return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
-        return g.reshape(self.kept)
+        return broadcast_to(g.reshape(self.kept), self.shape)
 
 
 class Mean(Function):
     """y = x averaged over `axes` (n elements each);  dL/dx = g / n copied back."""
 
     def forward(self, x, axes=None, keepdims=False):
-        self.kept = x.shape if keepdims else reduced_shape(x.shape, axes)
-        self.n = max(x.size, 1) // max(int(np.prod(reduced_shape(x.shape, axes))), 1)
+        self.shape, self.kept = x.shape, reduced_shape(x.shape, axes)
+        self.n = x.size // max(int(np.prod(self.kept)), 1) if x.size else 1
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
-        return g.reshape(self.kept) / self.n
+        return broadcast_to(g.reshape(self.kept) / self.n, self.shape)
 
 
 class Reshape(Function):
@@ -251,6 +258,11 @@ class Expand(Function):
         return g
 
 
+def broadcast_to(g: Any, shape: tuple) -> Any:
+    """`g` copied out to `shape`: a read-only view of an array, or a recorded `Expand`."""
+    return Expand.apply(g, shape=shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+
+
 def reduced_shape(shape: tuple, axes: Optional[tuple]) -> tuple:
     """`shape` after a reduction over `axes` (all when None) that keeps them as size 1."""
     return tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
@@ -281,11 +293,14 @@ def normalize_axes(axis: Axis, ndim: int) -> Optional[tuple]:
     return tuple(normal) if ndim else ()
 
 
-def pick(dim: Any, axis: Any, keepdim: Any = None, keepdims: Any = None) -> tuple:
-    """PyTorch's `dim=`/`keepdim=` or numpy's `axis=`/`keepdims=`, whichever was given."""
+def pick(dim: Any, axis: Any, keepdim: Optional[bool], keepdims: bool, out: Any = None) -> tuple:
+    """PyTorch's `dim=`/`keepdim=` or numpy's `axis=`/`keepdims=`, whichever was given
+    (numpy's `out=` is not supported)."""
     if dim is not None and axis is not None:
-        raise TypeError("give either dim= or axis=, not both")
-    return (dim if axis is None else axis), bool(keepdim if keepdims is None else keepdims)
+        raise TypeError("give either axis= or dim=, not both")
+    if out is not None:
+        raise TypeError("out= is not supported; use the returned tensor")
+    return (dim if axis is None else axis), bool(keepdims if keepdim is None else keepdim)
 
 
 # ---- the Tensor methods of these ops -----------------------------------------------------------
@@ -304,22 +319,22 @@ def operands(a: Any, b: Any, rule: Any = dtypes.result_type) -> tuple:
 
 
 def _sum(self: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
-         keepdim: Optional[bool] = None, dtype: Any = None) -> Tensor:
+         keepdim: Optional[bool] = None, dtype: Any = None, out: None = None) -> Tensor:
     """The sum over `dim` (every axis when None); bools and integers sum as int64."""
     x = self if dtype is None else self.to(dtype)
     if x.data.dtype.kind == "b" or (x.data.dtype.kind in "iu" and x.data.dtype.itemsize < 8):
         x = x.to(np.int64)
-    axis, keep = pick(dim, axis, keepdim, keepdims)
+    axis, keep = pick(dim, axis, keepdim, keepdims, out)
     return Sum.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keep)
 
 
 def _mean(self: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
-          keepdim: Optional[bool] = None, dtype: Any = None) -> Tensor:
+          keepdim: Optional[bool] = None, dtype: Any = None, out: None = None) -> Tensor:
     """The mean over `dim` (every axis when None); integers and bools average as float32."""
     x = self if dtype is None else self.to(dtype)
     if x.data.dtype.kind not in "fc":
         x = x.to(dtypes.DEFAULT_FLOAT)
-    axis, keep = pick(dim, axis, keepdim, keepdims)
+    axis, keep = pick(dim, axis, keepdim, keepdims, out)
     return Mean.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keep)
 
 
@@ -361,9 +376,12 @@ def _expand(self: Tensor, *sizes: Any) -> Tensor:
                            f"to the number of dimensions in the tensor ({self.ndim})")
     lead, shape = len(sizes) - self.ndim, []
     for i, n in enumerate(sizes):
-        old = self.shape[i - lead] if i >= lead else None
-        n = old if n == -1 and old is not None else n
-        if n < 0 or old not in (None, 1, n):
+        if i < lead and n < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({n}) isn't allowed in a "
+                               f"leading, non-existing dimension {i}")
+        old = self.shape[i - lead] if i >= lead else 1
+        n = old if n == -1 and i >= lead else n
+        if old != 1 and n != old:
             raise RuntimeError(f"The expanded size of the tensor ({n}) must match the existing "
                                f"size ({old}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(sizes)}.  Tensor sizes: {list(self.shape)}")

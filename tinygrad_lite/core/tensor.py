@@ -35,9 +35,15 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None or isinstance(data, (np.ndarray, np.generic)):
         return np.array(data, dtype=dtype)
     array = np.array(data)
-    if array.dtype == np.float64:
-        array = array.astype(np.float32)
+    if array.dtype == np.float64 and not _holds_float64(data):
+        array = array.astype(np.float32)  # Python floats; numpy float64 scalars stay float64
     return array
+
+
+def _holds_float64(data: Any) -> bool:
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64(x) for x in data)
+    return isinstance(data, np.floating)
 
 
 class Tensor:
@@ -54,7 +60,7 @@ class Tensor:
     __array_ufunc__ = None  # `ndarray * Tensor` calls Tensor.__rmul__ instead of broadcasting
     __hash__ = object.__hash__  # by identity, as in PyTorch (== is elementwise)
     _name: Optional[str] = None  # a label for drawings (tools/viz.py)
-    _accumulator: Optional[AccumulateGrad] = None  # a leaf's node, made on first use
+    _accumulator: Any = None  # a weak reference to a leaf's node while a graph holds it
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = to_array(data, dtype)
@@ -117,9 +123,11 @@ class Tensor:
         """The node this tensor's gradient goes to: its grad_fn, or a leaf's AccumulateGrad."""
         if self._ctx is not None:
             return self._ctx
-        if self._accumulator is None:
-            self._accumulator = AccumulateGrad(self)
-        return self._accumulator
+        node = self._accumulator and self._accumulator()
+        if node is None:  # (held weakly, as in PyTorch: no reference cycle with the leaf)
+            node = AccumulateGrad(self)
+            self._accumulator = weakref.ref(node)
+        return node
 
     def _refresh(self) -> None:
         """A view whose base changed in place since its grad_fn was made: make it again from
@@ -139,8 +147,8 @@ class Tensor:
                 "var_no_grad = var.detach()."
             )
         if requires_grad and self.data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point dtype can require gradients; "
-                               f"got {self.data.dtype}")
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               f"gradients; got {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -192,8 +200,9 @@ class Tensor:
         """dL/dself to start from: ones for a single value; an array, a Tensor to record."""
         if gradient is None:
             if self.data.size != 1:
-                raise RuntimeError(f"{who}: grad can be implicitly created only for scalar "
-                                   f"outputs; this tensor has shape {self.shape}")
+                raise RuntimeError(f"{who}: grad can be implicitly created only for a scalar "
+                                   f"output; this tensor has shape {self.shape}. Pass the "
+                                   "gradient of that shape.")
             gradient = np.ones(self.shape, self.dtype)
         elif not isinstance(gradient, Tensor):
             gradient = to_array(gradient, self.dtype)
@@ -305,11 +314,13 @@ class Function:
             return Tensor._make(a) if grad_mode.enabled and isinstance(a, np.ndarray) else a
         k, counter, at = version
         if counter is not None and counter[0] != at:
-            what = f"the output of {self!r}" if k < 0 else f"input {k} of {self!r}"
+            what = (f"the output of {self!r}" if k < 0
+                    else f"input {k} of {self!r} (shape {np.shape(a)})")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: {what}, shape {a.shape}, is at version {counter[0]}; "
-                f"expected version {at} instead.")
+                f"an inplace operation: {what} is at version {counter[0]}; expected version "
+                f"{at} instead. Do the in-place update after backward(), or use an out-of-place "
+                "op.")
         node = self.next[k] if k >= 0 else self
         if type(node) is AccumulateGrad:
             return node.variable if grad_mode.enabled else node.variable.data
@@ -351,8 +362,9 @@ class Function:
         except ValueError as e:
             shapes = ", ".join(str(np.shape(a)) for a in arrays)
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
-        if type(data) is not np.ndarray:
-            data = _output_array(cls, data)
+        if type(data) is not np.ndarray:  # numpy made a 0-d result a scalar
+            scalar, data = data, _output_array(cls, data)
+            ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
         out = Tensor._make(data, record, ctx if record else None)
         if data.base is not None and arrays and isinstance(inputs[0], Tensor):
             _mark_view(cls, out, inputs[0], options)

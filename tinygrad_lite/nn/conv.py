@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.conv import check_layer_input, pair
 from ..core.tensor import Tensor
+from ..ops.conv import check_layer_input, pair
 from . import functional as F
 from . import init
 from .module import Module, Parameter

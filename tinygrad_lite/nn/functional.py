@@ -8,12 +8,11 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import ops as core
-from ..ops import math as ops
+from ..core.tensor import Tensor
 from ..ops import conv as ops_nn
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
 from ..random import get_rng
-from ..core.tensor import Tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:

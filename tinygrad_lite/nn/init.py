@@ -20,8 +20,8 @@ import numbers
 import warnings
 from typing import Any, Optional
 
-from ..random import get_rng
 from ..core.tensor import Tensor
+from ..random import get_rng
 
 
 def _generator(generator: Optional[Any], rng: Optional[Any]) -> Any:

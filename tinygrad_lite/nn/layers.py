@@ -10,9 +10,9 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from ..core import ops as core
+from ..core.tensor import Tensor
 from ..ops import activation as ops_activation
 from ..ops import math as ops
-from ..core.tensor import Tensor
 from . import init
 from .module import Module, Parameter
 

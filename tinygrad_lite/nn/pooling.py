@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.conv import check_layer_input, pair
 from ..core.tensor import Tensor
+from ..ops.conv import check_layer_input, pair
 from . import functional as F
 from .module import Module
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .math import Clamp, Exp, Sigmoid, Tanh, Where
 from ..core.tensor import Function, Tensor
+from .math import Clamp, Exp, Sigmoid, Tanh, Where
 
 # ---- erf / erfc -----------------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..core.ops import MatMul, matmul_operands, normalize_axis, operands
+from ..core.ops import MatMul, matmul_operands, normalize_axis
 from ..core.tensor import Tensor, to_array
-from .math import Concatenate, Stack, Where
-from .methods import pick_axis
+from .math import Concatenate, Stack
+from .methods import pick_axis, where  # noqa: F401 - tl.where
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -150,22 +150,6 @@ def cat(tensors: Sequence[Any], dim: Optional[int] = None, *, axis: Optional[int
 
 
 concatenate = cat  # numpy's name
-
-
-def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """`input` where the bool `condition` is True, else `other` (all three broadcast).
-
-    The gradient goes to `input` where the condition holds and to `other` elsewhere; either
-    may be a number (it takes the other operand's dtype, as in PyTorch).
-    """
-    cond = to_array(condition)
-    if cond.dtype != np.bool_:
-        raise RuntimeError(
-            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-            f"{cond.dtype}"
-        )
-    x, y = operands(input, other)
-    return Where.apply(Tensor._make(cond, False, None), x, y)
 
 
 def maximum(input: Any, other: Any) -> Tensor:

@@ -17,10 +17,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..core.blas import row_max, row_sums
 from ..core.ops import CrossEntropy  # noqa: F401 - the fused loss, in the core
-from .math import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
 from ..core.tensor import Function, Tensor
+from .math import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
 
 REDUCTIONS = ("mean", "sum", "none")
 # In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or

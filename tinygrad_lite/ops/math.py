@@ -12,14 +12,14 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
-from ..core.ops import normalize_axis, reduced_shape
 from ..core.tensor import Function, sum_to
 
 
 def _expand(grad: Any, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Any:
-    """`grad` with the axes a reduction removed put back as size 1: it broadcasts to `shape`."""
-    return grad if keepdims else grad.reshape(reduced_shape(shape, axes))
+    """`grad` of a reduction over `axes` of an x of `shape`, copied back to x's shape."""
+    return broadcast_to(grad.reshape(reduced_shape(shape, axes)), shape)
 
 
 def _masked(grad: Any, mask: Any) -> Any:
@@ -550,7 +550,7 @@ class SumToSize(Function):
         return sum_to(x, shape)
 
     def backward(self, grad):
-        return grad  # (copied out to x's shape by the engine)
+        return broadcast_to(grad, self.input_shape)
 
 
 def _centered_var(x, axes, correction):

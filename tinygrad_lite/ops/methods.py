@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Unio
 import numpy as np
 
 from ..core import dtypes
-from ..core.ops import Cast, Expand, MatMul, Transpose, normalize_axes, normalize_axis, operands
+from ..core.ops import Transpose, normalize_axes, normalize_axis, operands
 from ..core.tensor import Tensor, to_array
 from . import math as ops
 
@@ -44,6 +44,23 @@ def floating(t: Tensor) -> Tensor:
     """`t`, or an integer or bool tensor as float32: what PyTorch's exp, log, sin, ...
     compute in (numpy would give float64, or float16 for small integers)."""
     return t if t.data.dtype.kind == "f" else t.to(dtypes.DEFAULT_FLOAT)
+
+
+# numpy's ufuncs that are Tensor operations: (method, the method for `array op tensor`)
+_UFUNC_METHODS = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.matmul: ("__matmul__", "__rmatmul__"), np.power: ("__pow__", "__rpow__"),
+    np.floor_divide: ("__floordiv__", "__rfloordiv__"), np.remainder: ("__mod__", "__rmod__"),
+    np.maximum: ("maximum", "maximum"), np.minimum: ("minimum", "minimum"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__"),
+    **{f: (name, name) for f, name in [
+        (np.negative, "__neg__"), (np.exp, "exp"), (np.log, "log"), (np.sqrt, "sqrt"),
+        (np.tanh, "tanh"), (np.sin, "sin"), (np.cos, "cos"), (np.log1p, "log1p"),
+        (np.absolute, "abs")]},
+}
 
 
 class TensorMethods:
@@ -112,6 +129,21 @@ class TensorMethods:
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy's functions on Tensors: `np.exp(t)` is `t.exp()`, `array * t` is `array * t`
+        in Tensor arithmetic (recorded), as are the other ufuncs that have a Tensor method;
+        any other (np.isfinite, ...) computes on the numbers and returns an array."""
+        names = _UFUNC_METHODS.get(ufunc)
+        if names is not None and method == "__call__" and not kwargs:
+            first, *rest = inputs
+            if not isinstance(first, Tensor):  # `array op t`: t's reflected operator
+                return getattr(rest[0], names[1])(first)
+            return getattr(first, names[0])(*rest)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.data if isinstance(x, Tensor) else x for x in kwargs["out"])
+        return getattr(ufunc, method)(*arrays, **kwargs)
 
 
     def tolist(self) -> Any:
@@ -591,11 +623,28 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """`input` where the bool `condition` is True, else `other` (all three broadcast).
+
+    The gradient goes to `input` where the condition holds and to `other` elsewhere; either
+    may be a number (it takes the other operand's dtype, as in PyTorch).
+    """
+    cond = to_array(condition)
+    if cond.dtype != np.bool_:
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{cond.dtype}"
+        )
+    x, y = operands(input, other)
+    return ops.Where.apply(Tensor._make(cond, False, None), x, y)
+
+
 def attach(methods: type, cls: type = Tensor) -> None:
     """Copy the methods (and properties) defined on `methods` onto `cls`: the one way the
     layers around the core add to Tensor."""
     for name, value in vars(methods).items():
-        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
+                        "__hash__"):  # (set to None by defining __eq__: Tensor keeps its own)
             setattr(cls, name, value)
 
 

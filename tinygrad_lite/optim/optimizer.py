@@ -161,17 +161,18 @@ class Optimizer:
     # ---- gradients and steps ---------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: set `.grad` to None (default), or with
-        `set_to_none=False` fill the existing gradient arrays with zeros in place (a gradient
-        left by `backward(create_graph=True)` is a Tensor with a graph: it becomes zeros)."""
+        `set_to_none=False` fill them with zeros in place (a gradient left by
+        `backward(create_graph=True)`, which has a graph, is replaced by zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    elif isinstance(p.grad, Tensor):
-                        p.grad = np.zeros_like(p.data)
-                    else:
-                        p.grad.fill(0)
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif p.grad.grad_fn is not None:
+                    p.grad = np.zeros_like(p.data)
+                else:
+                    p.grad.data[...] = 0
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """One update of every parameter that has a `.grad`; `closure` (optional)
@@ -246,14 +247,11 @@ class Optimizer:
 def grads(params: Iterable, *, maximize: bool, weight_decay: float) -> Iterator[tuple]:
     """(p, g) for each p that has a grad: g = p.grad (negated if `maximize`) + weight_decay * p.
 
-    g is a numpy array; a `.grad` left by `backward(create_graph=True)` is a Tensor, whose
-    numbers are used (the update itself is not recorded, as in PyTorch)."""
+    g is the gradient's numpy array: the update itself is not recorded, as in PyTorch."""
     for p in params:
-        g = p.grad
-        if g is None:
+        if p.grad is None:
             continue
-        if isinstance(g, Tensor):
-            g = g.data
+        g = p.grad.data
         if maximize:
             g = -g
         if weight_decay != 0:
