@@ -3,7 +3,7 @@
 Small runs on the shipped MNIST (--limit 300, a few iterations): accuracy above chance, --save
 then --load / predict.py giving the same predictions, --plot writing a PNG, --check-manual at
 rounding level, a clean log, and bad input exiting with status 2 and one line on stderr --
-including every case of "the command lines never lose work" (issue 10).
+including every case of "the command lines never lose work".
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def bad_cases(f: dict) -> list:
         (PREDICT, f["model"], d / "missing.png"),
         (PREDICT, f["model"], f["csv"]),
         (PREDICT, f["text"], f["csv"]),
-        # issue 10: tracebacks where the promise is exit 2 and one line
+        # once tracebacks, where the promise is exit 2 and one line
         (TRAIN, "--load", f["cnn"]),
         (TRAIN, "--data", f["five"]),  # 2-9 rows: no dev set
         (TRAIN, "--seed", "-1"),

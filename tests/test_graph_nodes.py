@@ -8,7 +8,6 @@ import weakref
 
 import numpy as np
 import pytest
-import torch
 
 import tinygrad_lite as tl
 
@@ -86,14 +85,18 @@ def test_next_functions_have_pytorchs_structure():
         name = type(node).__name__.replace("Backward0", "Backward").replace("Backward", "")
         return (name, tuple(structure(n, leaf) for n, k in node.next_functions))
 
+    try:
+        import torch
+    except ImportError:  # without the parity extra, only the literal below checks the structure
+        torch = None
     shapes = []
-    for lib in (tl, torch):
+    for lib in (tl, torch) if torch is not None else (tl,):
         w = lib.ones(3, requires_grad=True)
         x = lib.ones(3)
         y = ((w * x + 2.0).exp() * w).sum()
         shapes.append(structure(y.grad_fn, w))
         assert all(k == 0 for _, k in y.grad_fn.next_functions)
-    assert shapes[0] == shapes[1]
+    assert shapes[0] == shapes[-1]
     assert shapes[0] == ("Sum", (("Mul", (("Exp", (("Add", (("Mul", (("leaf", True), None)),
                                                                None)),)), ("leaf", True))),))
     w = tl.ones(3, requires_grad=True)

@@ -22,41 +22,47 @@ from tinygrad_lite.testing import (
     values,
 )
 
-settings.register_profile("ops", max_examples=40, deadline=None)
-settings.load_profile("ops")
+per_op = settings(max_examples=40)  # per test: a profile loaded here would apply to all modules
 
 
 # ---- binary arithmetic, broadcasting both ways ----------------------------------------------
+@per_op
 @given(broadcastable_arrays())
 def test_add(ab):
     assert check_gradient(lambda a, b: a + b, *ab)
 
 
+@per_op
 @given(broadcastable_arrays())
 def test_sub(ab):
     assert check_gradient(lambda a, b: a - b, *ab)
 
 
+@per_op
 @given(broadcastable_arrays())
 def test_mul(ab):
     assert check_gradient(lambda a, b: a * b, *ab)
 
 
+@per_op
 @given(broadcastable_arrays(elements=away_from_zero(0.5)))
 def test_div(ab):
     assert check_gradient(lambda a, b: a / b, *ab)
 
 
+@per_op
 @given(arrays())
 def test_neg(x):
     assert check_gradient(lambda a: -a, x)
 
 
+@per_op
 @given(positive_arrays(low=0.5), st.sampled_from([-2.0, -1.0, 0.5, 1.0, 2.0, 3.0]))
 def test_pow(x, c):
     assert check_gradient(lambda a: a**c, x)
 
 
+@per_op
 @given(arrays(), values())
 def test_scalar_on_either_side(x, c):
     assume(abs(c) > 0.1)
@@ -64,6 +70,7 @@ def test_scalar_on_either_side(x, c):
 
 
 # ---- linear algebra -------------------------------------------------------------------------
+@per_op
 @given(matmul_arrays())
 def test_matmul(ab):
     a, b = ab
@@ -71,6 +78,7 @@ def test_matmul(ab):
     np.testing.assert_allclose((tl.Tensor(a) @ tl.Tensor(b)).data, a @ b)
 
 
+@per_op
 @given(st.data())
 def test_linear_fused(data):
     n, i, o = (data.draw(st.integers(1, 4)) for _ in range(3))
@@ -82,6 +90,7 @@ def test_linear_fused(data):
 
 
 # ---- shape ops ------------------------------------------------------------------------------
+@per_op
 @given(st.data())
 def test_transpose(data):
     x = data.draw(arrays(shapes(min_dims=1)))
@@ -90,6 +99,7 @@ def test_transpose(data):
     assert check_gradient(lambda a: a.T, x)
 
 
+@per_op
 @given(arrays(shapes(min_dims=1)))
 def test_reshape_and_flatten(x):
     assert check_gradient(lambda a: a.reshape(-1), x)
@@ -97,6 +107,7 @@ def test_reshape_and_flatten(x):
     assert check_gradient(lambda a: a.flatten(), x)
 
 
+@per_op
 @given(st.data())
 def test_getitem_slices(data):
     x = data.draw(arrays(shapes(min_dims=1)))
@@ -106,6 +117,7 @@ def test_getitem_slices(data):
     assert check_gradient(lambda a: a[index], x)
 
 
+@per_op
 @given(st.data())
 def test_getitem_integer_arrays_with_repeats(data):
     x = data.draw(arrays(shapes(min_dims=1, max_dims=2)))
@@ -119,6 +131,7 @@ def test_getitem_repeats_accumulate():
     np.testing.assert_array_equal(x.grad, [2.0, 0.0, 1.0])
 
 
+@per_op
 @given(st.data())
 def test_concatenate_and_stack(data):
     shape = data.draw(shapes(min_dims=1))
@@ -130,6 +143,7 @@ def test_concatenate_and_stack(data):
 
 
 # ---- reductions -----------------------------------------------------------------------------
+@per_op
 @given(st.data(), st.booleans())
 def test_sum_mean(data, keepdims):
     x = data.draw(arrays())
@@ -140,6 +154,7 @@ def test_sum_mean(data, keepdims):
                                np.mean(x, axis=axis, keepdims=keepdims))
 
 
+@per_op
 @given(st.data(), st.booleans())
 def test_max_without_ties(data, keepdims):
     x = data.draw(separated_arrays())
@@ -158,6 +173,7 @@ def test_max_ties_share_the_gradient():
 
 
 # ---- elementwise ----------------------------------------------------------------------------
+@per_op
 @given(arrays())
 def test_exp_sigmoid_tanh(x):
     assert check_gradient(lambda a: a.exp(), x)
@@ -165,12 +181,14 @@ def test_exp_sigmoid_tanh(x):
     assert check_gradient(lambda a: a.tanh(), x)
 
 
+@per_op
 @given(positive_arrays())
 def test_log_sqrt(x):
     assert check_gradient(lambda a: a.log(), x)
     assert check_gradient(lambda a: a.sqrt(), x)
 
 
+@per_op
 @given(arrays(elements=away_from_zero(0.01)))
 def test_relu(x):
     assert check_gradient(lambda a: a.relu(), x)
@@ -182,6 +200,7 @@ def test_relu_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])  # the notebook's Z > 0
 
 
+@per_op
 @given(st.data())
 def test_softmax_log_softmax(data):
     x = data.draw(arrays(shapes(min_dims=1)))
@@ -191,6 +210,7 @@ def test_softmax_log_softmax(data):
     np.testing.assert_allclose(tl.Tensor(x).softmax(axis).data.sum(axis=axis), 1.0)
 
 
+@per_op
 @given(st.data())
 def test_cross_entropy(data):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
@@ -199,6 +219,7 @@ def test_cross_entropy(data):
     assert check_gradient(lambda z: F.cross_entropy(z, targets), logits)
 
 
+@per_op
 @given(st.data())
 def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n(data):
     n, c = data.draw(st.integers(1, 6)), data.draw(st.integers(2, 6))
@@ -214,6 +235,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n(data):
     np.testing.assert_allclose(loss.item(), nll, rtol=1e-12)
 
 
+@per_op
 @given(arrays())
 def test_cast(x):
     assert check_gradient(lambda a: a.to(np.float64) * 2, x)
@@ -239,6 +261,7 @@ class Cube(tl.Function):
         return 3 * x**2 * grad
 
 
+@per_op
 @given(arrays())
 def test_user_function(x):
     assert check_gradient(lambda a: Cube.apply(a), x)

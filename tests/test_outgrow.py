@@ -1,4 +1,4 @@
-"""Issue 13's "done means": the CNN that examples/mnist_cnn.py trains runs in ONNX Runtime and
+"""The CNN that examples/mnist_cnn.py trains runs in ONNX Runtime and
 in PyTorch with the same predictions, and predict.py classifies a PNG with it. And the README's
 section "When you outgrow tinygrad_lite" runs as written.
 
