@@ -1,4 +1,4 @@
-"""tinygrad_lite.checkpoint and tinygrad_lite.models: .npz weights + architecture JSON, the
+"""examples.common.checkpoint and examples.common.models: .npz weights + architecture JSON, the
 one model builder, atomic writes (permissions, symlinks, SIGTERM), one-line errors."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn
-from tinygrad_lite.checkpoint import (
+from examples.common.checkpoint import (
     ARCH_KEY,
     CheckpointError,
     atomic_write,
@@ -24,7 +23,7 @@ from tinygrad_lite.checkpoint import (
     load_model,
     save_checkpoint,
 )
-from tinygrad_lite.models import (
+from examples.common.models import (
     ArchitectureError,
     arch_of,
     build_cnn,
@@ -36,6 +35,7 @@ from tinygrad_lite.models import (
     from_arch,
     mlp_arch,
 )
+from tinygrad_lite import nn
 
 
 def test_round_trip_gives_the_same_model_and_outputs(tmp_path):
@@ -246,7 +246,7 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from tinygrad_lite.checkpoint import atomic_write
+        from tinygrad_lite.io.atomic import atomic_write
 
         def write(f):
             f.write(b"partial")

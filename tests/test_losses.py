@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 from tinygrad_lite import nn, ops_loss
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.testing import arrays, away_from_zero, shapes, values
+from tinygrad_lite.tools.testing import arrays, away_from_zero, shapes, values
 
 REDUCTIONS = ["mean", "sum", "none"]
 FAST = settings(max_examples=15, deadline=None)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 from tinygrad_lite import ops
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.testing import (
+from tinygrad_lite.tools.testing import (
     arrays,
     away_from_zero,
     axis_args,

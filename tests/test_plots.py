@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from examples.common import plots
 from tinygrad_lite import nn
-from tinygrad_lite.cli import plots
 
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402

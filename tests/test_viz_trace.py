@@ -12,7 +12,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import autograd, nn, ops, ops_loss, viz
-from tinygrad_lite.trace import rule_of
+from tinygrad_lite.tools.trace import rule_of
 
 BATCH = 4
 CE_RULE = "CrossEntropy: grad_logits = (softmax - onehot) / N"

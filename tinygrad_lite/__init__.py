@@ -8,13 +8,15 @@
 
 import numpy as np
 
-from . import autograd, func, interop, nn, optim, viz  # interop imports torch lazily
-from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
+from . import autograd, func, nn, optim
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .compare import compare_gradients
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .io import (
+    interop,  # imports torch when a function needs it
+    load,
+    save,
+)
+from .io import onnx as onnx  # imports onnx when needed; not in __all__ (it would shadow onnx)
 from .random import manual_seed, rand, randn
-from .serialization import load, save
 from .tensor import (
     Function,
     Tensor,
@@ -37,7 +39,10 @@ from .tensor import (
     zeros_like,
 )
 from .threads import get_num_threads, restore_num_threads, set_num_threads
-from .trace import trace_backward
+from .tools import viz
+from .tools.compare import compare_gradients
+from .tools.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .tools.trace import trace_backward
 
 __version__ = "0.1.0"
 
