@@ -241,7 +241,7 @@ def default_data_root() -> Path:
     Found relative to this file, so it works from a clone or an editable install (not from a
     wheel, which doesn't carry ``data/``).
     """
-    root = Path(__file__).resolve().parent.parent / "data" / "mnist"
+    root = Path(__file__).resolve().parents[2] / "data" / "mnist"
     if not root.is_dir():
         raise DataError(
             f"{root}: shipped MNIST folder not found (is tinygrad_lite installed without its "
