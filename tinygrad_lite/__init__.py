@@ -43,8 +43,7 @@ from .tools import viz
 from .tools.compare import compare_gradients
 from .tools.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .tools.trace import trace_backward
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 # dtypes under PyTorch's names (numpy scalar types: `t.dtype == tl.float32` holds). `tl.bool`
 # is np.bool_ as well; it is left out of __all__ so `from tinygrad_lite import *` cannot shadow

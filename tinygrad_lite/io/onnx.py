@@ -33,6 +33,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
+from ..version import __version__
 from .atomic import atomic_write
 
 __all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
@@ -317,8 +318,6 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
         [helper.make_tensor_value_info(OUTPUT, out_elem, out_shape)],
         initializer=[numpy_helper.from_array(a, name) for name, a in g.initializers.items()],
     )
-    from .. import __version__
-
     proto = helper.make_model(graph, producer_name="tinygrad_lite", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION
