@@ -26,6 +26,7 @@ import numpy as np
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
+from tinygrad_lite.errors import OneLineError
 
 from . import models
 
@@ -35,11 +36,8 @@ ARCH_KEY = "__arch__"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(OneLineError):
     """A checkpoint that cannot be read or does not fit. The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 def save_checkpoint(path: PathLike, model: nn.Module, arch: Dict[str, Any]) -> None:

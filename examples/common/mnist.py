@@ -132,9 +132,7 @@ def mlp_parser() -> OneLineParser:
                         "parameter names, gradient norms of one forward/backward pass) as "
                         "PATH with suffix .dot, and draw PATH itself (.svg, .png, .pdf) "
                         "without Graphviz")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (there is none anyway when stderr is not a terminal)")
-    add_threads_flag(p)
+    add_run_flags(p)
     return p
 
 
@@ -188,6 +186,13 @@ def graph_outputs(path: Optional[str]) -> List[Optional[str]]:
     if Path(path).suffix.lower() not in GRAPH_SUFFIXES:
         raise UsageError(f"--graph {path}: needs one of the suffixes {', '.join(GRAPH_SUFFIXES)}")
     return list(dict.fromkeys([str(Path(path).with_suffix(".dot")), path]))
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """--no-progress and --threads, the training scripts' last flags."""
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
+    add_threads_flag(p)
 
 
 def add_export_onnx_flag(p: argparse.ArgumentParser) -> None:
@@ -251,9 +256,7 @@ def cnn_parser() -> OneLineParser:
     p.add_argument("--load", metavar="PATH", help="start from a model saved with --save")
     add_export_onnx_flag(p)
     p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (there is none anyway when stderr is not a terminal)")
-    add_threads_flag(p)
+    add_run_flags(p)
     return p
 
 

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from tinygrad_lite import nn
+from tinygrad_lite.errors import OneLineError
 
 __all__ = [
     "ACTIVATIONS",
@@ -48,11 +49,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 COPIES_IN_TRAINING = 4
 
 
-class ArchitectureError(ValueError):
+class ArchitectureError(OneLineError):
     """An architecture that cannot be built. The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 # ---- builders --------------------------------------------------------------------------------

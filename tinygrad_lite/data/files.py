@@ -37,6 +37,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from ..errors import OneLineError
+
 __all__ = [
     "DataError",
     "MAX_IDX_BYTES",
@@ -78,12 +80,8 @@ _N_PIXELS = 784
 _PIXEL_COLUMNS = [f"pixel{i}" for i in range(_N_PIXELS)]
 
 
-class DataError(ValueError):
+class DataError(OneLineError):
     """Bad or missing input data. The message is one line naming the file and the fault."""
-
-    def __init__(self, message: str) -> None:
-        # keep it to one line whatever got interpolated (pandas messages end in '\n')
-        super().__init__(" ".join(str(message).split()))
 
 
 # --------------------------------------------------------------------------------------------

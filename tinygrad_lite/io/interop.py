@@ -22,26 +22,21 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from .. import nn
+from ..errors import OneLineError
+from .optional import require
 
 __all__ = ["ConversionError", "from_torch", "require_torch", "to_torch"]
 
 INSTALL_HINT = "pip install torch (or the tests' pin: pip install \"tinygrad_lite[parity]\")"
 
 
-class ConversionError(ValueError):
+class ConversionError(OneLineError):
     """A module that has no equivalent on the other side. The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 def require_torch() -> Any:
     """The ``torch`` module, or ImportError with one line saying how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(f"tl.interop needs PyTorch: {INSTALL_HINT}") from None
-    return torch
+    return require("torch", f"tl.interop needs PyTorch: {INSTALL_HINT}")
 
 
 def _torch_dtype(torch: Any, dtype: Any, where: str) -> Any:

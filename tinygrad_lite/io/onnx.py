@@ -32,9 +32,11 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..errors import OneLineError
 from ..tensor import Tensor
 from ..version import __version__
 from .atomic import atomic_write
+from .optional import require
 
 __all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
 
@@ -45,20 +47,13 @@ INPUT, OUTPUT, BATCH = "input", "output", "batch"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class ExportError(ValueError):
+class ExportError(OneLineError):
     """A model that cannot be exported (an unsupported layer). The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 def require_onnx() -> Any:
     """The ``onnx`` module, or ImportError with one line saying how to install it."""
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError(f"ONNX export needs the onnx package: {EXTRA_HINT}") from None
-    return onnx
+    return require("onnx", f"ONNX export needs the onnx package: {EXTRA_HINT}")
 
 
 class _Graph:
