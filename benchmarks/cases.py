@@ -46,7 +46,7 @@ def load_torch() -> None:
 
 
 def _reference():
-    """The notebook's hand-written numpy net (tinygrad_lite/reference.py), if it exists yet."""
+    """The notebook's hand-written numpy net (examples/common/reference.py), if it exists yet."""
     try:
         from examples.common import reference
     except ImportError:
@@ -201,7 +201,7 @@ def case_step(sz: Sizes) -> Result:
     notes = no_torch_note("notebook step")
     ref = _reference()
     if ref is None:
-        notes.append("notebook step: tinygrad_lite/reference.py not found, numpy column skipped")
+        notes.append("notebook step: examples/common/reference.py not found, numpy column skipped")
     for dtype in (np.float64, np.float32):
         tag = np.dtype(dtype).name
         x_rows = np.ascontiguousarray(images[:n].reshape(n, 784), dtype=dtype) / dtype(255)
@@ -619,7 +619,7 @@ def case_memory(sz: Sizes) -> Result:
     if not EXAMPLE.exists():
         return {}, ["memory: examples/mnist_two_layer.py not found, case skipped"]
     if _reference() is None:
-        return {}, ["memory: tinygrad_lite/reference.py not found, case skipped"]
+        return {}, ["memory: examples/common/reference.py not found, case skipped"]
     its = str(sz.rss_iterations)
     example = [sys.executable, str(EXAMPLE), "--iterations", its, "--no-progress"]
     reference = [

@@ -683,7 +683,7 @@ def report(
             f"- notebook step: one full-batch GD step (lr 0.1) of 784-10-10 on the first "
             f"{step_n:,} MNIST training images; tinygrad_lite and PyTorch: "
             "nn.Sequential(Linear, ReLU, Linear) + cross_entropy + SGD, rows are samples; "
-            "numpy: tinygrad_lite/reference.py (forward_prop, backward_prop, update_params, "
+            "numpy: examples/common/reference.py (forward_prop, backward_prop, update_params, "
             "columns are samples); BLAS floor: the step's five matmuls (Z1, Z2, dW2, dZ1, dW1) "
             "in the notebook's layout, and in the row layout for comparison. The graded step "
             "gives tinygrad_lite a C-order (m, 784) array, one image per row, as a user writes "

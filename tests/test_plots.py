@@ -1,4 +1,4 @@
-"""--plot's training curves (tinygrad_lite/cli/plots.py): what each axis shows and how it is
+"""--plot's training curves (examples/common/plots.py): what each axis shows and how it is
 zoomed, for full-batch and mini-batch runs, and titles without absolute paths."""
 
 from __future__ import annotations
