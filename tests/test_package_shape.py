@@ -151,3 +151,11 @@ def test_the_package_has_no_import_cycle():
     for component in found:
         print("import cycle:", " <-> ".join(component))
     assert found == []
+
+
+@pytest.mark.parametrize("script", ["mnist_two_layer.py", "mnist_cnn.py", "predict.py", "moons.py"])
+def test_examples_run_from_any_directory(script, tmp_path):
+    """The scripts find examples.common (and this tinygrad_lite) from wherever they are run."""
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--help"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr
