@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -46,9 +47,32 @@ def packages(base: str, folder: Path) -> dict:
     return {name: importlib.import_module(name) for name in ("tl_base", "tl_head")}
 
 
+def model_zoo(tl):
+    """The examples' model builders on the package `tl`: its own `models` module (commits from
+    before the zoo moved to examples/common), else examples/common/models.py run with `tl` as
+    its tinygrad_lite."""
+    try:
+        return importlib.import_module(tl.__name__ + ".models")
+    except ModuleNotFoundError:
+        pass
+    spec = importlib.util.spec_from_file_location(f"{tl.__name__}_models",
+                                                  REPO / "examples" / "common" / "models.py")
+    module = importlib.util.module_from_spec(spec)
+    installed = sys.modules.get("tinygrad_lite")
+    sys.modules["tinygrad_lite"] = tl
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if installed is None:
+            del sys.modules["tinygrad_lite"]
+        else:
+            sys.modules["tinygrad_lite"] = installed
+    return module
+
+
 def setup(tl, case: str, images: np.ndarray, labels: np.ndarray):
     """The case's work as a callable (and an untimed `prepare`, for chain_back)."""
-    models = importlib.import_module(tl.__name__ + ".models")
+    models = model_zoo(tl)
     F = tl.nn.functional
     if case in ("step64", "step32"):  # the notebook's full-batch GD step, 784-10-10
         dtype = np.float64 if case == "step64" else np.float32

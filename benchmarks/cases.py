@@ -46,9 +46,9 @@ def load_torch() -> None:
 
 
 def _reference():
-    """The notebook's hand-written numpy net (tinygrad_lite/reference.py), if it exists yet."""
+    """The notebook's hand-written numpy net (examples/common/reference.py), if it exists yet."""
     try:
-        from tinygrad_lite import reference
+        from examples.common import reference
     except ImportError:
         return None
     return reference
@@ -176,7 +176,7 @@ def mnist_train() -> Tuple[np.ndarray, np.ndarray]:
 
 
 def _tl_mlp(sizes: Tuple[int, ...], dtype: type) -> nn.Module:
-    from tinygrad_lite.models import build_mlp  # the one builder the examples use too
+    from examples.common.models import build_mlp  # the one builder the examples use too
 
     return build_mlp(sizes[0], list(sizes[1:-1]), sizes[-1], dtype=dtype)
 
@@ -201,7 +201,7 @@ def case_step(sz: Sizes) -> Result:
     notes = no_torch_note("notebook step")
     ref = _reference()
     if ref is None:
-        notes.append("notebook step: tinygrad_lite/reference.py not found, numpy column skipped")
+        notes.append("notebook step: examples/common/reference.py not found, numpy column skipped")
     for dtype in (np.float64, np.float32):
         tag = np.dtype(dtype).name
         x_rows = np.ascontiguousarray(images[:n].reshape(n, 784), dtype=dtype) / dtype(255)
@@ -378,7 +378,7 @@ CNN_BATCH = 128
 
 
 def _torch_cnn(channels: Tuple[int, ...] = (16, 32), hidden: int = 128, dropout: float = 0.25):
-    """tinygrad_lite.models.build_cnn's net in torch.nn, layer for layer (206,970 parameters)."""
+    """examples.common.models.build_cnn's net in torch.nn, layer for layer (206,970 parameters)."""
     T = torch.nn
     layers: list = [T.Unflatten(1, (1, 28, 28))]
     c_in, side = 1, 28
@@ -393,8 +393,8 @@ def _torch_cnn(channels: Tuple[int, ...] = (16, 32), hidden: int = 128, dropout:
 
 def case_cnn(sz: Sizes) -> Result:
     """`cnn_batches` AdamW steps of examples/mnist_cnn.py's net, batches of 128, float32."""
+    from examples.common.models import build_cnn
     from tinygrad_lite.data import to_float
-    from tinygrad_lite.models import build_cnn
 
     images, labels = mnist_train()
     n = sz.cnn_batches * CNN_BATCH
@@ -437,7 +437,7 @@ def case_cnn(sz: Sizes) -> Result:
         fns["pytorch"] = torch_steps
     notes.append(
         "CNN step: one training step (forward, cross-entropy, backward, AdamW lr 3e-3 weight "
-        "decay 1e-2) of examples/mnist_cnn.py's net, built by tinygrad_lite.models.build_cnn "
+        "decay 1e-2) of examples/mnist_cnn.py's net, built by examples.common.models.build_cnn "
         "as the example builds it (conv 1->16, BN, ReLU, 2x2 max-pool, conv 16->32, BN, ReLU, "
         "max-pool, Flatten, Dropout 0.25, Linear 1568->128, ReLU, Dropout, Linear 128->10; "
         "206,970 parameters, train mode), on batches of 128 float32 MNIST images; PyTorch: the "
@@ -619,7 +619,7 @@ def case_memory(sz: Sizes) -> Result:
     if not EXAMPLE.exists():
         return {}, ["memory: examples/mnist_two_layer.py not found, case skipped"]
     if _reference() is None:
-        return {}, ["memory: tinygrad_lite/reference.py not found, case skipped"]
+        return {}, ["memory: examples/common/reference.py not found, case skipped"]
     its = str(sz.rss_iterations)
     example = [sys.executable, str(EXAMPLE), "--iterations", its, "--no-progress"]
     reference = [
@@ -698,11 +698,11 @@ def busy_machine() -> Iterator[subprocess.Popen]:
 
 
 def examples_default_threads() -> Tuple[Optional[int], str]:
-    """(threads, rule) the examples' default picks now (tinygrad_lite.cli), or (None, why)."""
+    """(threads, rule) the examples' default picks now (examples.common.cli), or (None, why)."""
     try:
-        from tinygrad_lite.cli import THREADS_RULE, default_threads
+        from examples.common.cli import THREADS_RULE, default_threads
     except ImportError as e:
-        return None, f"tinygrad_lite.cli has no default_threads ({e})"
+        return None, f"examples.common.cli has no default_threads ({e})"
     return default_threads(), THREADS_RULE
 
 

@@ -1,7 +1,7 @@
 """The hand-written reference's counterpart of `examples/mnist_two_layer.py` (no flags), for the
-memory case: the same data (the example's split, `tinygrad_lite.cli.mnist.prepare_data`:
+memory case: the same data (the example's split, `examples.common.mnist.prepare_data`:
 shuffled MNIST, 59,000 train images, dev and test, float32), then the notebook's gradient
-descent from `tinygrad_lite.reference` in the column convention, then train/dev/test accuracy.
+descent from `examples.common.reference` in the column convention, then train/dev/test accuracy.
 
     python benchmarks/rss_reference.py --iterations 20
 """
@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lite import reference
-from tinygrad_lite.cli.mnist import prepare_data  # the example's data split
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
+from examples.common import reference
+from examples.common.mnist import prepare_data  # the example's data split
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mnist_two_layer.py"
 

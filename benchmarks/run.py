@@ -16,7 +16,7 @@ with --smoke, unless --output is given) writes it to BENCHMARKS.md with the mach
   1        a child process started with OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1,
            MKL_NUM_THREADS=1 (and torch.set_num_threads(1), threadpoolctl's limit)
   busy     a child process, while one other CPU-bound process (a busy loop) runs, with the
-           threads the examples' default rule picks (tinygrad_lite.cli.default_threads: BLAS
+           threads the examples' default rule picks (examples.common.cli.default_threads: BLAS
            and PyTorch on n, tinygrad_lite with tl.set_num_threads(n));
            the cases step, epoch and cnn; plus the thread-choice check ("threads": short
            example runs with --threads 1, --threads 2 and the default, quiet and busy)
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # examples.common, which the cases import
 THREAD_VARS = (
     "OPENBLAS_NUM_THREADS",
     "OMP_NUM_THREADS",
@@ -101,7 +102,7 @@ def busy_threads(extra: dict) -> Optional[object]:
     extra["threads_used"], extra["threads_rule"] = n, rule
     extra["loadavg_at_choice"] = os.getloadavg()[0]
     try:
-        from tinygrad_lite.cli import busy_cores
+        from examples.common.cli import busy_cores
 
         extra["busy_at_choice"] = busy_cores()
     except ImportError:
@@ -130,7 +131,7 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
         cases.TORCH_MISSING = "not used: --no-torch"
     else:
         cases.load_torch()
-    from tinygrad_lite.cli import busy_cores
+    from examples.common.cli import busy_cores
 
     load_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     others_start = busy_cores()  # other programs' cores, before any busy loop of ours starts
@@ -501,7 +502,7 @@ def thread_choice_section(check: dict) -> Tuple[List[str], int]:
     lines = [
         "## Thread choice (issue 10)",
         "",
-        f"How the examples' default chooses (tinygrad_lite.cli.THREADS_RULE): {check['rule']}. "
+        f"How the examples' default chooses (examples.common.cli.THREADS_RULE): {check['rule']}. "
         f"This machine has {check['cores']} usable cores.",
         "",
         f"| example run | machine | --threads 1 | --threads 2 | default (threads it chose) "
@@ -682,7 +683,7 @@ def report(
             f"- notebook step: one full-batch GD step (lr 0.1) of 784-10-10 on the first "
             f"{step_n:,} MNIST training images; tinygrad_lite and PyTorch: "
             "nn.Sequential(Linear, ReLU, Linear) + cross_entropy + SGD, rows are samples; "
-            "numpy: tinygrad_lite/reference.py (forward_prop, backward_prop, update_params, "
+            "numpy: examples/common/reference.py (forward_prop, backward_prop, update_params, "
             "columns are samples); BLAS floor: the step's five matmuls (Z1, Z2, dW2, dZ1, dW1) "
             "in the notebook's layout, and in the row layout for comparison. The graded step "
             "gives tinygrad_lite a C-order (m, 784) array, one image per row, as a user writes "

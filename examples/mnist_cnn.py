@@ -18,14 +18,17 @@ each epoch, train/dev/MNIST-test accuracy at the end. The data split is mnist_tw
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
 import tinygrad_lite as tl
-from tinygrad_lite import cli, optim
-from tinygrad_lite.cli import mnist
+from examples.common import cli, mnist
+from examples.common.models import build_cnn
+from tinygrad_lite import optim
 from tinygrad_lite.data import DataLoader, to_float
-from tinygrad_lite.models import build_cnn
 from tinygrad_lite.nn.functional import cross_entropy
 
 
@@ -43,7 +46,7 @@ def train(args) -> int:
 
     tl.manual_seed(args.seed)  # the init and the dropout masks
     if args.load:
-        model = mnist.load_model(args.load, "cnn")
+        model = mnist.resume(args.load, "cnn")
     else:
         model = build_cnn(channels=args.channels, hidden=args.hidden, dropout=args.dropout)
 

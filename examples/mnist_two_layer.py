@@ -13,18 +13,21 @@ gradient comes from autograd: `loss.backward()` replaces the notebook's backward
     python examples/mnist_two_layer.py --save model.npz --plot run.png --graph graph.svg
     python examples/mnist_two_layer.py --help            # every flag
 
-The flags, presets, checks and outputs live in tinygrad_lite/cli/ (shared by the examples).
+The flags, presets, checks and outputs live in examples/common/ (shared by the examples).
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
 import tinygrad_lite as tl
-from tinygrad_lite import cli, nn
-from tinygrad_lite.cli import mnist
+from examples.common import cli, mnist
+from examples.common.models import build_mlp
+from tinygrad_lite import nn
 from tinygrad_lite.data import to_float
-from tinygrad_lite.models import build_mlp
 from tinygrad_lite.nn.functional import cross_entropy
 
 
@@ -44,7 +47,7 @@ def train(args) -> int:
     # the net: 784 -> 10 ReLU -> 10, every weight and bias U[-0.5, 0.5)
     tl.manual_seed(args.seed)  # the default (kaiming) init of other widths draws from it
     if args.load:
-        model = mnist.load_mlp(args.load, args.hidden_flag)
+        model = mnist.resume(args.load, "mlp", args.hidden_flag)
     elif args.hidden == [10]:
         model = nn.Sequential(nn.Linear(784, 10), nn.ReLU(), nn.Linear(10, 10))
     else:

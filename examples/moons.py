@@ -13,13 +13,17 @@ a PNG of the decision boundary (predicted class probability over the plane) with
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
 import tinygrad_lite as tl
-from tinygrad_lite import cli, optim
-from tinygrad_lite.cli.plots import boundary_plot
-from tinygrad_lite.models import build_mlp
+from examples.common import cli
+from examples.common.models import build_mlp
+from examples.common.plots import boundary_plot
+from tinygrad_lite import optim
 from tinygrad_lite.nn.functional import cross_entropy
 
 

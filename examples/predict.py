@@ -7,22 +7,26 @@
         reads a Kaggle Digit Recognizer test.csv (a train.csv with labels also prints the
         accuracy) and writes a Kaggle submission (`ImageId,Label`, ImageId from 1), atomically
 
-Images are prepared as MNIST's digits were (tinygrad_lite.data.load_digit_image): grey,
+Images are prepared as MNIST's digits were (examples/common/digits.py): grey,
 white on black (a mostly light image is inverted), 16-bit images scaled, the digit cropped,
 scaled to 20 pixels and centred by its centre of mass in 28x28 -- a 28x28 image too, unless
 it is already centred that way.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
 import tinygrad_lite as tl
-from tinygrad_lite import cli
-from tinygrad_lite.checkpoint import atomic_write, load_model
-from tinygrad_lite.cli import mnist
-from tinygrad_lite.data import load_digit_image, load_kaggle_csv, to_float
-from tinygrad_lite.models import describe
+from examples.common import cli, mnist
+from examples.common.checkpoint import load_model
+from examples.common.digits import load_digit_image
+from examples.common.models import describe
+from tinygrad_lite.data import load_kaggle_csv, to_float
+from tinygrad_lite.io.atomic import atomic_write
 
 
 def predict(args) -> int:

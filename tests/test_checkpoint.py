@@ -1,4 +1,4 @@
-"""tinygrad_lite.checkpoint and tinygrad_lite.models: .npz weights + architecture JSON, the
+"""examples.common.checkpoint and examples.common.models: .npz weights + architecture JSON, the
 one model builder, atomic writes (permissions, symlinks, SIGTERM), one-line errors."""
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn
-from tinygrad_lite.checkpoint import (
+from examples.common.checkpoint import (
     ARCH_KEY,
     CheckpointError,
-    atomic_write,
-    load_checkpoint,
     load_model,
     save_checkpoint,
 )
-from tinygrad_lite.models import (
+from examples.common.models import (
     ArchitectureError,
     arch_of,
     build_cnn,
@@ -36,6 +33,8 @@ from tinygrad_lite.models import (
     from_arch,
     mlp_arch,
 )
+from tinygrad_lite import nn
+from tinygrad_lite.io.atomic import atomic_write
 
 
 def test_round_trip_gives_the_same_model_and_outputs(tmp_path):
@@ -48,15 +47,16 @@ def test_round_trip_gives_the_same_model_and_outputs(tmp_path):
     save_checkpoint(path, model, arch)
     assert sorted(os.listdir(tmp_path)) == ["m.npz"]  # exactly that name, no temporaries
 
-    state, arch2 = load_checkpoint(path)
+    saved = tl.load(path)  # a checkpoint is tl.save's file: the state dict and the record
+    assert saved.pop(ARCH_KEY) == arch
+    assert list(saved) == list(model.state_dict())
+    loaded, arch2 = load_model(path)
     assert arch2 == arch
-    assert list(state) == list(model.state_dict())
-    loaded, _ = load_model(path)
     x = np.random.default_rng(1).random((4, 12))
     np.testing.assert_array_equal(loaded(tl.Tensor(x)).data, model(tl.Tensor(x)).data)
     assert loaded[0].weight.dtype == np.float64
     with np.load(path, allow_pickle=False) as npz:  # plain numpy reads it, no pickle
-        assert json.loads(str(npz[ARCH_KEY][()]))["hidden"] == [7, 5]
+        np.testing.assert_array_equal(npz["0.weight"], model.state_dict()["0.weight"])
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
@@ -93,14 +93,27 @@ def test_errors_name_the_file(tmp_path):
     np.savez(plain, w=np.zeros(3))
     one_line_error(plain, "not a tinygrad_lite checkpoint")
     bad_json = tmp_path / "j.npz"
-    np.savez(bad_json, **{ARCH_KEY: np.array("{nope")})
+    np.savez(bad_json, **{ARCH_KEY: np.array("{nope")})  # an older checkpoint: JSON in an array
     one_line_error(bad_json, "not valid JSON")
+    not_a_record = tmp_path / "r.npz"
+    tl.save({ARCH_KEY: [1, 2]}, not_a_record)
+    one_line_error(not_a_record, "architecture entry is not a JSON object")
     bad_arch = tmp_path / "k.npz"
-    np.savez(bad_arch, **{ARCH_KEY: np.array(json.dumps({"kind": "rnn"}))})
+    tl.save({ARCH_KEY: {"kind": "rnn"}}, bad_arch)
     one_line_error(bad_arch, "unsupported architecture kind 'rnn'")
     no_field = tmp_path / "f.npz"
-    np.savez(no_field, **{ARCH_KEY: np.array(json.dumps({"kind": "cnn"}))})
+    tl.save({ARCH_KEY: {"kind": "cnn"}}, no_field)
     one_line_error(no_field, "without the field")
+
+
+def test_a_checkpoint_written_by_np_savez_still_loads(tmp_path):
+    """Checkpoints from before tl.save kept structure: arrays and the record as JSON."""
+    model = build_mlp(3, [4], 2)
+    path = tmp_path / "old.npz"
+    np.savez(path, **model.state_dict(), **{ARCH_KEY: np.array(json.dumps(arch_of(model)))})
+    loaded, arch = load_model(path)
+    assert arch["hidden"] == [4]
+    np.testing.assert_array_equal(loaded[0].weight.data, model[0].weight.data)
 
 
 def test_unreadable_checkpoint_is_a_one_line_error(tmp_path, monkeypatch):
@@ -246,7 +259,7 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from tinygrad_lite.checkpoint import atomic_write
+        from tinygrad_lite.io.atomic import atomic_write
 
         def write(f):
             f.write(b"partial")

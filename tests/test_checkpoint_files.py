@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite.checkpoint import CheckpointError, load_model, save_checkpoint
-from tinygrad_lite.data import load_digit_image, load_mnist, to_float
-from tinygrad_lite.models import arch_of, build_cnn, build_mlp, from_arch
+from examples.common.checkpoint import CheckpointError, load_model, save_checkpoint
+from examples.common.digits import load_digit_image
+from examples.common.models import arch_of, build_cnn, build_mlp, from_arch
+from tinygrad_lite.data import load_mnist, to_float
 
 Image = pytest.importorskip("PIL.Image")
 

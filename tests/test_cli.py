@@ -1,4 +1,4 @@
-"""tinygrad_lite.cli: the command-line conventions the examples share -- exit codes, BLAS threads,
+"""examples.common.cli: the command-line conventions the examples share -- exit codes, BLAS threads,
 output-path checks, the progress bar and the divergence check."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import cli
-from tinygrad_lite.checkpoint import CheckpointError
+from examples.common import cli
+from examples.common.checkpoint import CheckpointError
+from examples.common.models import ArchitectureError
 from tinygrad_lite.data import DataError
-from tinygrad_lite.models import ArchitectureError
 
 # ---- exit codes ------------------------------------------------------------------------------
 

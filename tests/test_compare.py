@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn, reference
-from tinygrad_lite.cli import mnist
+from examples.common import mnist, reference
+from tinygrad_lite import nn
 
 M = 8  # images per batch (not 10, so (10, M) and (M, 10) differ)
 

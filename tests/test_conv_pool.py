@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.testing import arrays, check_gradient, separated_arrays
+from tinygrad_lite.tools.testing import arrays, check_gradient, separated_arrays
 
 FAST = settings(max_examples=25, deadline=None)
 

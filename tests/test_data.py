@@ -11,19 +11,17 @@ import numpy as np
 import pytest
 from fake_files import png_header_only
 
-import tinygrad_lite.data as data_mod
+import tinygrad_lite.data.files as data_files
+from examples.common.digits import fit_like_mnist, load_digit_image, looks_like_mnist
 from tinygrad_lite.data import (
     DataError,
     DataLoader,
     dataset_files,
     default_data_root,
-    fit_like_mnist,
     load_dataset,
-    load_digit_image,
     load_idx,
     load_kaggle_csv,
     load_mnist,
-    looks_like_mnist,
     one_hot,
     to_float,
 )
@@ -483,7 +481,7 @@ def test_load_dataset_none_means_shipped_copy(tmp_path, monkeypatch):
     # the real shipped files are loaded (once) by the `mnist` fixture; here only check that
     # None routes to default_data_root() and loads both splits from it
     write_mnist_folder(tmp_path, n_train=3, n_test=2)
-    monkeypatch.setattr(data_mod, "default_data_root", lambda: tmp_path)
+    monkeypatch.setattr(data_files, "default_data_root", lambda: tmp_path)
     d = load_dataset(None)
     assert d["train"][0].shape == (3, 28, 28) and d["train"][1].shape == (3,)
     assert d["test"][0].shape == (2, 28, 28) and d["test"][1].shape == (2,)

@@ -88,8 +88,8 @@ def test_mnist_cnn_bad_input_exits_2_with_one_line(args, message):
 
 
 def test_mnist_cnn_rejects_an_mlp_checkpoint(tmp_path):
-    from tinygrad_lite.checkpoint import save_checkpoint
-    from tinygrad_lite.models import build_mlp, mlp_arch
+    from examples.common.checkpoint import save_checkpoint
+    from examples.common.models import build_mlp, mlp_arch
 
     save_checkpoint(tmp_path / "mlp.npz", build_mlp(784, [10], 10), mlp_arch(784, [10], 10))
     r = run_example("mnist_cnn.py", "--load", tmp_path / "mlp.npz", "--epochs", 0)

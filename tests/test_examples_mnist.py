@@ -19,9 +19,9 @@ import pytest
 from fake_files import png_header_only
 
 import tinygrad_lite as tl
-from tinygrad_lite.checkpoint import load_model, save_checkpoint
+from examples.common.checkpoint import load_model, save_checkpoint
+from examples.common.models import build_cnn, build_mlp, cnn_arch, mlp_arch
 from tinygrad_lite.data import load_mnist, to_float
-from tinygrad_lite.models import build_cnn, build_mlp, cnn_arch, mlp_arch
 
 pytest.importorskip("tqdm")
 pytest.importorskip("matplotlib")
@@ -101,7 +101,7 @@ def test_check_manual_float64_notebook_run_and_a_clean_log():
 
 
 def test_every_flag_stays():
-    """The flags mnist_two_layer.py had before it moved its machinery to tinygrad_lite.cli."""
+    """The flags mnist_two_layer.py had before it moved its machinery to examples/common."""
     proc = run(TRAIN, "--help")
     flags = set(re.findall(r"(--[a-z-]+)", proc.stdout))
     before = {"--preset", "--data", "--hidden", "--init", "--optimizer", "--lr", "--schedule",
@@ -333,7 +333,7 @@ def mains(monkeypatch):
 def test_the_model_is_saved_before_the_final_evaluation(mains, tmp_path, capsys, monkeypatch):
     """An evaluation that runs out of memory used to crash before the save: now the model is on
     disk first, kept, and the one-line error says so."""
-    from tinygrad_lite.cli import mnist
+    from examples.common import mnist
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 30.0 GiB")
@@ -351,7 +351,7 @@ def test_the_model_is_saved_before_the_final_evaluation(mains, tmp_path, capsys,
 def test_an_unwritable_output_is_found_before_training(mains, tmp_path, capsys, monkeypatch):
     """Root may write anywhere, so the folder's refusal is simulated: atomic_write needs a new
     file next to the output, and the check tries exactly that before any work."""
-    import tinygrad_lite.cli as cli
+    from examples.common import cli
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

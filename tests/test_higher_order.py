@@ -1,7 +1,7 @@
 """Second derivatives of every op: `gradgradcheck` over the first-order tests' strategies.
 
 Each property draws the inputs as the first-order test of the same op does (test_ops.py,
-test_torch_ops.py, test_losses.py, test_nn_api.py, via tinygrad_lite.testing) and a seed for
+test_torch_ops.py, test_losses.py, test_nn_api.py, via tinygrad_lite.tools.testing) and a seed for
 the random, non-uniform upstream gradient u and second-order gradient w, then checks
 d<vjp(x, u), w>/d(x, u) from autograd (the backward pass differentiated) against central
 differences of the first-order backward, in float64. The nn ops draw test_conv_pool.py's and
@@ -36,7 +36,7 @@ from tinygrad_lite.ops import activation as ops_activation
 from tinygrad_lite.ops import conv as ops_nn
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
-from tinygrad_lite.testing import (
+from tinygrad_lite.tools.testing import (
     arrays,
     away_from_zero,
     axis_args,

@@ -16,9 +16,9 @@ import pytest
 from layer_zoo import every_layer  # the shared test model with every convertible layer
 
 import tinygrad_lite as tl
+from examples.common.models import build_cnn, build_mlp
 from tinygrad_lite import nn, optim
-from tinygrad_lite.interop import ConversionError, from_torch, to_torch
-from tinygrad_lite.models import build_cnn, build_mlp
+from tinygrad_lite.io.interop import ConversionError, from_torch, to_torch
 from tinygrad_lite.nn.functional import cross_entropy
 
 torch = pytest.importorskip("torch")

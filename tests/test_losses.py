@@ -17,7 +17,7 @@ from tinygrad_lite import nn
 from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.ops import loss as ops_loss
-from tinygrad_lite.testing import arrays, away_from_zero, shapes, values
+from tinygrad_lite.tools.testing import arrays, away_from_zero, shapes, values
 
 REDUCTIONS = ["mean", "sum", "none"]
 FAST = settings(max_examples=15, deadline=None)

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn, reference
+from examples.common import reference
+from tinygrad_lite import nn
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.testing import arrays
+from tinygrad_lite.tools.testing import arrays
 
 
 @st.composite

@@ -13,7 +13,7 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.nn import init
 from tinygrad_lite.ops.activation import erf, erfc, gelu, leaky_relu
-from tinygrad_lite.testing import arrays, away_from_zero, check_gradient
+from tinygrad_lite.tools.testing import arrays, away_from_zero, check_gradient
 
 FAST = settings(max_examples=25, deadline=None)
 

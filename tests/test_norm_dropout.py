@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.nn import functional as F
-from tinygrad_lite.testing import arrays, away_from_zero, check_gradient, positive_arrays
+from tinygrad_lite.tools.testing import arrays, away_from_zero, check_gradient, positive_arrays
 
 FAST = settings(max_examples=25, deadline=None)
 

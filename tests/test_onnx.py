@@ -18,10 +18,10 @@ import pytest
 from layer_zoo import every_layer  # the shared test model with every convertible layer
 
 import tinygrad_lite as tl
+from examples.common.checkpoint import load_model
+from examples.common.models import build_cnn, build_mlp
 from tinygrad_lite import nn
-from tinygrad_lite.checkpoint import load_model
 from tinygrad_lite.data import load_mnist, to_float
-from tinygrad_lite.models import build_cnn, build_mlp
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

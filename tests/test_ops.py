@@ -9,7 +9,7 @@ import tinygrad_lite as tl
 from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.ops import math as ops
-from tinygrad_lite.testing import (
+from tinygrad_lite.tools.testing import (
     arrays,
     away_from_zero,
     axis_args,

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite.checkpoint import load_model
-from tinygrad_lite.cli import mnist
-from tinygrad_lite.data import load_digit_image, load_mnist, to_float
-from tinygrad_lite.interop import to_torch
+from examples.common import mnist
+from examples.common.checkpoint import load_model
+from examples.common.digits import load_digit_image
+from tinygrad_lite.data import load_mnist, to_float
+from tinygrad_lite.io.interop import to_torch
 
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")

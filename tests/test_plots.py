@@ -1,4 +1,4 @@
-"""--plot's training curves (tinygrad_lite/cli/plots.py): what each axis shows and how it is
+"""--plot's training curves (examples/common/plots.py): what each axis shows and how it is
 zoomed, for full-batch and mini-batch runs, and titles without absolute paths."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tinygrad_lite as tl
+from examples.common import plots
 from tinygrad_lite import nn
-from tinygrad_lite.cli import plots
 
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
@@ -89,6 +90,7 @@ def test_training_plot_writes_a_png(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((50, 784)).astype(np.float32), rng.integers(0, 10, 50)
     path = tmp_path / "run.png"
-    plots.training_plot(str(path), notebook_history(), (X, y), "dev", model, (28, 28),
+    pred = model(tl.Tensor(X)).data.argmax(axis=1)
+    plots.training_plot(str(path), notebook_history(), (X, y), "dev", pred, (28, 28),
                         f"784-10 - IDX folder {tmp_path}", full_batch=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""The framework reproduces the notebook's hand-written numpy net (tinygrad_lite.reference).
+"""The framework reproduces the notebook's hand-written numpy net (examples.common.reference).
 
 The central property: from the same seed and init, K steps of nn.Linear + nn.ReLU +
 cross_entropy + optim.SGD (every gradient from autograd) and K steps of the notebook's
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn, reference
+from examples.common import reference
+from tinygrad_lite import nn
 from tinygrad_lite.data import load_mnist, to_float
 from tinygrad_lite.nn.functional import cross_entropy
 

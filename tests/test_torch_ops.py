@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_lite as tl
-from tinygrad_lite.testing import (
+from tinygrad_lite.tools.testing import (
     arrays,
     away_from_zero,
     broadcastable_arrays,

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_lite as tl
+from examples.common.models import build_cnn
 from tinygrad_lite import nn, viz
-from tinygrad_lite.models import build_cnn
-from tinygrad_lite.viz_layout import layered_layout
-from tinygrad_lite.viz_render import PALETTE
+from tinygrad_lite.tools.viz_layout import layered_layout
+from tinygrad_lite.tools.viz_render import PALETTE
 
 SVG = "{http://www.w3.org/2000/svg}"
 

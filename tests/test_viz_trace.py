@@ -13,7 +13,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import autograd, nn, viz
 from tinygrad_lite.core import ops as core_ops
-from tinygrad_lite.trace import rule_of
+from tinygrad_lite.tools.trace import rule_of
 
 BATCH = 4
 CE_RULE = "CrossEntropy: dL/dz = (softmax(z) - onehot(t)) / N."

@@ -8,21 +8,22 @@
 
 import numpy as np
 
-from . import (  # interop imports torch lazily
+from . import (
     autograd,
     func,
-    interop,
     nn,
-    ops,  # noqa: F401 - the op library: adds its methods to Tensor
+    ops,  # noqa: F401 - the op library around the core: adds its Tensor methods
     optim,
-    viz,
 )
-from . import onnx as onnx  # imports onnx lazily; not in __all__ (it would shadow the package)
 from .autograd import once_differentiable
-from .compare import compare_gradients
 from .core.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Function, ShapeError, Tensor
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .io import (
+    interop,  # imports torch when a function needs it
+    load,
+    save,
+)
+from .io import onnx as onnx  # imports onnx when needed; not in __all__ (it would shadow onnx)
 from .ops.factories import (
     arange,
     as_tensor,
@@ -43,11 +44,12 @@ from .ops.factories import (
     zeros_like,
 )
 from .random import manual_seed, rand, randn
-from .serialization import load, save
 from .threads import get_num_threads, restore_num_threads, set_num_threads
-from .trace import trace_backward
-
-__version__ = "0.1.0"
+from .tools import viz
+from .tools.compare import compare_gradients
+from .tools.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .tools.trace import trace_backward
+from .version import __version__ as __version__
 
 # dtypes under PyTorch's names (numpy scalar types: `t.dtype == tl.float32` holds). `tl.bool`
 # is np.bool_ as well; it is left out of __all__ so `from tinygrad_lite import *` cannot shadow

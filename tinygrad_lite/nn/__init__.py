@@ -19,6 +19,7 @@ from .layers import (
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, StateDictError
@@ -59,6 +60,7 @@ __all__ = [
     "Softplus",
     "StateDictError",
     "Tanh",
+    "Unflatten",
     "functional",
     "init",
 ]

@@ -98,6 +98,21 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split axis `dim` into `unflattened_size`: ``Unflatten(1, (1, 28, 28))`` takes (N, 784)
+    pixel rows to (N, 1, 28, 28) images (PyTorch's ``nn.Unflatten``; one size may be -1)."""
+
+    def __init__(self, dim: int, unflattened_size: Any):
+        self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Identity(Module):
     """y = x (a placeholder layer; constructor arguments are accepted and ignored, as in
     PyTorch)."""

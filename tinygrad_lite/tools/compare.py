@@ -27,8 +27,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from .autograd import enable_grad, node_of, topological_order
-from .core.tensor import Tensor
+from ..autograd import enable_grad, node_of, topological_order
+from ..core.tensor import Tensor
 
 __all__ = ["GradientReport", "GradientRow", "compare_gradients"]
 

@@ -2,7 +2,7 @@
 their own ops. Needs `hypothesis` (installed with the `test` extra).
 
     from hypothesis import given
-    from tinygrad_lite.testing import arrays, check_gradient
+    from tinygrad_lite.tools.testing import arrays, check_gradient
 
     @given(arrays())
     def test_cube(x):
@@ -24,7 +24,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .core.tensor import Tensor
+from ..core.tensor import Tensor
 from .gradcheck import gradcheck, gradgradcheck
 
 MAX_SIDE = 4

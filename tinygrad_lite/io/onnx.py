@@ -14,8 +14,8 @@ and BatchNorm uses its running statistics (batch statistics when built with
 it was.
 
 Layers: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU (both forms), Sigmoid, Tanh,
-Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity, the CNN's ToImage
-(:mod:`tinygrad_lite.models`) and Sequential of these, nested too. Anything else raises
+Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten (of a non-batch axis), Dropout,
+Identity and Sequential of these, nested too. Anything else raises
 :class:`ExportError`, naming the layer. Opset 17, IR version 8: what ONNX Runtime 1.13 and
 later read. ``onnx`` is imported on first use only: ``import tinygrad_lite`` never needs it;
 without it, :func:`export` raises ImportError with one line, ``pip install
@@ -30,11 +30,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import nn
-from .autograd import no_grad
-from .checkpoint import atomic_write
-from .core.tensor import Tensor
-from .models import ToImage
+from .. import nn
+from ..autograd import no_grad
+from ..core.tensor import Tensor
+from ..errors import OneLineError
+from ..version import __version__
+from .atomic import atomic_write
+from .optional import require
 
 __all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
 
@@ -45,20 +47,13 @@ INPUT, OUTPUT, BATCH = "input", "output", "batch"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class ExportError(ValueError):
+class ExportError(OneLineError):
     """A model that cannot be exported (an unsupported layer). The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 def require_onnx() -> Any:
     """The ``onnx`` module, or ImportError with one line saying how to install it."""
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError(f"ONNX export needs the onnx package: {EXTRA_HINT}") from None
-    return onnx
+    return require("onnx", f"ONNX export needs the onnx package: {EXTRA_HINT}")
 
 
 class _Graph:
@@ -193,9 +188,14 @@ def _pool(op: str, **extra: Any) -> Emitter:
     return emit
 
 
-def _to_image(g: _Graph, m: ToImage, path: str, x: str, shape: Tuple[int, ...]) -> str:
-    target = g.const(_dot(path, "shape"), [-1, 1, m.height, m.width], np.int64)
-    return g.node("Reshape", [x, target], path)
+def _unflatten(g: _Graph, m: nn.Unflatten, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """Reshape to [0 (kept) before dim, the new sizes, the sizes after dim]."""
+    dim = m.dim % len(shape)
+    if dim == 0:
+        raise ExportError(f"layer {path or 'model'} (Unflatten): the batch axis (dim 0) "
+                          "cannot be split in the exported graph")
+    target = [0] * dim + list(m.unflattened_size) + list(shape[dim + 1 :])
+    return g.node("Reshape", [x, g.const(_dot(path, "shape"), target, np.int64)], path)
 
 
 def _simple(op: str, **attrs: Callable[[Any, Tuple[int, ...]], Any]) -> Emitter:
@@ -224,7 +224,7 @@ EMITTERS: Dict[type, Emitter] = {
     nn.Flatten: _flatten,
     nn.Dropout: _simple("Identity"),  # eval mode
     nn.Identity: _simple("Identity"),
-    ToImage: _to_image,
+    nn.Unflatten: _unflatten,
 }
 
 
@@ -313,8 +313,6 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
         [helper.make_tensor_value_info(OUTPUT, out_elem, out_shape)],
         initializer=[numpy_helper.from_array(a, name) for name, a in g.initializers.items()],
     )
-    from . import __version__
-
     proto = helper.make_model(graph, producer_name="tinygrad_lite", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION

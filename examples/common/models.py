@@ -5,7 +5,7 @@
     build_cnn(channels=(16, 32), hidden=128)
 
 Each model also has an *architecture record*, a small JSON-able dict that checkpoints store
-(:mod:`tinygrad_lite.checkpoint`) so that a saved file describes itself:
+(:mod:`examples.common.checkpoint`) so that a saved file describes itself:
 
     {"kind": "mlp", "in_features": 784, "hidden": [10], "out_features": 10,
      "activation": "relu", "dtype": "float32"}
@@ -26,13 +26,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import nn
-from .core.tensor import Tensor
+from tinygrad_lite import nn
+from tinygrad_lite.errors import OneLineError
 
 __all__ = [
     "ACTIVATIONS",
     "ArchitectureError",
-    "ToImage",
     "arch_of",
     "build_cnn",
     "build_mlp",
@@ -50,83 +49,56 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 COPIES_IN_TRAINING = 4
 
 
-class ArchitectureError(ValueError):
+class ArchitectureError(OneLineError):
     """An architecture that cannot be built. The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 # ---- builders --------------------------------------------------------------------------------
 
 
-def build_mlp(
-    in_features: int,
-    hidden: Sequence[int],
-    out_features: int,
-    *,
-    activation: str = "relu",
-    dtype: Any = np.float32,
-) -> nn.Sequential:
-    """`Sequential(Linear(in, h1), act, ..., Linear(h_last, out))`, PyTorch's default init.
+def build_mlp(*args: Any, **kwargs: Any) -> nn.Sequential:
+    """The MLP :func:`mlp_arch` (same arguments) describes: `Sequential(Linear(in, h1), act,
+    ..., Linear(h_last, out))`, PyTorch's default init.
 
     `build_mlp(784, [10], 10)` is the notebook's net,
     `nn.Sequential(nn.Linear(784, 10), nn.ReLU(), nn.Linear(10, 10))`.
     """
-    arch = mlp_arch(in_features, hidden, out_features, activation=activation, dtype=dtype)
-    check_size(arch)
+    return from_arch(mlp_arch(*args, **kwargs))
+
+
+def build_cnn(*args: Any, **kwargs: Any) -> nn.Sequential:
+    """The CNN :func:`cnn_arch` (same arguments) describes: pixel rows -> images (Unflatten)
+    -> one conv-BN-ReLU-2x2-max-pool block per entry of `channels` -> Flatten -> Dropout ->
+    Linear(., hidden) -> ReLU -> Dropout -> Linear(hidden, out).
+
+    The convolutions have no bias: the batch norm after each one shifts anyway.
+    """
+    return from_arch(cnn_arch(*args, **kwargs))
+
+
+def _mlp(arch: Dict[str, Any]) -> nn.Sequential:
     widths = [arch["in_features"], *arch["hidden"], arch["out_features"]]
     layers: List[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         if i:
-            layers.append(ACTIVATIONS[activation]())
-        layers.append(nn.Linear(n_in, n_out, dtype=np.dtype(dtype)))
+            layers.append(ACTIVATIONS[arch["activation"]]())
+        layers.append(nn.Linear(n_in, n_out, dtype=np.dtype(arch["dtype"])))
     return nn.Sequential(*layers)
 
 
-class ToImage(nn.Module):
-    """(N, H*W) pixel rows -> (N, 1, H, W) images, so a CNN takes the MLP's input format."""
-
-    def __init__(self, height: int, width: int):
-        self.height, self.width = height, width
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.reshape(len(x), 1, self.height, self.width)
-
-    def extra_repr(self) -> str:
-        return f"1, {self.height}, {self.width}"
-
-
-def build_cnn(
-    image_shape: Sequence[int] = (28, 28),
-    channels: Sequence[int] = (16, 32),
-    hidden: int = 128,
-    out_features: int = 10,
-    *,
-    kernel_size: int = 3,
-    dropout: float = 0.25,
-    dtype: Any = np.float32,
-) -> nn.Sequential:
-    """Pixel rows -> images -> one conv-BN-ReLU-2x2-max-pool block per entry of `channels`
-    -> Flatten -> Dropout -> Linear(., hidden) -> ReLU -> Dropout -> Linear(hidden, out).
-
-    The convolutions have no bias: the batch norm after each one shifts anyway.
-    """
-    arch = cnn_arch(image_shape, channels, hidden, out_features, kernel_size=kernel_size,
-                    dropout=dropout, dtype=dtype)
-    check_size(arch)
+def _cnn(arch: Dict[str, Any]) -> nn.Sequential:
     height, width = arch["image_shape"]
-    k = arch["kernel_size"]
-    layers: List[nn.Module] = [ToImage(height, width)]
+    k, dropout = arch["kernel_size"], arch["dropout"]
+    layers: List[nn.Module] = [nn.Unflatten(1, (1, height, width))]
     c_in = 1
     for c_out in arch["channels"]:
         layers += [nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm2d(c_out),
                    nn.ReLU(), nn.MaxPool2d(2)]
         c_in, height, width = c_out, height // 2, width // 2
-    layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * height * width, hidden),
-               nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out_features)]
+    layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * height * width, arch["hidden"]),
+               nn.ReLU(), nn.Dropout(dropout), nn.Linear(arch["hidden"], arch["out_features"])]
     model = nn.Sequential(*layers)
-    return model.to(dtype) if np.dtype(dtype) != np.float32 else model
+    return model.to(arch["dtype"]) if np.dtype(arch["dtype"]) != np.float32 else model
 
 
 # ---- architecture records ----------------------------------------------------------------------
@@ -280,12 +252,8 @@ def from_arch(arch: Any) -> nn.Sequential:
     """The model an architecture record describes (PyTorch's default init; load weights or
     re-initialise). Raises ArchitectureError for a record that is malformed or too big."""
     arch = _checked(arch)
-    if arch["kind"] == "mlp":
-        return build_mlp(arch["in_features"], arch["hidden"], arch["out_features"],
-                         activation=arch["activation"], dtype=arch["dtype"])
-    return build_cnn(arch["image_shape"], arch["channels"], arch["hidden"],
-                     arch["out_features"], kernel_size=arch["kernel_size"],
-                     dropout=arch["dropout"], dtype=arch["dtype"])
+    check_size(arch)
+    return _mlp(arch) if arch["kind"] == "mlp" else _cnn(arch)
 
 
 def arch_of(model: nn.Sequential) -> Dict[str, Any]:
@@ -294,10 +262,10 @@ def arch_of(model: nn.Sequential) -> Dict[str, Any]:
     layers = list(model)
     dtype = next(iter(model.parameters())).dtype
     linears = [m for m in layers if isinstance(m, nn.Linear)]
-    if layers and isinstance(layers[0], ToImage):
+    if layers and isinstance(layers[0], nn.Unflatten):
         convs = [m for m in layers if isinstance(m, nn.Conv2d)]
         dropout = next((m.p for m in layers if isinstance(m, nn.Dropout)), 0.0)
-        return cnn_arch([layers[0].height, layers[0].width], [c.out_channels for c in convs],
+        return cnn_arch(list(layers[0].unflattened_size[1:]), [c.out_channels for c in convs],
                         linears[0].out_features, linears[-1].out_features,
                         kernel_size=convs[0].kernel_size[0], dropout=dropout, dtype=dtype)
     activation = next((name for m in layers for name, cls in ACTIVATIONS.items()

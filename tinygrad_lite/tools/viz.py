@@ -36,9 +36,9 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-from .autograd import node_of, topological_order
-from .core.autograd import AccumulateGrad
-from .core.tensor import Tensor
+from ..autograd import node_of, topological_order
+from ..core.autograd import AccumulateGrad
+from ..core.tensor import Tensor
 from .viz_layout import Layout, layered_layout
 from .viz_render import PALETTE, box_size, save_matplotlib, to_svg
 

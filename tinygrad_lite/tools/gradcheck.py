@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import autograd
-from .autograd import enable_grad, no_grad
-from .core.tensor import Tensor
+from .. import autograd
+from ..autograd import enable_grad, no_grad
+from ..core.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -17,15 +17,15 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .. import checkpoint, models, nn, optim, reference
-from .. import onnx as tl_onnx
-from ..autograd import no_grad
-from ..checkpoint import CheckpointError
-from ..compare import compare_gradients
-from ..core.tensor import Tensor
-from ..data import DataError, DataLoader, dataset_files, load_dataset, to_float
-from ..nn.functional import cross_entropy
-from . import (
+from tinygrad_lite import Tensor, nn, no_grad, optim, trace_backward, viz
+from tinygrad_lite import onnx as tl_onnx
+from tinygrad_lite.data import DataError, DataLoader, dataset_files, load_dataset, to_float
+from tinygrad_lite.nn.functional import cross_entropy
+from tinygrad_lite.tools.compare import compare_gradients
+
+from . import checkpoint, models, reference
+from .checkpoint import CheckpointError
+from .cli import (
     LossWatch,
     OneLineParser,
     UsageError,
@@ -39,6 +39,7 @@ from . import (
     seed,
     set_postfix,
 )
+from .plots import training_plot
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
@@ -117,7 +118,7 @@ def mlp_parser() -> OneLineParser:
                         "notebook; every epoch otherwise)")
     p.add_argument("--check-manual", type=positive(int), metavar="N",
                    help="every N iterations compare the autograd gradients with the notebook's "
-                        "hand-derived ones (tinygrad_lite.reference) on the current batch and "
+                        "hand-derived ones (examples.common.reference) on the current batch and "
                         "print the max abs difference (one hidden layer only)")
     p.add_argument("--save", metavar="PATH",
                    help="save weights and architecture to this .npz (written atomically, "
@@ -131,9 +132,7 @@ def mlp_parser() -> OneLineParser:
                         "parameter names, gradient norms of one forward/backward pass) as "
                         "PATH with suffix .dot, and draw PATH itself (.svg, .png, .pdf) "
                         "without Graphviz")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (there is none anyway when stderr is not a terminal)")
-    add_threads_flag(p)
+    add_run_flags(p)
     return p
 
 
@@ -187,6 +186,13 @@ def graph_outputs(path: Optional[str]) -> List[Optional[str]]:
     if Path(path).suffix.lower() not in GRAPH_SUFFIXES:
         raise UsageError(f"--graph {path}: needs one of the suffixes {', '.join(GRAPH_SUFFIXES)}")
     return list(dict.fromkeys([str(Path(path).with_suffix(".dot")), path]))
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """--no-progress and --threads, the training scripts' last flags."""
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
+    add_threads_flag(p)
 
 
 def add_export_onnx_flag(p: argparse.ArgumentParser) -> None:
@@ -250,9 +256,7 @@ def cnn_parser() -> OneLineParser:
     p.add_argument("--load", metavar="PATH", help="start from a model saved with --save")
     add_export_onnx_flag(p)
     p.add_argument("--plot", metavar="PATH", help=PLOT_HELP)
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (there is none anyway when stderr is not a terminal)")
-    add_threads_flag(p)
+    add_run_flags(p)
     return p
 
 
@@ -331,8 +335,9 @@ def batches(X: np.ndarray, y: np.ndarray, batch_size: Optional[int],
 # ---- models from checkpoints -----------------------------------------------------------------
 
 
-def load_model(path: str, kind: str) -> nn.Sequential:
-    """The model of a checkpoint that must hold a `kind` ("mlp"/"cnn") for 28x28 digits."""
+def resume(path: str, kind: str, hidden: Optional[List[int]] = None) -> nn.Sequential:
+    """The model of a checkpoint that must hold a `kind` ("mlp"/"cnn") for 28x28 digits (and
+    an MLP of the widths --hidden gives, when it was given)."""
     model, arch = checkpoint.load_model(path)
     if arch["kind"] != kind:
         script = {"mlp": "mnist_two_layer.py", "cnn": "mnist_cnn.py"}[arch["kind"]]
@@ -342,13 +347,6 @@ def load_model(path: str, kind: str) -> nn.Sequential:
     if not takes or arch["out_features"] != NUM_CLASSES:
         raise CheckpointError(f"{path}: {models.describe(arch)} does not take 28x28 images to "
                               f"{NUM_CLASSES} classes")
-    return model
-
-
-def load_mlp(path: str, hidden: Optional[List[int]]) -> nn.Sequential:
-    """An MLP checkpoint, checked against --hidden when it was given."""
-    model = load_model(path, "mlp")
-    arch = models.arch_of(model)
     if hidden and list(hidden) != arch["hidden"]:
         asked = models.describe(models.mlp_arch(784, hidden, NUM_CLASSES))
         raise CheckpointError(f"{path}: checkpoint is {models.describe(arch)}, but --hidden "
@@ -497,14 +495,13 @@ class TrainingLog:
             checkpoint.save_checkpoint(args.save, model, arch)
             say(f"saved {args.save}")
         if args.plot:
-            from .plots import training_plot
-
             name = "test" if splits["test"] is not None else "dev"
             steps = self.history["dev_step"]
             if results["dev"] is not None and steps and steps[-1] != len(self.history["loss"]):
                 steps.append(len(self.history["loss"]))  # the final dev accuracy ends the curve
                 self.history["dev_acc"].append(results["dev"])
-            training_plot(args.plot, self.history, splits[name], name, model, IMAGE_SHAPE,
+            pred = predict_labels(model, splits[name][0], 1000)
+            training_plot(args.plot, self.history, splits[name], name, pred, IMAGE_SHAPE,
                           f"{self.title} - {self.source}", full_batch=self.full_batch)
             say(f"saved plot {args.plot}")
         if getattr(args, "graph", None):
@@ -612,9 +609,6 @@ def write_graph(path: str, model: nn.Module, X: np.ndarray, y: np.ndarray) -> No
     """One forward/backward pass on (X, y), traced; its graph to PATH.dot, and to PATH drawn
     without Graphviz (.svg in pure Python, .png/.pdf through matplotlib; without matplotlib
     a one-line note)."""
-    from .. import viz
-    from ..trace import trace_backward
-
     model.zero_grad()
     loss = cross_entropy(model(Tensor(X)), y)
     with trace_backward(file=io.StringIO()) as trace:  # keeps intermediate gradient norms

@@ -7,9 +7,8 @@ buffers (batch norm's running statistics and ``num_batches_tracked``), the same
     model = tl.interop.from_torch(torch_model)        # and come back
 
 Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU, Sigmoid, Tanh,
-Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Dropout, Identity, Sequential (names kept,
-nested too) and the CNN's ToImage (:mod:`tinygrad_lite.models`), which is
-``torch.nn.Unflatten(1, (1, H, W))`` there. A layer held twice stays one layer held twice.
+Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten, Dropout, Identity and Sequential
+(names kept, nested too). A layer held twice stays one layer held twice.
 Anything else, or a PyTorch option this framework lacks (dilation, groups, ceil_mode...),
 raises :class:`ConversionError` naming the layer. PyTorch is imported on first use only;
 without it the functions raise ImportError with one line saying how to install it.
@@ -22,28 +21,22 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from . import nn
-from .models import ToImage
+from .. import nn
+from ..errors import OneLineError
+from .optional import require
 
 __all__ = ["ConversionError", "from_torch", "require_torch", "to_torch"]
 
 INSTALL_HINT = "pip install torch (or the tests' pin: pip install \"tinygrad_lite[parity]\")"
 
 
-class ConversionError(ValueError):
+class ConversionError(OneLineError):
     """A module that has no equivalent on the other side. The message is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 def require_torch() -> Any:
     """The ``torch`` module, or ImportError with one line saying how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(f"tl.interop needs PyTorch: {INSTALL_HINT}") from None
-    return torch
+    return require("torch", f"tl.interop needs PyTorch: {INSTALL_HINT}")
 
 
 def _torch_dtype(torch: Any, dtype: Any, where: str) -> Any:
@@ -109,14 +102,14 @@ def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
         nn.Dropout: lambda: tnn.Dropout(m.p),
         nn.MaxPool2d: lambda: tnn.MaxPool2d(m.kernel_size, m.stride, m.padding),
         nn.AvgPool2d: lambda: tnn.AvgPool2d(m.kernel_size, m.stride, m.padding),
-        ToImage: lambda: tnn.Unflatten(1, (1, m.height, m.width)),
+        nn.Unflatten: lambda: tnn.Unflatten(m.dim, m.unflattened_size),
     }
     return simple[kind]()
 
 
 _TO_TORCH = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.Sigmoid,
              nn.Tanh, nn.Identity, nn.LeakyReLU, nn.GELU, nn.Softmax, nn.LogSoftmax, nn.Flatten,
-             nn.Dropout, nn.MaxPool2d, nn.AvgPool2d, ToImage)
+             nn.Dropout, nn.MaxPool2d, nn.AvgPool2d, nn.Unflatten)
 
 
 def _same_forward(m: Any, cls: type) -> bool:
@@ -207,10 +200,9 @@ def _from_torch_layer(torch: Any, m: Any, path: str) -> nn.Module:
             _refuse(path, m, "dim=None (give the axis: Softmax(dim=1))")
         return nn.Softmax(dim=m.dim)
     if isinstance(m, tnn.Unflatten):
-        size = tuple(m.unflattened_size)
-        if m.dim != 1 or len(size) != 3 or size[0] != 1:
-            _refuse(path, m, "Unflatten other than (N, H*W) -> (N, 1, H, W)")
-        return ToImage(int(size[1]), int(size[2]))
+        if not isinstance(m.dim, int):
+            _refuse(path, m, "a named dimension")
+        return nn.Unflatten(m.dim, m.unflattened_size)
     simple: Dict[type, Callable[[], nn.Module]] = {
         tnn.ReLU: nn.ReLU,
         tnn.Sigmoid: nn.Sigmoid,

@@ -50,6 +50,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tinygrad_lite import data
+
 Params = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 # parameter names of Sequential(Linear, ReLU, Linear) in the framework's state_dict
@@ -111,10 +113,7 @@ def one_hot(Y: np.ndarray, num_classes: int = 10, dtype: Any = np.float64) -> np
     The notebook sized it `Y.max() + 1`, which breaks on a batch without a 9; here the class
     count is explicit.
     """
-    Y = np.asarray(Y)
-    out = np.zeros((num_classes, Y.size), dtype=dtype)
-    out[Y, np.arange(Y.size)] = 1
-    return out
+    return data.one_hot(np.ravel(Y), num_classes, dtype).T
 
 
 def backward_prop(

@@ -1,6 +1,6 @@
 """The examples' pictures (matplotlib, imported when a plot is asked for): training curves
 with a confusion matrix and misclassified digits, and a 2-D decision boundary. Both are
-written with checkpoint.atomic_write."""
+written with tinygrad_lite.io.atomic.atomic_write."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from .. import nn
-from ..autograd import no_grad
-from ..checkpoint import atomic_write
-from ..core.tensor import Tensor
+from tinygrad_lite import Tensor, nn, no_grad
+from tinygrad_lite.io.atomic import atomic_write
 
 
 def _pyplot():
@@ -30,23 +28,21 @@ def training_plot(
     history: Dict[str, List[float]],
     split: Tuple[np.ndarray, np.ndarray],
     split_name: str,
-    model: nn.Module,
+    pred: np.ndarray,
     image_shape: Tuple[int, ...],
     title: str,
     num_classes: int = 10,
     full_batch: bool = False,
 ) -> None:
-    """PNG: loss and accuracy curves, confusion matrix and misclassified digits of `split`.
+    """PNG: loss and accuracy curves, confusion matrix and misclassified digits of `split`
+    (images, labels), whose predicted labels are `pred`.
 
     `history`: per-step "loss" and "acc" (of the batch, or of the whole training set when
     `full_batch`), and the dev accuracy "dev_acc" after the steps "dev_step". Absolute paths
     in `title` are shortened (relative to the working directory, else the last component).
     """
-    from .mnist import predict_labels
-
     plt = _pyplot()
     X, y = split
-    pred = predict_labels(model, X, 1000)
     fig = plt.figure(figsize=(13, 10))
     fig.suptitle(without_absolute_paths(title), fontsize=10)
     grid = fig.add_gridspec(2, 2, hspace=0.3, wspace=0.25)

@@ -33,10 +33,11 @@ import warnings
 import zlib
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from numpy.typing import DTypeLike
+
+from ..errors import OneLineError
 
 __all__ = [
     "DataError",
@@ -47,12 +48,6 @@ __all__ = [
     "load_kaggle_csv",
     "load_dataset",
     "dataset_files",
-    "load_digit_image",
-    "fit_like_mnist",
-    "looks_like_mnist",
-    "DataLoader",
-    "to_float",
-    "one_hot",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -85,12 +80,8 @@ _N_PIXELS = 784
 _PIXEL_COLUMNS = [f"pixel{i}" for i in range(_N_PIXELS)]
 
 
-class DataError(ValueError):
+class DataError(OneLineError):
     """Bad or missing input data. The message is one line naming the file and the fault."""
-
-    def __init__(self, message: str) -> None:
-        # keep it to one line whatever got interpolated (pandas messages end in '\n')
-        super().__init__(" ".join(str(message).split()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +126,7 @@ class _GunzipStream:
         self.raw.close()
 
 
-def _check_regular_file(path: Path) -> None:
+def check_regular_file(path: Path) -> None:
     """DataError unless `path` names an existing regular file."""
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -145,7 +136,7 @@ def _check_regular_file(path: Path) -> None:
 
 def _open_idx(path: Path) -> Tuple[Any, bool]:
     """(stream of the payload with read(n) and close(), was_gzipped); errors name the file."""
-    _check_regular_file(path)
+    check_regular_file(path)
     try:
         f = open(path, "rb")
     except OSError as e:
@@ -248,7 +239,7 @@ def default_data_root() -> Path:
     Found relative to this file, so it works from a clone or an editable install (not from a
     wheel, which doesn't carry ``data/``).
     """
-    root = Path(__file__).resolve().parent.parent / "data" / "mnist"
+    root = Path(__file__).resolve().parents[2] / "data" / "mnist"
     if not root.is_dir():
         raise DataError(
             f"{root}: shipped MNIST folder not found (is tinygrad_lite installed without its "
@@ -355,7 +346,7 @@ def load_kaggle_csv(path: PathLike) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     import pandas as pd
 
     path = Path(path)
-    _check_regular_file(path)
+    check_regular_file(path)
     try:
         with open(path, "rb") as f:
             gz = f.read(2) == _GZIP_MAGIC
@@ -549,248 +540,3 @@ def dataset_files(source: Optional[PathLike] = None) -> List[Path]:
         return [path]
     found = (_find_idx_file(path, stem) for stems in _MNIST_STEMS.values() for stem in stems)
     return [p for p in found if p is not None]
-
-
-# --------------------------------------------------------------------------------------------
-# batching and small conversions
-# --------------------------------------------------------------------------------------------
-
-
-class DataLoader:
-    """Iterate over ``(xb, yb)`` numpy mini-batches (or ``xb`` alone when ``y`` is None).
-
-    Args:
-        X: array with samples along axis 0.
-        y: optional array with ``len(y) == len(X)``.
-        batch_size: samples per batch (> 0); the last batch may be smaller unless
-            ``drop_last``.
-        shuffle: draw a fresh permutation from ``rng`` at the start of every epoch (every
-            ``iter()``); otherwise batches are consecutive slices (views) in order.
-        drop_last: skip the final incomplete batch.
-        rng: ``None`` (fresh unseeded generator), an int seed, or a ``np.random.Generator``.
-    """
-
-    def __init__(
-        self,
-        X: np.ndarray,
-        y: Optional[np.ndarray] = None,
-        batch_size: int = 128,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        rng: Union[None, int, np.random.Generator] = None,
-    ) -> None:
-        X = np.asarray(X)
-        if X.ndim == 0:
-            raise DataError(f"DataLoader: X must have a sample axis, got a scalar {X!r}")
-        if y is not None:
-            y = np.asarray(y)
-            if y.ndim == 0 or len(y) != len(X):
-                got = y.shape if y.ndim else "a scalar"
-                raise DataError(
-                    f"DataLoader: X has {len(X)} samples (shape {X.shape}) but y has "
-                    f"{len(y) if y.ndim else 'no sample axis'} (shape {got})"
-                )
-        if (
-            isinstance(batch_size, (bool, np.bool_))
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size <= 0
-        ):
-            raise DataError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-            rng = np.random.default_rng(rng)
-        elif not isinstance(rng, np.random.Generator):
-            raise DataError(
-                f"DataLoader: rng must be None, an int seed or a np.random.Generator, "
-                f"got {type(rng).__name__}"
-            )
-        self.X, self.y = X, y
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.rng = rng
-
-    def __len__(self) -> int:
-        n, b = len(self.X), self.batch_size
-        return n // b if self.drop_last else -(-n // b)
-
-    def __iter__(self) -> Iterator[Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]]:
-        n, b = len(self.X), self.batch_size
-        perm = self.rng.permutation(n) if self.shuffle else None
-        for i in range(len(self)):
-            sel = slice(i * b, min((i + 1) * b, n)) if perm is None else perm[i * b : (i + 1) * b]
-            xb = self.X[sel]
-            yield xb if self.y is None else (xb, self.y[sel])
-
-
-def to_float(images: np.ndarray, dtype: DTypeLike = np.float32, order: str = "C") -> np.ndarray:
-    """uint8 images ``(N, H, W)`` (or already ``(N, D)``) -> ``(N, H*W)`` floats in [0, 1].
-
-    ``order="F"`` lays the result out column-major, i.e. as the transpose of the notebook's
-    ``(H*W, N)`` array, written directly (no second copy in memory).
-    """
-    images = np.asarray(images)
-    if images.dtype.kind not in "ui":
-        raise DataError(
-            f"to_float: expected raw integer pixels 0..255 (uint8), got dtype {images.dtype} "
-            f"(already converted?)"
-        )
-    if images.ndim < 2:
-        raise DataError(f"to_float: expected (N, H, W) or (N, D) images, got shape {images.shape}")
-    if np.dtype(dtype).kind != "f":
-        raise DataError(f"to_float: dtype must be a float type, got {np.dtype(dtype)}")
-    flat = images.reshape(len(images), math.prod(images.shape[1:]))  # -1 fails for N = 0
-    out = np.empty(flat.shape, dtype=dtype, order=order)
-    return np.divide(flat, np.dtype(dtype).type(255), out=out)
-
-
-def one_hot(labels: np.ndarray, num_classes: int = 10, dtype: DTypeLike = np.float32) -> np.ndarray:
-    """Integer labels ``(N,)`` -> ``(N, num_classes)`` one-hot rows."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.dtype.kind not in "ui":
-        raise DataError(
-            f"one_hot: expected 1-D integer labels, got {labels.dtype} shape {labels.shape}"
-        )
-    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        bad = int(np.flatnonzero((labels < 0) | (labels >= num_classes))[0])
-        raise DataError(
-            f"one_hot: label {int(labels[bad])} at index {bad} outside 0..{num_classes - 1}"
-        )
-    out = np.zeros((len(labels), num_classes), dtype=dtype)
-    out[np.arange(len(labels)), labels] = 1
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# one digit from an image file
-# --------------------------------------------------------------------------------------------
-
-MNIST_SIDE = 28  # MNIST images are 28x28 ...
-MNIST_BOX = 20  # ... with the digit scaled so its longer side is 20 pixels ...
-MNIST_CENTRE = 14.0  # ... and its centre of mass moved to (14, 14) (row, column), +- 0.5
-MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
-
-
-def load_digit_image(path: PathLike) -> Tuple[np.ndarray, List[str]]:
-    """A 28x28 uint8 white-on-black digit from an image file, prepared as MNIST's digits were,
-    and notes on what was done (for the user).
-
-    * Any format Pillow reads; 16-bit greyscale (PNG ``I;16``) is scaled to 0..255, not
-      clipped; a transparent background is composited over white, as a viewer shows it.
-    * An image that is mostly light (mean above half brightness) is taken to be a dark digit
-      on light paper and inverted.
-    * Every image, 28x28 or larger, is fitted as MNIST's were: cropped to the ink, scaled so its
-      longer side is 20 pixels, and placed in 28x28 with its centre of mass at the centre.
-      A 28x28 image that already looks like that (ink 17..20 pixels tall or wide, centre of
-      mass within half a pixel of the centre: every MNIST test digit) is used as it is.
-    * Images of more than ``MAX_IMAGE_PIXELS`` (4096x4096) or fewer than 28x28 pixels, and
-      files that are not images, raise :class:`DataError`.
-    """
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:  # pragma: no cover - Pillow comes with matplotlib
-        raise DataError(f"{path}: reading images needs Pillow (pip install pillow)") from None
-
-    path = Path(path)
-    _check_regular_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                width, height = im.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise DataError(f"{path}: image is {width}x{height}, more than the "
-                                    f"{MAX_IMAGE_PIXELS:,} pixels read here; scale it down")
-                grey = _grey_pixels(im, Image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise DataError(f"{path}: image too large to decode safely ({e})") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        if isinstance(e, DataError):
-            raise
-        if isinstance(e, PermissionError):
-            raise DataError(f"{path}: cannot read ({e.strerror})") from None
-        raise DataError(f"{path}: not a readable image ({e})") from None
-    if grey.shape[0] < MNIST_SIDE or grey.shape[1] < MNIST_SIDE:
-        raise DataError(
-            f"{path}: image is {grey.shape[1]}x{grey.shape[0]}, need at least 28x28 pixels"
-        )
-    notes = []
-    if grey.mean() > 127.5:
-        grey = 255 - grey
-        notes.append("inverted (mostly white: read as a dark digit on light paper)")
-    if grey.shape != (MNIST_SIDE, MNIST_SIDE):
-        notes.append(f"fitted from {grey.shape[1]}x{grey.shape[0]} to 28x28 as MNIST")
-        grey = fit_like_mnist(grey)
-    elif not looks_like_mnist(grey):
-        notes.append("re-centred and scaled as MNIST (the digit was off-centre or not "
-                     "20 pixels high/wide)")
-        grey = fit_like_mnist(grey)
-    return np.clip(np.rint(grey), 0, 255).astype(np.uint8), notes
-
-
-def _grey_pixels(im: Any, Image: Any) -> np.ndarray:
-    """An opened Pillow image as float64 grey levels 0..255."""
-    if im.mode.startswith("I;16") or im.mode == "I":
-        values = np.asarray(im, dtype=np.float64)
-        # 16-bit greyscale (or 32-bit integer holding it): scale, not clip, to 0..255
-        return values * (255.0 / 65535.0) if values.max(initial=0) > 255 or \
-            im.mode.startswith("I;16") else values
-    if im.mode == "F":
-        values = np.asarray(im, dtype=np.float64)
-        return values * 255.0 if values.max(initial=0) <= 1.0 else np.clip(values, 0, 255)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(background, rgba)
-    return np.asarray(im.convert("L"), dtype=np.float64)
-
-
-def _ink_box_and_centre(grey: np.ndarray) -> Optional[Tuple[slice, slice, float, float]]:
-    """(rows, columns) of the ink's bounding box (pixels above 20% of the brightest) and the
-    centre of mass (row, column) of all the pixels; None for a blank image."""
-    peak = grey.max(initial=0)
-    if peak <= 0:
-        return None
-    ink = grey > 0.2 * peak
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    total = grey.sum()
-    cy = float((grey.sum(axis=1) * np.arange(grey.shape[0])).sum() / total)
-    cx = float((grey.sum(axis=0) * np.arange(grey.shape[1])).sum() / total)
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1), cy, cx
-
-
-def looks_like_mnist(grey: np.ndarray) -> bool:
-    """A 28x28 white-on-black image already prepared as MNIST's digits: the ink's longer side
-    17..20 pixels, the centre of mass within half a pixel of (14, 14)."""
-    found = _ink_box_and_centre(grey)
-    if found is None:
-        return True
-    rows, cols, cy, cx = found
-    longer = max(rows.stop - rows.start, cols.stop - cols.start)
-    return 17 <= longer <= MNIST_BOX and max(abs(cy - MNIST_CENTRE), abs(cx - MNIST_CENTRE)) <= 0.5
-
-
-def fit_like_mnist(grey: np.ndarray) -> np.ndarray:
-    """MNIST's preprocessing for a white-on-black image of any size >= 1x1: crop to the ink,
-    scale the longer side to 20 px (keeping the aspect ratio), then shift by whole pixels so
-    the centre of mass is at (14, 14) of the 28x28 result, as far as the frame allows."""
-    from PIL import Image
-
-    found = _ink_box_and_centre(grey)
-    if found is None:
-        return np.zeros((MNIST_SIDE, MNIST_SIDE))
-    rows, cols, _, _ = found
-    crop = grey[rows, cols]
-    scale = MNIST_BOX / max(crop.shape)
-    h, w = (max(1, round(n * scale)) for n in crop.shape)
-    small = Image.fromarray(crop.astype(np.float32)).resize((w, h), Image.LANCZOS)
-    small = np.clip(np.asarray(small, dtype=np.float64), 0, 255)
-    out = np.zeros((MNIST_SIDE, MNIST_SIDE))
-    top, left = (MNIST_SIDE - h) // 2, (MNIST_SIDE - w) // 2
-    out[top : top + h, left : left + w] = small
-    placed = _ink_box_and_centre(out)
-    if placed is not None:  # move the centre of mass to (14, 14): whole pixels, as np.roll
-        _, _, cy, cx = placed
-        dy = int(np.clip(round(MNIST_CENTRE - cy), -top, MNIST_SIDE - h - top))
-        dx = int(np.clip(round(MNIST_CENTRE - cx), -left, MNIST_SIDE - w - left))
-        out = np.roll(out, (dy, dx), axis=(0, 1))
-    return out

@@ -1,7 +1,7 @@
 """What the example scripts share on the command line, so that they can read like the code a
 user writes: argument parsing, exit codes, threads, output-path checks, the progress bar
-and the divergence check. The MNIST specifics are in :mod:`tinygrad_lite.cli.mnist`, the
-plots in :mod:`tinygrad_lite.cli.plots`.
+and the divergence check. The MNIST specifics are in :mod:`examples.common.mnist`, the
+plots in :mod:`examples.common.plots`.
 
 The promises every script keeps (each has a test in ``tests/test_cli.py`` or
 ``tests/test_examples_*.py``):
@@ -13,7 +13,7 @@ The promises every script keeps (each has a test in ``tests/test_cli.py`` or
 * **No work is lost.** Before any work, an output path that is an input or another output, a
   folder, or in a folder that does not exist or cannot be written is refused. Models are saved
   before the final evaluation, so a failure there keeps them. Files are written atomically
-  (:func:`tinygrad_lite.checkpoint.atomic_write`: permissions, symlinks, SIGTERM).
+  (:func:`tinygrad_lite.io.atomic.atomic_write`: permissions, symlinks, SIGTERM).
 * **Threads** are set at run time (:func:`tinygrad_lite.set_num_threads`: BLAS on one thread
   through threadpoolctl, tinygrad_lite's products on N), ``--threads N`` or by
   :data:`THREADS_RULE`.
@@ -35,10 +35,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
-from ..checkpoint import CheckpointError
-from ..data import DataError
-from ..models import ArchitectureError
-from ..threads import restore_num_threads, set_num_threads
+from tinygrad_lite.data import DataError
+from tinygrad_lite.io.atomic import Terminated
+from tinygrad_lite.threads import restore_num_threads, set_num_threads
+
+from .checkpoint import CheckpointError
+from .models import ArchitectureError
 
 __all__ = [
     "LOSS_EXPLOSION_FACTOR",
@@ -70,10 +72,6 @@ class UsageError(Exception):
 
 class TrainingDiverged(Exception):
     """The loss stopped being finite or exploded (status 1)."""
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived (status 143). A BaseException, so `except Exception` lets it through."""
 
 
 # ---- argument parsing ------------------------------------------------------------------------

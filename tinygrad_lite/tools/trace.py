@@ -31,7 +31,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from . import autograd
+from .. import autograd
 from .viz import parameter_labels
 
 __all__ = ["BackwardTrace", "TraceStep", "rule_of", "trace_backward"]

@@ -1,0 +1,1 @@
+"""The example scripts; :mod:`examples.common` is what they share."""

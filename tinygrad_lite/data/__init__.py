@@ -1,0 +1,33 @@
+"""Data: MNIST-style files (IDX, Kaggle CSV) into numpy arrays, and mini-batches.
+
+    from tinygrad_lite.data import DataLoader, load_mnist, to_float
+    images, labels = load_mnist("train")          # uint8 (60000, 28, 28), int64 (60000,)
+    for xb, yb in DataLoader(to_float(images), labels, batch_size=128, shuffle=True, rng=0):
+        ...
+"""
+
+from .files import (
+    MAX_IDX_BYTES,
+    DataError,
+    dataset_files,
+    default_data_root,
+    load_dataset,
+    load_idx,
+    load_kaggle_csv,
+    load_mnist,
+)
+from .loader import DataLoader, one_hot, to_float
+
+__all__ = [
+    "MAX_IDX_BYTES",
+    "DataError",
+    "DataLoader",
+    "dataset_files",
+    "default_data_root",
+    "load_dataset",
+    "load_idx",
+    "load_kaggle_csv",
+    "load_mnist",
+    "one_hot",
+    "to_float",
+]
