@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
+import operator
 import threading
 from typing import Any, Callable, Optional
 
@@ -29,6 +31,7 @@ class _GradMode(threading.local):
 
 
 grad_mode = _GradMode()
+sequence = itertools.count()  # numbers the nodes in the order they are made
 
 
 def is_grad_enabled() -> bool:
@@ -97,35 +100,34 @@ class enable_grad(no_grad):  # noqa: N801 - PyTorch's name
 class AccumulateGrad:
     """The node where a leaf's gradient ends (PyTorch's name): `variable` is the leaf."""
 
-    __slots__ = ("variable", "__weakref__")
+    __slots__ = ("variable", "_shape", "_dtype", "_seq", "__weakref__")
     next = next_functions = ()
     _retained = None
-    _shape = property(lambda self: self.variable.shape)  # what the gradient's shape must be
-    _dtype = property(lambda self: self.variable.dtype)
     _name = property(lambda self: self.variable._name)
 
     def __init__(self, variable: Any) -> None:
         self.variable = variable
+        self._shape, self._dtype = variable.shape, variable.dtype  # what its gradient has
+        self._seq = next(sequence)  # made before the first op that uses the leaf
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
 
 
 def topological_order(roots: list) -> list:
-    """The nodes reachable from `roots` (nodes), each after every node in its `next`."""
-    order: list = []
-    visited: set = set()
-    stack = [(node, False) for node in reversed(roots)]
+    """The nodes reachable from `roots` (nodes), each after every node in its `next`: in the
+    order they were made (`_seq`, counted by Function.apply), since an op's node is always
+    made after the nodes of its inputs, as in PyTorch's engine."""
+    seen, stack = set(roots), list(roots)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif node not in visited:
-            visited.add(node)
-            stack.append((node, True))
-            stack.extend([(p, False) for p in reversed(node.next) if p is not None
-                          and p not in visited])
-    return order
+        for parent in stack.pop().next:
+            if parent is not None and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_made)
+
+
+_made = operator.attrgetter("_seq")
 
 
 # Callables hook(node, grad, input_grads) run after each node's rule (tools/trace.py's tracer).

@@ -184,8 +184,9 @@ def _shared(work: Callable[[int, int], Any], total: int, step: int, size: int) -
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b (numpy's semantics). A 2-D b with a narrow output is applied to a's rows in blocks;
     with several threads, a's rows (or, for a short a, the shared axis) are shared out."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or b.ndim != 2 or a.ndim < 2:
-        return a @ b  # Tensors (a backward being recorded) multiply as Tensors
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or b.ndim != 2 or a.ndim < 2 or (
+            a.size * b.shape[1] < BLOCK_WORK):
+        return a @ b  # small products (one block), and Tensors (a backward being recorded)
     k, n = b.shape
     m = a.size // k if k else 0
     rows = BLOCK_WORK // max(k * n, 1)

@@ -16,7 +16,6 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from . import dtypes
-from .blas import column_sums, matmul, row_max, row_sums
 from .tensor import Function, ShapeError, Tensor
 
 Axis = Union[None, int, Sequence[int]]
@@ -102,7 +101,7 @@ class MatMul(Function):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("matmul needs operands of at least one dimension")
         self.save_for_backward(a, b)
-        return matmul(a, b)
+        return a @ b
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -114,10 +113,10 @@ class MatMul(Function):
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
         da = db = None
         if self.needs_input_grad[0]:
-            da = matmul(g, b2.swapaxes(-1, -2))
+            da = g @ b2.swapaxes(-1, -2)
             da = da.reshape(da.shape[:-2] + da.shape[-1:]) if a.ndim == 1 else da
         if self.needs_input_grad[1]:
-            db = matmul(a2.swapaxes(-1, -2), g)
+            db = a2.swapaxes(-1, -2) @ g
             db = db.reshape(db.shape[:-1]) if b.ndim == 1 else db
         return da, db  # (summed over broadcast batch axes by the engine)
 
@@ -137,18 +136,15 @@ class Linear(Function):
             raise ValueError(f"linear: input has {x.shape[-1:]} features but the weight "
                              f"{weight.shape} expects {weight.shape[1]}")
         self.save_for_backward(x, weight)
-        y = matmul(x, weight.T)
-        if bias is not None:
-            y += bias
-        return y
+        return x @ weight.T if bias is None else x @ weight.T + bias
 
     def backward(self, g):
         x, weight = self.saved_tensors
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])  # batch axes as rows
         need = self.needs_input_grad
-        dx = matmul(g, weight) if need[0] else None
-        dw = matmul(g2.T, x2) if need[1] else None
-        db = column_sums(g2) if len(need) > 2 and need[2] else None
+        dx = g @ weight if need[0] else None
+        dw = g2.T @ x2 if need[1] else None
+        db = g2.sum(axis=0) if len(need) > 2 and need[2] else None
         return (dx, dw, db)[: len(need)]
 
 
@@ -176,12 +172,12 @@ class CrossEntropy(Function):
 
     def forward(self, z, t):
         n = z.shape[0]
-        shifted = z - row_max(z)[:, None]
+        shifted = z - z.max(axis=1, keepdims=True)
         e = np.exp(shifted)
-        total = row_sums(e)
+        total = e.sum(axis=1, keepdims=True)
         self.save_for_backward(z, t)
-        self.probs = e / total[:, None]
-        return np.asarray((np.log(total) - shifted[np.arange(n), t]).sum() / n, z.dtype)
+        self.probs = e / total
+        return np.asarray((np.log(total[:, 0]) - shifted[np.arange(n), t]).sum() / n, z.dtype)
 
     def backward(self, g):
         z, t = self.saved_tensors
@@ -260,7 +256,11 @@ class Expand(Function):
 
 def broadcast_to(g: Any, shape: tuple) -> Any:
     """`g` copied out to `shape`: a read-only view of an array, or a recorded `Expand`."""
-    return Expand.apply(g, shape=shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+    if isinstance(g, Tensor):
+        return Expand.apply(g, shape=shape)
+    out = np.empty(shape, g.dtype)  # (faster than np.broadcast_to's view for small arrays)
+    out[...] = g
+    return out
 
 
 def reduced_shape(shape: tuple, axes: Optional[tuple]) -> tuple:
@@ -309,9 +309,15 @@ def pick(dim: Any, axis: Any, keepdim: Optional[bool], keepdims: bool, out: Any 
 def operands(a: Any, b: Any, rule: Any = dtypes.result_type) -> tuple:
     """Both operands of a binary op in the dtype PyTorch gives the result (core/dtypes.py):
     Tensors as Tensors, numbers as constant arrays (the graph keeps no node for them)."""
-    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype and (
-            rule is dtypes.result_type or a.data.dtype.kind == "f"):
-        return a, b
+    if type(a) is Tensor:  # the common cases first: nothing to decide
+        kind = a.data.dtype.kind
+        if type(b) is Tensor and a.data.dtype == b.data.dtype and (
+                kind == "f" or rule is dtypes.result_type):
+            return a, b
+        if kind == "f" and type(b) in (float, int):  # a number takes the tensor's dtype
+            return a, np.array(b, a.data.dtype)
+    elif type(b) is Tensor and b.data.dtype.kind == "f" and type(a) in (float, int):
+        return np.array(a, b.data.dtype), b
     a, b = [x if isinstance(x, Tensor) or type(x) in (bool, int, float)
             else x.item() if isinstance(x, np.generic) else Tensor(x) for x in (a, b)]
     dtype = rule(a, b)

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .autograd import AccumulateGrad, grad_mode
+from .autograd import AccumulateGrad, grad_mode, sequence
 from .autograd import backward as backpropagate
 
 
@@ -109,8 +109,8 @@ class Tensor:
         return 0 if self._counter is None else int(self._counter[0])
 
     def _shared_counter(self) -> np.ndarray:
-        """The version counter, made on first use (a one-element int64 array: no object for
-        the cyclic garbage collector to track)."""
+        """The version counter, made on first use and shared with views: a one-element int64
+        array (a list would be one more object for the cyclic garbage collector to track)."""
         if self._counter is None:
             self._counter = np.zeros(1, np.int64)
         return self._counter
@@ -278,7 +278,7 @@ class Function:
     returns a view of its first input's memory; any other op's output has memory of its own.
     """
 
-    __slots__ = ("next", "needs_input_grad", "_saved", "_versions", "_shape", "_dtype",
+    __slots__ = ("next", "needs_input_grad", "_saved", "_versions", "_seq", "_shape", "_dtype",
                  "__dict__", "__weakref__")
     is_view = False
     _retained: Any = None  # a weak reference to the output, once it called retain_grad()
@@ -344,18 +344,23 @@ class Function:
         on) record the op as the output's grad_fn, noting the version of every array it
         saved. Inputs that are not Tensors are constants: the graph keeps no node for them."""
         ctx = object.__new__(cls)
-        arrays, record = [], False
+        enabled, record = grad_mode.enabled, False
+        arrays, needs, nodes = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
                 if x._view is not None:
                     x._refresh()
                 arrays.append(x.data)
-                record = record or x.requires_grad
+                if x.requires_grad and enabled:
+                    record = True
+                    needs.append(True)
+                    nodes.append(x._ctx if x._ctx is not None else x._grad_node())
+                    continue
             else:
                 arrays.append(x)
-        record = record and grad_mode.enabled
-        ctx.needs_input_grad = tuple([isinstance(x, Tensor) and x.requires_grad
-                                      for x in inputs]) if record else (False,) * len(inputs)
+            needs.append(False)
+            nodes.append(None)
+        ctx.needs_input_grad = tuple(needs)
         ctx._saved = ()
         try:
             data = ctx.forward(*arrays, **options)
@@ -364,13 +369,14 @@ class Function:
             raise ShapeError(f"{cls.__name__}: {e} (input shapes {shapes})") from None
         if type(data) is not np.ndarray:  # numpy made a 0-d result a scalar
             scalar, data = data, _output_array(cls, data)
-            ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
+            if ctx._saved:
+                ctx._saved = tuple([data if a is scalar else a for a in ctx._saved])
         out = Tensor._make(data, record, ctx if record else None)
         if data.base is not None and arrays and isinstance(inputs[0], Tensor):
             _mark_view(cls, out, inputs[0], options)
         if record:
-            ctx.next = tuple([x._grad_node() if isinstance(x, Tensor) and x.requires_grad
-                              else None for x in inputs])
+            ctx.next = tuple(nodes)
+            ctx._seq = next(sequence)
             ctx._shape, ctx._dtype = data.shape, data.dtype
             ctx._versions = _versions(ctx._saved, inputs, arrays, out) if ctx._saved else ()
         return out
@@ -396,11 +402,11 @@ class Function:
             raise RuntimeError(f"{type(self).__name__}.backward returned {len(grads)} "
                                f"gradient(s) for {len(self.next)} input(s)")
         kind = Tensor if grad_mode.enabled else np.ndarray
-        return tuple([
-            g if n is None or g is None or (type(g) is kind and g.shape == n._shape)
-            else _fit(type(self).__name__, i, g, n._shape, kind)
-            for i, (g, n) in enumerate(zip(grads, self.next))
-        ])
+        for i, (g, n) in enumerate(zip(grads, self.next)):
+            if n is not None and g is not None and (type(g) is not kind or g.shape != n._shape):
+                fit = _fit(type(self).__name__, i, g, n._shape, kind)
+                grads = grads[:i] + (fit,) + grads[i + 1:]
+        return grads
 
 
 def sum_to(g: Any, shape: tuple) -> Any:
@@ -464,16 +470,21 @@ def _mark_view(cls: type, out: Tensor, first: Tensor, options: dict) -> None:
 def _versions(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
     """Per saved array: (k, counter, version) for input k's array (k = -1: the output's,
     or a view of it), None for a constant; () when all are constants."""
-    found, versions = False, []
+    versions = []
     for a in saved:
-        k = next((i for i, b in enumerate(arrays) if b is a), None)
-        if k is None and isinstance(a, np.ndarray) and np.may_share_memory(a, out.data):
-            k = -1
-        if k is None:
+        x = None
+        if type(a) is np.ndarray:
+            for k, b in enumerate(arrays):
+                if b is a:
+                    x = inputs[k]
+                    break
+            else:  # the output, or the array it is a view of (as Max returns it)
+                d = out.data
+                if a is d or d.base is a or (a.base is not None and a.base is d.base):
+                    k, x = -1, out
+        if not isinstance(x, Tensor):
             versions.append(None)
             continue
-        found = True
-        x = out if k < 0 else inputs[k]
-        counter = x._shared_counter() if isinstance(x, Tensor) else None
-        versions.append((k, counter, None if counter is None else int(counter[0])))
-    return tuple(versions) if found else ()
+        counter = x._shared_counter()
+        versions.append((k, counter, int(counter[0])))
+    return tuple(versions) if any(versions) else ()
