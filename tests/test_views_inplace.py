@@ -273,3 +273,13 @@ def test_aliasing_programs_match_torch(program):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=TOL, atol=TOL)
+
+
+# ---- shapes and implicit dims ------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_a_whole_tensor_max_keeps_its_dims_when_asked(name):
+    x = np.arange(6.0).reshape(2, 3)
+    ours = getattr(tl.tensor(x), name)(axis=None, keepdims=True)
+    assert ours.shape == (1, 1) == tuple(getattr(torch, "a" + name)(torch.tensor(x), dim=None,
+                                                                     keepdim=True).shape)
+    assert float(ours.item()) == getattr(x, name)()

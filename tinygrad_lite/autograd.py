@@ -64,7 +64,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Any 
     seeds = [out._seed(g, "grad", create_graph) for out, g in zip(outputs, grad_outputs)]
     nodes = [t._grad_node() for t in inputs]
     found: dict = {}
-    order = backpropagate([out._grad_node() for out in outputs], seeds, found.__setitem__,
+    order = backpropagate([out._grad_node() for out in outputs], seeds,
+                          lambda node, g, _: found.__setitem__(node, g),
                           create_graph, set(nodes))
     results = []
     for i, (t, node) in enumerate(zip(inputs, nodes)):

@@ -138,9 +138,9 @@ def backward(roots: list, grads: list, deliver: Callable, create_graph: bool = F
              only: Optional[set] = None) -> list:
     """The chain rule over the graph behind `roots` (nodes), seeded with `grads` (dL/droot).
 
-    Calls `deliver(node, dL/dnode)` for every leaf's `AccumulateGrad` node and every node
-    asked to retain its output's gradient, or, when `only` (a set of nodes) is given, for
-    those nodes alone. Returns the nodes in order, for releasing their saved arrays.
+    Calls `deliver(node, dL/dnode, create_graph)` for every leaf's `AccumulateGrad` node and
+    every node asked to retain its output's gradient, or, when `only` (a set of nodes) is
+    given, for those nodes alone. Returns the nodes in order, for releasing their saved arrays.
     Gradients are numpy arrays, or Tensors recorded into a graph of their own when
     `create_graph` (so they can be differentiated again).
     """
@@ -160,7 +160,7 @@ def backward(roots: list, grads: list, deliver: Callable, create_graph: bool = F
                 g = np.asarray(g)
             leaf = type(node) is AccumulateGrad
             if (node in only) if only is not None else (leaf or node._retained is not None):
-                deliver(node, g)
+                deliver(node, g, create_graph)
             if leaf:  # the gradient ends here
                 continue
             input_grads = node.gradients(g)  # the chain rule, one step

@@ -89,12 +89,15 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        if value is not None and not isinstance(value, Tensor):
-            value = Tensor._make(to_array(value, self.dtype))
-        if value is not None and value.shape != self.shape:
+        self._grad = value if value is None else self._checked_grad(value)
+
+    def _checked_grad(self, value: Any) -> Tensor:
+        """An assigned gradient: a Tensor (an array is wrapped) of this tensor's shape."""
+        value = value if isinstance(value, Tensor) else Tensor._make(to_array(value, self.dtype))
+        if value.shape != self.shape:
             raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has "
                                f"shape {self.shape}")
-        self._grad = value
+        return value
 
     @property
     def grad_fn(self) -> Optional[Function]:
@@ -176,23 +179,14 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
         seed = self._seed(gradient, "backward()", create_graph)
-        wanted = None
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            wanted = {t._grad_node(): t for t in inputs}
-
-        def deliver(node: Any, g: Any) -> None:
-            if wanted is not None:
-                t = wanted[node]
-            elif type(node) is AccumulateGrad:
-                t = node.variable
-            else:  # a non-leaf that called retain_grad(), if it is still alive
-                t = node._retained()
-            if t is not None:
-                t._accumulate(g, create_graph)
-
-        order = backpropagate([self._grad_node()], [seed], deliver, create_graph,
-                              None if wanted is None else set(wanted))
+        if inputs is None:
+            order = backpropagate([self._grad_node()], [seed], accumulate, create_graph)
+        else:
+            wanted = {t._grad_node(): t for t in ([inputs] if isinstance(inputs, Tensor)
+                                                 else inputs)}
+            order = backpropagate([self._grad_node()], [seed],
+                                  lambda node, g, cg: wanted[node]._accumulate(g, cg),
+                                  create_graph, set(wanted))
         if not (create_graph if retain_graph is None else retain_graph):
             release(order)
 
@@ -241,6 +235,14 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
         body = body.replace("\n", "\n       ")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{extra})"
+
+
+def accumulate(node: Any, g: Any, create_graph: bool) -> None:
+    """Where backward delivers a gradient: into `.grad` of a leaf, or of a tensor that
+    called retain_grad() (if it is still alive)."""
+    t = node.variable if type(node) is AccumulateGrad else node._retained()
+    if t is not None:
+        t._accumulate(g, create_graph)
 
 
 def release(order: list) -> None:
@@ -468,23 +470,15 @@ def _mark_view(cls: type, out: Tensor, first: Tensor, options: dict) -> None:
 
 
 def _versions(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
-    """Per saved array: (k, counter, version) for input k's array (k = -1: the output's,
-    or a view of it), None for a constant; () when all are constants."""
-    versions = []
-    for a in saved:
-        x = None
-        if type(a) is np.ndarray:
-            for k, b in enumerate(arrays):
-                if b is a:
-                    x = inputs[k]
-                    break
-            else:  # the output, or the array it is a view of (as Max returns it)
-                d = out.data
-                if a is d or d.base is a or (a.base is not None and a.base is d.base):
-                    k, x = -1, out
-        if not isinstance(x, Tensor):
-            versions.append(None)
-            continue
-        counter = x._shared_counter()
-        versions.append((k, counter, int(counter[0])))
-    return tuple(versions) if any(versions) else ()
+    """Per saved array: (k, counter, version) for input k's array, or k = -1 for the output's
+    (or the array the output is a view of, as Max returns it); None for a constant. () when
+    all are constants."""
+    tensors: dict = {}
+    for k, (a, x) in enumerate(zip(arrays, inputs)):
+        if isinstance(x, Tensor):
+            tensors.setdefault(id(a), (k, x))  # (the first input, when one is passed twice)
+    for d in (out.data, out.data.base):
+        tensors.setdefault(id(d), (-1, out))
+    found = [tensors.get(id(a)) if a is not None else None for a in saved]
+    return tuple([None if f is None else (f[0], f[1]._shared_counter(), f[1]._version)
+                  for f in found]) if any(found) else ()

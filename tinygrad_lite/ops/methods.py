@@ -319,7 +319,7 @@ class TensorMethods:
         if isinstance(axis, Tensor):
             return self.maximum(axis)
         if axis is None:
-            return ops.Max.apply(self, axis=None, keepdims=False)
+            return ops.Max.apply(self, axis=None, keepdims=keepdims)
         return self._select_along(np.argmax, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
@@ -329,7 +329,7 @@ class TensorMethods:
         if isinstance(axis, Tensor):
             return self.minimum(axis)
         if axis is None:
-            return ops.Min.apply(self, axis=None, keepdims=False)
+            return ops.Min.apply(self, axis=None, keepdims=keepdims)
         return self._select_along(np.argmin, axis, keepdims)
 
     def _select_along(self, arg: Callable, axis: Any, keepdims: bool) -> ValuesIndices:
