@@ -375,15 +375,6 @@ class Function:
             ctx._versions = _versions(ctx._saved, inputs, arrays, out) if ctx._saved else ()
         return out
 
-    @classmethod
-    def run(cls, *inputs: Any, **options: Any) -> Any:  # TEMPORARY: until the rules are converted
-        for x in inputs:
-            if isinstance(x, Tensor):
-                return cls.apply(*inputs, **options)
-        ctx = object.__new__(cls)
-        ctx.needs_input_grad, ctx._saved = (True,) * len(inputs), ()
-        return ctx.forward(*inputs, **options)
-
     def gradients(self, g: Any) -> tuple:
         """`backward(g)` checked: one gradient per input, None or of the input's shape
         (summed back over broadcast axes); arrays, or Tensors while recording."""
