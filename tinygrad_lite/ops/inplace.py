@@ -21,10 +21,10 @@ from .methods import _ints_first, _plain_index, attach
 
 
 class CopySlices(Function):
-    """base' = base with its view `make(base)` replaced by v: a write through a view.
+    """y = base with its view `make(base)` replaced by v (a write through a view);  dL/dbase =
+    g with the view's elements zeroed, dL/dv = the view of g.
 
-    dL/dbase = g with the view's elements zeroed;  dL/dv = the view of g. (The values are
-    written already: forward returns the base's memory itself.)
+    The values are written already: forward returns the base's memory itself.
     """
 
     is_view = True
