@@ -261,8 +261,7 @@ class Conv2dGradInput(Function):
 
 
 def conv2d_grad_weight(g2, x, kernel: tuple, stride: tuple, padding: tuple, cols=None):
-    """(g2 @ cols(x)^T) as (O, C, kh, kw): an array, or a recorded Conv2dGradWeight. `cols`:
-    x's im2col matrix, when the caller has it."""
+    """g2 @ cols(x)^T as (O, C, kh, kw) (cols: given, or made): an array, or a Conv2dGradWeight."""
     if isinstance(g2, Tensor) or isinstance(x, Tensor):
         return Conv2dGradWeight.apply(g2, x, kernel=kernel, stride=stride, padding=padding,
                                       cols=cols)
