@@ -34,6 +34,7 @@ from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.ops import activation as ops_activation
 from tinygrad_lite.ops import conv as ops_nn
+from tinygrad_lite.ops import inplace as ops_inplace
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
 from tinygrad_lite.tools.testing import (
@@ -260,6 +261,30 @@ def test_setitem_in_a_graph(data, seed):
         return y * a
 
     assert ggc(f, x, v, seed=seed)
+
+
+@covers(ops_inplace.CopySlices)
+@FAST
+@given(st.data(), gradient_seeds())
+def test_write_through_a_view_in_a_graph(data, seed):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    k = data.draw(st.integers(1, x.shape[0]))
+
+    def f(a):
+        y = a * a
+        y[:k].mul_(2.0)  # recorded: CopySlices(old y, the view's new values)
+        return y * y
+
+    assert ggc(f, x, seed=seed)
+
+
+def test_write_through_a_view_recorded_gradient_is_the_plain_one():
+    """CopySlices' recorded rule zeroes the written elements of g, as its plain rule does."""
+    x = tl.tensor([1.0, 2.0, 3.0], dtype=tl.float64, requires_grad=True)
+    y = x * x
+    y[0:2].mul_(2.0)
+    (recorded,) = tl.autograd.grad((y * y).sum(), x, create_graph=True)
+    np.testing.assert_allclose(recorded.data, [16.0, 128.0, 108.0])  # 16 x**3, then 4 x**3
 
 
 @covers(ops.Concatenate, ops.Stack)
@@ -745,7 +770,7 @@ def test_batch_norm_eval(case, affine, data, seed):
 # ---- every op is covered ---------------------------------------------------------------------
 def _op_classes():
     found = set()
-    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn):
+    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

@@ -122,7 +122,7 @@ def test_trace_backward_shows_the_backward_of_the_backward():
     with tl.trace_backward(file=out):
         (g,) = tl.autograd.grad(y, x, create_graph=True)  # 3 x^2 = 12, recorded
     first = out.getvalue().splitlines()
-    assert first == ["Pow: dy/dx = c * x**(c-1) (0 for c = 0, also at x = 0).  [() -> ()]"]
+    assert first == ["Pow: dL/dx = g c x**(c-1) (0 for c = 0, also at x = 0).  [() -> ()]"]
     out = io.StringIO()
     with tl.trace_backward(file=out):
         g.backward()  # d(3 x^2)/dx = 6 x = 12: backpropagates through what the rule computed

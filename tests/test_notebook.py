@@ -44,7 +44,7 @@ def check_outputs(nb) -> str:
     text = text_of(nb)
     assert "first mismatch: db2 (b2): yours (), autograd (10,)" in text  # the Kaggle bug
     assert text.count("all 6 gradients match") == 1 and text.count("all 4 gradients match") == 3
-    assert "CrossEntropy: grad_logits = (softmax - onehot) / N" in text  # the backward trace
+    assert "CrossEntropy: dL/dz = (softmax(z) - onehot(t)) / N." in text  # the backward trace
     svgs = [out.data["image/svg+xml"] for cell in code for out in cell.outputs
             if "image/svg+xml" in out.get("data", {})]
     assert len(svgs) == 1 and "0.weight" in svgs[0] and "Frobenius" in svgs[0]  # the graph

@@ -115,7 +115,8 @@ def _input_of(ctx: Function, k: int) -> Tensor:
 
 
 class _DifferentiatedOnce(Function):
-    """The gradient a once_differentiable backward returned: differentiating it raises."""
+    """y = g, the gradient a once_differentiable backward returned;  dL/dg: raises (it cannot
+    be differentiated again)."""
 
     def forward(self, upstream, g, *inputs, op):
         self.op = op

@@ -383,15 +383,6 @@ class Function:
             ctx._versions = _versions(ctx._saved, inputs, arrays, out) if ctx._saved else ()
         return out
 
-    @classmethod
-    def run(cls, *inputs: Any, **options: Any) -> Any:  # TEMPORARY: until the rules are converted
-        for x in inputs:
-            if isinstance(x, Tensor):
-                return cls.apply(*inputs, **options)
-        ctx = object.__new__(cls)
-        ctx.needs_input_grad, ctx._saved = (True,) * len(inputs), ()
-        return ctx.forward(*inputs, **options)
-
     def gradients(self, g: Any) -> tuple:
         """`backward(g)` checked: one gradient per input, None or of the input's shape
         (summed back over broadcast axes); arrays, or Tensors while recording."""
@@ -471,14 +462,14 @@ def _mark_view(cls: type, out: Tensor, first: Tensor, options: dict) -> None:
 
 def _versions(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
     """Per saved array: (k, counter, version) for input k's array, or k = -1 for the output's
-    (or the array the output is a view of, as Max returns it); None for a constant. () when
-    all are constants."""
-    tensors: dict = {}
+    (or the array the output is a view of, as Max returns it); (k, None, None) for a constant
+    input k (nothing changes it); None for anything else. () when nothing is an input's."""
+    inputs_of: dict = {}
     for k, (a, x) in enumerate(zip(arrays, inputs)):
-        if isinstance(x, Tensor):
-            tensors.setdefault(id(a), (k, x))  # (the first input, when one is passed twice)
+        inputs_of.setdefault(id(a), (k, x))  # (the first, when one array is passed twice)
     for d in (out.data, out.data.base):
-        tensors.setdefault(id(d), (-1, out))
-    found = [tensors.get(id(a)) if a is not None else None for a in saved]
-    return tuple([None if f is None else (f[0], f[1]._shared_counter(), f[1]._version)
-                  for f in found]) if any(found) else ()
+        inputs_of.setdefault(id(d), (-1, out))
+    found = [inputs_of.get(id(a)) if a is not None else None for a in saved]
+    return tuple([None if f is None else (f[0], None, None) if not isinstance(f[1], Tensor)
+                  else (f[0], f[1]._shared_counter(), f[1]._version) for f in found]
+                 ) if any(found) else ()

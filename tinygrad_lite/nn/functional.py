@@ -159,6 +159,15 @@ def _class_targets(name: str, what: str, input: Tensor, targets: np.ndarray, ign
     return bool(n) and 0 <= ignore_index < c and bool((targets == ignore_index).any())
 
 
+def _class_operands(name: str, what: str, input: Any, target: Any, reduction: str) -> tuple:
+    """(input as a Tensor, target as an array) of a loss over C classes, its reduction and its
+    input's shape (N, C) checked."""
+    x = _as_tensor(input)
+    _check_reduction(name, reduction)
+    _check_classes(name, what, x)
+    return x, target.data if isinstance(target, Tensor) else np.asarray(target)
+
+
 def _class_weight(name: str, weight: Any, input: Tensor) -> Optional[np.ndarray]:
     w = _constant(name, "weight", weight, input.dtype)
     c = input.shape[1]
@@ -189,14 +198,11 @@ def cross_entropy(
     `CrossEntropy`: stable for huge logits, and its gradient is exactly
     (softmax(input) - onehot(target)) / N.
     """
-    logits = _as_tensor(input)
-    _check_reduction("cross_entropy", reduction)
-    _check_classes("cross_entropy", "logits", logits)
+    logits, targets = _class_operands("cross_entropy", "logits", input, target, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
             f"cross_entropy: label_smoothing must be between 0.0 and 1.0; got {label_smoothing}"
         )
-    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
     w = _class_weight("cross_entropy", weight, logits)
     options = dict(weight=w, label_smoothing=float(label_smoothing), reduction=reduction)
     if targets.dtype.kind == "f" and targets.shape == logits.shape:  # class probabilities
@@ -231,10 +237,7 @@ def nll_loss(
     t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n] over the kept rows (PyTorch's weighted
     mean; nan when every target is ignored). cross_entropy = nll_loss(log_softmax(input)).
     """
-    x = _as_tensor(input)
-    _check_reduction("nll_loss", reduction)
-    _check_classes("nll_loss", "input", x)
-    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    x, targets = _class_operands("nll_loss", "input", input, target, reduction)
     _class_targets("nll_loss", "input", x, targets, ignore_index)
     w = _class_weight("nll_loss", weight, x)
     return ops_loss.NLL.apply(

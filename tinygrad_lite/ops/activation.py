@@ -1,8 +1,8 @@
 """Activation ops beyond ReLU/Sigmoid/Tanh: LeakyReLU, GELU (exact and tanh forms), ELU,
 Softplus and HardTanh (SiLU is x * sigmoid(x), composed).
 
-Same conventions as `ops.py`: each op is a `Function` with `forward` and its gradient rule
-`backward` side by side; `grad` is dL/dy for the output y.
+Same conventions as `math.py`: each op is a `Function` with `forward` and its gradient rule
+`backward` side by side; `g` is dL/dy for the output y.
 
 numpy has no erf, and `math.erf` applied element by element is slow, so `erf` / `erfc` here
 are W. J. Cody's rational Chebyshev approximations (Math. Comp. 23 (1969), the CALERF
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..core.tensor import Function, Tensor
-from .math import Clamp, Exp, Sigmoid, Tanh, Where
+from .math import Clamp, sigmoid, where
 
 # ---- erf / erfc -----------------------------------------------------------------------------
 
@@ -119,11 +119,6 @@ def erfc(x: Any) -> np.ndarray:
     return out.astype(dtype, copy=False)
 
 
-def normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2 (accurate in both tails)."""
-    return 0.5 * erfc(x * -math.sqrt(0.5))
-
-
 # ---- ops ------------------------------------------------------------------------------------
 
 
@@ -133,8 +128,8 @@ def _check_float(name: str, x: np.ndarray) -> None:
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else a x (a = negative_slope);  dy/dx = 1 if x > 0 else a (a at 0, as
-    PyTorch)."""
+    """y = x if x > 0 else a x (a = negative_slope);  dL/dx = g if x > 0 else a g (a g at 0,
+    as PyTorch)."""
 
     def forward(self, x, negative_slope: float = 0.01):
         _check_float("leaky_relu", x)
@@ -143,9 +138,9 @@ class LeakyReLU(Function):
         self.save_for_backward(positive)
         return np.where(positive, x, x * negative_slope)
 
-    def backward(self, grad):
+    def backward(self, g):
         (positive,) = self.saved_tensors
-        return Where.run(positive, grad, grad * self.negative_slope)
+        return where(positive, g, g * self.negative_slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -154,12 +149,12 @@ _KAPPA = 0.044715
 
 
 class GELU(Function):
-    """Gaussian error linear unit.
+    """y = x Phi(x), the Gaussian error linear unit;  dL/dx = g (Phi(x) + x phi(x)).
 
-    approximate="none":  y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2;
-                         dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+    approximate="none":  Phi(x) = (1 + erf(x / sqrt 2)) / 2, phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
     approximate="tanh":  y = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3);
-                         dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2.
+                         dL/dx = g ((1 + t) / 2 + x (1 - t^2) du/dx / 2),
+                         du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
     """
 
     def forward(self, x, approximate: str = "none"):
@@ -171,35 +166,42 @@ class GELU(Function):
             return 0.5 * x * (1.0 + t)
         return x * normal_cdf(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors  # Phi(x) or t recomputed from x: differentiable again
         if self.approximate == "tanh":
-            t = Tanh.run(_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x)))
+            t = np.tanh(_SQRT_2_OVER_PI * (x + _KAPPA * (x * x * x)))
             du = _SQRT_2_OVER_PI * (1.0 + (3 * _KAPPA) * (x * x))
-            return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
-        return grad * (NormalCDF.run(x) + x * _normal_pdf(x))
+            return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
+        return g * (normal_cdf(x) + x * _normal_pdf(x))
 
 
 def _normal_pdf(x: Any) -> Any:
     """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    return Exp.run(-0.5 * (x * x)) * _INV_SQRT_2PI
+    return np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
+
+
+def normal_cdf(x: Any) -> Any:
+    """Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt(2)) / 2: an array, or a NormalCDF."""
+    return NormalCDF.apply(x) if isinstance(x, Tensor) else 0.5 * erfc(x * -math.sqrt(0.5))
 
 
 class NormalCDF(Function):
-    """y = Phi(x), the standard normal CDF;  dy/dx = phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    """y = Phi(x), the standard normal CDF;  dL/dx = g phi(x) = g exp(-x^2 / 2) / sqrt(2 pi)."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return normal_cdf(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return grad * _normal_pdf(x)
+        return g * _normal_pdf(x)
 
 
 class ELU(Function):
-    """y = x if x > 0 else alpha (exp(x) - 1);  dy/dx = 1 if x > 0 else alpha exp(x) = y + alpha
-    (alpha at 0, as PyTorch). The backward reads y, so it never evaluates exp of a large x."""
+    """y = x if x > 0 else alpha (exp(x) - 1);  dL/dx = g if x > 0 else g alpha exp(x) =
+    g (y + alpha) (g alpha at 0, as PyTorch).
+
+    The backward reads y, so it never evaluates exp of a large x."""
 
     def forward(self, x, alpha: float = 1.0):
         _check_float("elu", x)
@@ -209,14 +211,15 @@ class ELU(Function):
         self.save_for_backward(positive, y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         positive, y = self.saved_tensors
-        return Where.run(positive, grad, grad * (y + self.alpha))
+        return where(positive, g, g * (y + self.alpha))
 
 
 class Softplus(Function):
-    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (PyTorch's linear
-    regime: no overflow);  dy/dx = sigmoid(beta x), and 1 in the linear regime."""
+    """y = log(1 + exp(beta x)) / beta;  dL/dx = g sigmoid(beta x).
+
+    Where beta x > threshold, y = x and dL/dx = g (PyTorch's linear regime: no overflow)."""
 
     def forward(self, x, beta: float = 1.0, threshold: float = 20.0):
         _check_float("softplus", x)
@@ -226,13 +229,13 @@ class Softplus(Function):
         self.save_for_backward(x, linear)
         return np.where(linear, x, np.log1p(np.exp(np.minimum(bx, threshold))) / beta)
 
-    def backward(self, grad):
+    def backward(self, g):
         x, linear = self.saved_tensors
-        return Where.run(linear, grad, grad * Sigmoid.run(x * self.beta))
+        return where(linear, g, g * sigmoid(x * self.beta))
 
 
 class HardTanh(Clamp):
-    """y = min(max(x, min_val), max_val);  dy/dx = [min_val < x < max_val].
+    """y = min(max(x, min_val), max_val);  dL/dx = g [min_val < x < max_val].
 
     Clamp's backward, with PyTorch's hardtanh mask: open at the bounds (0 there, where clamp
     passes the gradient). Integer tensors stay integers (the bounds cast to their dtype).

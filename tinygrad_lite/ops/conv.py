@@ -1,14 +1,15 @@
 """Neural-network ops: convolution, pooling, dropout, batch normalisation.
 
-Same conventions as `ops.py`: each op is a `Function` with `forward` and its gradient rule
-`backward` side by side; `grad` is dL/dy for the output y. Images are NCHW: x (N, C, H, W).
-Each `backward` is written once, with operators and `Op.run(...)`: on numpy arrays in a
-first-order backward, recorded on Tensors with create_graph, so it can be differentiated
-again. Where a gradient needs a numpy kernel (col2im, the scatter of pooling gradients), that
-kernel is an op of its own with its own gradient rule, as in PyTorch: the convolution's
-gradients are `Conv2dGradInput` (the transposed convolution) and `Conv2dGradWeight`, max
-pooling's is `MaxPool2dScatter` (whose adjoint is `MaxPool2dGather`), average pooling's is
-`AvgPool2dGrad` (whose adjoint is the average pooling).
+Same conventions as `math.py`: each op is a `Function` with `forward` and its gradient rule
+`backward` side by side; `g` is dL/dy for the output y. Images are NCHW: x (N, C, H, W).
+Each `backward` is written once: on numpy arrays in a first-order backward, recorded on
+Tensors with create_graph, so it can be differentiated again. Where a gradient needs a numpy
+kernel (col2im, the scatter of pooling gradients), that kernel is an op of its own with its
+own gradient rule, as in PyTorch, and a function beside it that runs the kernel on arrays and
+records the op on Tensors: the convolution's gradients are `conv2d_grad_input` (the
+transposed convolution) and `conv2d_grad_weight`, max pooling's is `max_pool_scatter` (whose
+adjoint is `max_pool_gather`), average pooling's is `avg_pool_grad` (whose adjoint is the
+average pooling, `avg_pool`).
 
 Convolution is im2col + one matrix product. The windows of the (padded) input are a strided
 *view* (`sliding_window_view`); one copy lays them out as a column matrix
@@ -33,8 +34,9 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..core.blas import channel_dots, channel_sums, matmul_nt, matmul_wide
-from ..core.ops import Expand
+from ..core import blas
+from ..core.blas import matmul_nt, matmul_wide
+from ..core.ops import broadcast_to
 from ..core.tensor import Function, ShapeError, Tensor
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -154,7 +156,8 @@ def _as_matrix(y):
 
 
 class Conv2d(Function):
-    """y = cross-correlation of x with W, plus b (PyTorch's conv2d, NCHW).
+    """y = x cross-correlated with W, plus b (PyTorch's conv2d, NCHW);  dL/dx =
+    conv2d_grad_input(g, W), dL/dW = conv2d_grad_weight(g, x), dL/db = g summed over (N, OH, OW).
 
     x (N, C, H, W), W (O, C, kh, kw), b (O,)  ->  y (N, O, OH, OW),
     OH = (H + 2 ph - kh) // sh + 1 (likewise OW), and
@@ -162,7 +165,7 @@ class Conv2d(Function):
         y[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] * x_pad[n, c, p sh + i, q sw + j].
 
     As matrices (im2col): y2 = W2 @ cols + b with W2 = W.reshape(O, C kh kw) and y2 the
-    (O, N OH OW) matrix of y. Hence, with g2 the matrix of grad,
+    (O, N OH OW) matrix of y. Hence, with g2 the matrix of g,
 
         dx = col2im(W2^T @ g2)   (Conv2dGradInput: the transposed convolution)
         dW = g2 @ cols^T         (Conv2dGradWeight)
@@ -171,7 +174,6 @@ class Conv2d(Function):
     y is linear in x and in W separately, so the second derivatives live in the two gradient
     ops' own rules (each is a convolution or the other gradient op).
     """
-
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         _check_image(x)
@@ -184,93 +186,110 @@ class Conv2d(Function):
             )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"bias must have shape ({weight.shape[0]},), got {bias.shape}")
-        o, c, kh, kw = weight.shape
-        n = x.shape[0]
-        out_hw = _out_size(x.shape, (kh, kw), stride, padding)
-        cols = _im2col(x, (kh, kw), stride, padding, out_hw, np.result_type(x.dtype, weight.dtype))
-        y = matmul_wide(weight.reshape(o, -1), cols)  # (O, N OH OW)
-        if bias is not None:
-            y += bias[:, None]
+        y, cols = _convolve(x, weight, bias, stride, padding)
         self.stride, self.padding = stride, padding
         # x and W themselves (so a second derivative reaches them); cols, a function of x
         # alone, only as a cache that spares the weight gradient a second im2col
         self.save_for_backward(x, weight, cols if self.needs_input_grad[1] else None)
-        return y.reshape(o, n, *out_hw).transpose(1, 0, 2, 3)  # NCHW view of (O, N, OH, OW)
+        return y
 
-    def backward(self, grad):
+    def backward(self, g):
         x, weight, cols = self.saved_tensors
         needs = self.needs_input_grad
-        g2 = _as_matrix(grad)  # (O, N OH OW); free if grad is laid out as our output
-        options = dict(stride=self.stride, padding=self.padding)
-        dx = dw = db = None
-        if needs[0]:
-            dx = Conv2dGradInput.run(g2, weight, x_shape=x.shape, **options)
+        g2 = _as_matrix(g)  # (O, N OH OW); free if g is laid out as our output
+        geometry = (self.stride, self.padding)
+        dx = conv2d_grad_input(g2, weight, x.shape, *geometry) if needs[0] else None
+        dw = None
         if needs[1]:
-            dw = Conv2dGradWeight.run(
-                g2, x, kernel=weight.shape[2:], cols=None if cols is None else np.asarray(cols),
-                **options,
-            )
-        if len(needs) > 2 and needs[2]:
-            db = g2.sum(axis=1)
-        return (dx, dw, db)[: len(self.needs_input_grad)]
+            cols = None if cols is None else np.asarray(cols)
+            dw = conv2d_grad_weight(g2, x, weight.shape[2:], *geometry, cols=cols)
+        db = g2.sum(axis=1) if len(needs) > 2 and needs[2] else None
+        return (dx, dw, db)[: len(needs)]
+
+
+def _convolve(x, weight, bias, stride: tuple, padding: tuple) -> tuple:
+    """(y, cols): the im2col product y = W2 @ cols (+ b), y an NCHW view of the channel-major
+    (O, N, OH, OW) result, and x's column matrix cols."""
+    o, c, kh, kw = weight.shape
+    out_hw = _out_size(x.shape, (kh, kw), stride, padding)
+    cols = _im2col(x, (kh, kw), stride, padding, out_hw, np.result_type(x.dtype, weight.dtype))
+    y = matmul_wide(weight.reshape(o, -1), cols)  # (O, N OH OW)
+    if bias is not None:
+        y += bias[:, None]
+    return y.reshape(o, x.shape[0], *out_hw).transpose(1, 0, 2, 3), cols
+
+
+def conv2d(x, weight, stride: tuple, padding: tuple):
+    """x cross-correlated with weight (no bias): an array, or a recorded Conv2d."""
+    if isinstance(x, Tensor) or isinstance(weight, Tensor):
+        return Conv2d.apply(x, weight, stride=stride, padding=padding)
+    return _convolve(x, weight, None, stride, padding)[0]
+
+
+def conv2d_grad_input(g2, weight, x_shape: tuple, stride: tuple, padding: tuple):
+    """col2im(W2^T @ g2), of shape x_shape: an array, or a recorded Conv2dGradInput."""
+    if isinstance(g2, Tensor) or isinstance(weight, Tensor):
+        return Conv2dGradInput.apply(g2, weight, x_shape=x_shape, stride=stride, padding=padding)
+    o, c, kh, kw = weight.shape
+    out_hw = _out_size(x_shape, (kh, kw), stride, padding)
+    dcols = matmul_wide(weight.reshape(o, -1).T, g2)  # (C kh kw, N OH OW)
+    return _col2im(dcols, x_shape, (kh, kw), stride, padding, out_hw)
 
 
 class Conv2dGradInput(Function):
-    """dx = col2im(W2^T @ g2): the gradient of a convolution for its input x (N, C, H, W),
-    from g2 (O, N OH OW), the output's gradient as a matrix, and W (O, C, kh, kw). It is the
-    transposed convolution of g with W.
+    """dx = col2im(W2^T @ g2), the transposed convolution;  dL/dg2 = the matrix of
+    conv2d(g, W), dL/dW = conv2d_grad_weight(g2, g).
 
-    It is bilinear in (g2, W). For an upstream u = dL/d(dx) (the shape of x):
-    d/dg2 = the matrix of conv2d(u, W), d/dW = Conv2dGradWeight(g2, u) (the same geometry).
+    The gradient of a convolution for its input x (N, C, H, W), from g2 (O, N OH OW), the
+    output's gradient as a matrix, and W (O, C, kh, kw). It is bilinear in (g2, W); in its
+    rule g = dL/d(dx) has the shape of x, and the convolution's geometry is kept.
     """
 
-
     def forward(self, g2, weight, x_shape, stride, padding):
-        o, c, kh, kw = weight.shape
-        out_hw = _out_size(x_shape, (kh, kw), stride, padding)
-        dcols = matmul_wide(weight.reshape(o, -1).T, g2)  # (C kh kw, N OH OW)
         self.stride, self.padding = stride, padding
         self.save_for_backward(g2, weight)
-        return _col2im(dcols, x_shape, (kh, kw), stride, padding, out_hw)
+        return conv2d_grad_input(g2, weight, x_shape, stride, padding)
 
-    def backward(self, grad):
+    def backward(self, g):
         g2, weight = self.saved_tensors
-        options = dict(stride=self.stride, padding=self.padding)
-        dg = dw = None
-        if self.needs_input_grad[0]:
-            dg = _as_matrix(Conv2d.run(grad, weight, **options))
+        geometry = (self.stride, self.padding)
+        dg = _as_matrix(conv2d(g, weight, *geometry)) if self.needs_input_grad[0] else None
+        dw = None
         if self.needs_input_grad[1]:
-            dw = Conv2dGradWeight.run(g2, grad, kernel=weight.shape[2:], **options)
+            dw = conv2d_grad_weight(g2, g, weight.shape[2:], *geometry)
         return dg, dw
 
 
-class Conv2dGradWeight(Function):
-    """dW = (g2 @ cols(x)^T).reshape(O, C, kh, kw): the gradient of a convolution for its
-    weight, from g2 (O, N OH OW), the output's gradient as a matrix, and the input x.
-    `cols` (optional) is x's im2col matrix when the caller already has it.
+def conv2d_grad_weight(g2, x, kernel: tuple, stride: tuple, padding: tuple, cols=None):
+    """g2 @ cols(x)^T as (O, C, kh, kw) (cols: given, or made): an array, or a Conv2dGradWeight."""
+    if isinstance(g2, Tensor) or isinstance(x, Tensor):
+        return Conv2dGradWeight.apply(g2, x, kernel=kernel, stride=stride, padding=padding,
+                                      cols=cols)
+    if cols is None:
+        out_hw = _out_size(x.shape, kernel, stride, padding)
+        cols = _im2col(x, kernel, stride, padding, out_hw, np.result_type(g2.dtype, x.dtype))
+    return matmul_nt(g2, cols).reshape(g2.shape[0], x.shape[1], *kernel)  # g2 @ cols^T
 
-    It is bilinear in (g2, x). For an upstream U = dL/d(dW) (the shape of W):
-    d/dg2 = the matrix of conv2d(x, U), d/dx = Conv2dGradInput(g2, U).
+
+class Conv2dGradWeight(Function):
+    """dW = (g2 @ cols(x)^T).reshape(O, C, kh, kw);  dL/dg2 = the matrix of conv2d(x, g),
+    dL/dx = conv2d_grad_input(g2, g).
+
+    The gradient of a convolution for its weight, from g2 (O, N OH OW), the output's gradient
+    as a matrix, and the input x; `cols` (optional) is x's im2col matrix when the caller
+    already has it. It is bilinear in (g2, x); in its rule g = dL/d(dW) has the shape of W.
     """
 
-
     def forward(self, g2, x, kernel, stride, padding, cols=None):
-        kh, kw = kernel
-        if cols is None:
-            out_hw = _out_size(x.shape, kernel, stride, padding)
-            cols = _im2col(x, kernel, stride, padding, out_hw, np.result_type(g2.dtype, x.dtype))
         self.stride, self.padding = stride, padding
         self.save_for_backward(g2, x)
-        return matmul_nt(g2, cols).reshape(g2.shape[0], x.shape[1], kh, kw)  # g2 @ cols^T
+        return conv2d_grad_weight(g2, x, kernel, stride, padding, cols)
 
-    def backward(self, grad):
+    def backward(self, g):
         g2, x = self.saved_tensors
-        options = dict(stride=self.stride, padding=self.padding)
-        dg = dx = None
-        if self.needs_input_grad[0]:
-            dg = _as_matrix(Conv2d.run(x, grad, **options))
-        if self.needs_input_grad[1]:
-            dx = Conv2dGradInput.run(g2, grad, x_shape=x.shape, **options)
+        geometry = (self.stride, self.padding)
+        dg = _as_matrix(conv2d(x, g, *geometry)) if self.needs_input_grad[0] else None
+        dx = conv2d_grad_input(g2, g, x.shape, *geometry) if self.needs_input_grad[1] else None
         return dg, dx
 
 
@@ -297,14 +316,14 @@ def _padded_cnhw_shape(x_shape: tuple, padding: tuple) -> tuple:
 
 
 class MaxPool2d(Function):
-    """y[n, c, p, q] = max of x over the window (p sh .. p sh + kh - 1, q sw .. q sw + kw - 1).
+    """y[n, c, p, q] = max of x over the window at (p sh, q sw);  dL/dx = max_pool_scatter(g):
+    each g added onto its window's argmax.
 
     x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2 ph - kh) // sh + 1; padding counts as -inf.
-    dy/dx is 1 at the window's maximum and 0 elsewhere: backward routes each grad element to
-    the argmax of its window (the first one on ties, as PyTorch), overlapping windows adding up
+    dy/dx is 1 at the window's maximum and 0 elsewhere: backward routes each g element to the
+    argmax of its window (the first one on ties, as PyTorch), overlapping windows adding up
     (MaxPool2dScatter). The argmax is piecewise constant in x, so it is kept as a constant.
     """
-
 
     def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
         stride = kernel_size if stride is None else stride
@@ -331,129 +350,149 @@ class MaxPool2d(Function):
         self.save_for_backward(arg)
         return best.transpose(1, 0, 2, 3)
 
-    def backward(self, grad):
+    def backward(self, g):
         (arg,) = self.saved_tensors
-        return MaxPool2dScatter.run(
-            grad, arg=np.asarray(arg), x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
-            padding=self.padding,
-        )
+        return max_pool_scatter(g, np.asarray(arg), self.x_shape, self.kernel, self.stride,
+                                self.padding)
+
+
+def max_pool_scatter(u, arg, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple):
+    """u added onto the pixel each window chose: an array, or a recorded MaxPool2dScatter."""
+    if isinstance(u, Tensor):
+        return MaxPool2dScatter.apply(u, arg=arg, x_shape=x_shape, kernel=kernel, stride=stride,
+                                      padding=padding)
+    kh, kw = kernel
+    out_hw = arg.shape[2:]
+    uc = u.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
+    dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=u.dtype)
+    scratch, hit = np.empty(uc.shape, dtype=u.dtype), np.empty(uc.shape, dtype=bool)
+    for k in range(kh * kw):
+        np.equal(arg, k, out=hit)
+        np.multiply(uc, hit, out=scratch)
+        dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += scratch
+    return _unpad(dxc, padding)
 
 
 class MaxPool2dScatter(Function):
-    """dx = g added onto the input pixel each window chose: g (N, C, OH, OW) -> (N, C, H, W),
-    dx[n, c, p sh + i_k - ph, q sw + j_k - pw] += g[n, c, p, q] with k = arg[c, n, p, q] the
-    window's kernel offset (a constant). Linear in g; its adjoint is the gather at the same
-    positions (MaxPool2dGather), and that is its backward."""
+    """y = u added onto the input pixel each window chose;  dL/du = max_pool_gather(g): g
+    read at those pixels.
 
+    u (N, C, OH, OW) -> y (N, C, H, W): y[n, c, p sh + i_k - ph, q sw + j_k - pw] +=
+    u[n, c, p, q] with k = arg[c, n, p, q] the window's kernel offset (a constant): max
+    pooling's gradient. Linear in u; its adjoint is the gather at the same positions
+    (MaxPool2dGather), and that is its backward."""
 
-    def forward(self, g, arg, x_shape, kernel, stride, padding):
-        kh, kw = kernel
-        out_hw = arg.shape[2:]
-        gc = g.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like arg
-        dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=g.dtype)
-        scratch, hit = np.empty(gc.shape, dtype=g.dtype), np.empty(gc.shape, dtype=bool)
-        for k in range(kh * kw):
-            np.equal(arg, k, out=hit)
-            np.multiply(gc, hit, out=scratch)
-            dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += scratch
+    def forward(self, u, arg, x_shape, kernel, stride, padding):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.save_for_backward(arg)
-        return _unpad(dxc, padding)
+        return max_pool_scatter(u, arg, x_shape, kernel, stride, padding)
 
-    def backward(self, grad):
+    def backward(self, g):
         (arg,) = self.saved_tensors
-        return MaxPool2dGather.run(
-            grad, arg=np.asarray(arg), kernel=self.kernel, stride=self.stride, padding=self.padding
-        )
+        return max_pool_gather(g, np.asarray(arg), self.kernel, self.stride, self.padding)
+
+
+def max_pool_gather(u, arg, kernel: tuple, stride: tuple, padding: tuple):
+    """u read at the pixel each window chose: an array, or a recorded MaxPool2dGather."""
+    if isinstance(u, Tensor):
+        return MaxPool2dGather.apply(u, arg=arg, kernel=kernel, stride=stride, padding=padding)
+    kh, kw = kernel
+    out_hw = arg.shape[2:]
+    uc = _pad_cnhw(u, padding) if max(padding) else u.transpose(1, 0, 2, 3)
+    y = np.zeros(arg.shape, dtype=u.dtype)
+    hit = np.empty(arg.shape, dtype=bool)
+    for k in range(kh * kw):
+        np.equal(arg, k, out=hit)
+        np.copyto(y, uc[_offset_slices(k // kw, k % kw, stride, out_hw)], where=hit)
+    return y.transpose(1, 0, 2, 3)
 
 
 class MaxPool2dGather(Function):
-    """y[n, c, p, q] = u_pad[n, c, p sh + i_k, q sw + j_k] with k = arg[c, n, p, q] (zero
-    padding): u (N, C, H, W) read at each window's chosen pixel. Linear in u; its adjoint,
-    and its backward, is the scatter to the same positions (MaxPool2dScatter)."""
+    """y[n, c, p, q] = u_pad[n, c, p sh + i_k, q sw + j_k], k = arg[c, n, p, q];  dL/du =
+    max_pool_scatter(g): g added onto those pixels.
 
+    u (N, C, H, W) read at each window's chosen pixel (zero padding). Linear in u; its
+    adjoint, and its backward, is the scatter to the same positions (MaxPool2dScatter)."""
 
     def forward(self, u, arg, kernel, stride, padding):
-        kh, kw = kernel
-        out_hw = arg.shape[2:]
-        uc = _pad_cnhw(u, padding) if max(padding) else u.transpose(1, 0, 2, 3)
-        y = np.zeros(arg.shape, dtype=u.dtype)
-        hit = np.empty(arg.shape, dtype=bool)
-        for k in range(kh * kw):
-            np.equal(arg, k, out=hit)
-            np.copyto(y, uc[_offset_slices(k // kw, k % kw, stride, out_hw)], where=hit)
         self.kernel, self.stride, self.padding, self.x_shape = kernel, stride, padding, u.shape
         self.save_for_backward(arg)
-        return y.transpose(1, 0, 2, 3)
+        return max_pool_gather(u, arg, kernel, stride, padding)
 
-    def backward(self, grad):
-        (arg,) = self.saved_tensors
-        return MaxPool2dScatter.run(
-            grad, arg=np.asarray(arg), x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
-            padding=self.padding,
-        )
+    backward = MaxPool2d.backward  # the scatter to the chosen pixels, as max pooling's
 
 
 class AvgPool2d(Function):
-    """y[n, c, p, q] = mean of x over the kh x kw window at (p sh, q sw).
+    """y[n, c, p, q] = mean of x over the kh x kw window at (p sh, q sw);  dL/dx =
+    avg_pool_grad(g): g / (kh kw) added onto every pixel of its window.
 
     x (N, C, H, W) -> y (N, C, OH, OW). Zero padding is counted in the mean (PyTorch's
-    count_include_pad=True). dy/dx = 1 / (kh kw) for each pixel of the window, so backward adds
-    grad / (kh kw) onto every pixel of every window, overlaps adding up (AvgPool2dGrad).
+    count_include_pad=True); overlapping windows add up.
     """
-
 
     def forward(self, x, kernel_size=(2, 2), stride=None, padding=(0, 0)):
         stride = kernel_size if stride is None else stride
-        out_hw = _pool_geometry(x, kernel_size, stride, padding)
-        xc = _pad_cnhw(x, padding)
-        kh, kw = kernel_size
-        total = np.array(xc[_offset_slices(0, 0, stride, out_hw)])
-        for k in range(1, kh * kw):
-            total += xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
-        total /= kh * kw
+        _pool_geometry(x, kernel_size, stride, padding)
         self.kernel, self.stride, self.padding, self.x_shape = kernel_size, stride, padding, x.shape
-        return total.transpose(1, 0, 2, 3)
+        return avg_pool(x, kernel_size, stride, padding)
 
-    def backward(self, grad):
-        return AvgPool2dGrad.run(
-            grad, x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
-            padding=self.padding,
-        )
+    def backward(self, g):
+        return avg_pool_grad(g, self.x_shape, self.kernel, self.stride, self.padding)
+
+
+def avg_pool(x, kernel: tuple, stride: tuple, padding: tuple):
+    """The mean of x over each window: an array, or a recorded AvgPool2d."""
+    if isinstance(x, Tensor):
+        return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+    out_hw = _out_size(x.shape, kernel, stride, padding)
+    xc = _pad_cnhw(x, padding)
+    kh, kw = kernel
+    total = np.array(xc[_offset_slices(0, 0, stride, out_hw)])
+    for k in range(1, kh * kw):
+        total += xc[_offset_slices(k // kw, k % kw, stride, out_hw)]
+    total /= kh * kw
+    return total.transpose(1, 0, 2, 3)
+
+
+def avg_pool_grad(u, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple):
+    """u / (kh kw) added onto every pixel of its window: an array, or an AvgPool2dGrad."""
+    if isinstance(u, Tensor):
+        return AvgPool2dGrad.apply(u, x_shape=x_shape, kernel=kernel, stride=stride,
+                                   padding=padding)
+    kh, kw = kernel
+    out_hw = u.shape[2:]
+    uc = u.transpose(1, 0, 2, 3) / (kh * kw)
+    dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=uc.dtype)
+    for k in range(kh * kw):
+        dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += uc
+    return _unpad(dxc, padding)
 
 
 class AvgPool2dGrad(Function):
-    """dx = g / (kh kw) added onto every pixel of its window: g (N, C, OH, OW) -> x_shape.
-    Linear in g; its adjoint, and its backward, is the average pooling itself."""
+    """y = u / (kh kw) added onto every pixel of its window;  dL/du = avg_pool(g).
 
+    u (N, C, OH, OW) -> y of x_shape: average pooling's gradient. Linear in u; its adjoint,
+    and its backward, is the average pooling itself."""
 
-    def forward(self, g, x_shape, kernel, stride, padding):
-        kh, kw = kernel
-        out_hw = g.shape[2:]
-        gc = g.transpose(1, 0, 2, 3) / (kh * kw)
-        dxc = np.zeros(_padded_cnhw_shape(x_shape, padding), dtype=gc.dtype)
-        for k in range(kh * kw):
-            dxc[_offset_slices(k // kw, k % kw, stride, out_hw)] += gc
+    def forward(self, u, x_shape, kernel, stride, padding):
         self.kernel, self.stride, self.padding = kernel, stride, padding
-        return _unpad(dxc, padding)
+        return avg_pool_grad(u, x_shape, kernel, stride, padding)
 
-    def backward(self, grad):
-        return AvgPool2d.run(
-            grad, kernel_size=self.kernel, stride=self.stride, padding=self.padding
-        )
+    def backward(self, g):
+        return avg_pool(g, self.kernel, self.stride, self.padding)
 
 
 # ---- dropout --------------------------------------------------------------------------------
 
 
 class Dropout(Function):
-    """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) per element (inverted dropout).
+    """y = x m / (1 - p) with m ~ Bernoulli(1 - p) per element (inverted dropout);  dL/dx =
+    g m / (1 - p).
 
-    Kept elements are scaled by 1 / (1 - p) so E[y] = x; dy/dx = m / (1 - p), the same mask
-    (a constant, so dx = grad * mask is differentiable again: linear in grad).
-    p = 1 drops everything (y = 0). The mask is drawn from `rng` (default `tl.random.get_rng()`).
+    Kept elements are scaled by 1 / (1 - p) so E[y] = x. The mask is a constant, so the rule
+    is linear in g and differentiable again. p = 1 drops everything (y = 0). The mask is drawn
+    from `rng` (default `tl.random.get_rng()`).
     """
-
 
     def forward(self, x, p=0.5, rng=None):
         if p >= 1:
@@ -465,56 +504,68 @@ class Dropout(Function):
         self.save_for_backward(scaled_mask)
         return x * scaled_mask
 
-    def backward(self, grad):
+    def backward(self, g):
         (scaled_mask,) = self.saved_tensors
-        return grad * scaled_mask
+        return g * scaled_mask
 
 
 # ---- batch normalisation --------------------------------------------------------------------
 
 
-def _per_channel(grad, ndim: int):
-    """grad (C,) reshaped to (1, C, 1, ...) so it broadcasts along the channel axis 1."""
-    return grad.reshape((1, -1) + (1,) * (ndim - 2))
+def _per_channel(v, ndim: int):
+    """v (C,) reshaped to (1, C, 1, ...) so it broadcasts along the channel axis 1."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def channel_sums(x):
+    """x summed over every axis but the channel axis 1: an array, or a ChannelSums."""
+    return ChannelSums.apply(x) if isinstance(x, Tensor) else blas.channel_sums(x)
 
 
 class ChannelSums(Function):
     """y[c] = x summed over every axis but the channel axis 1: x (N, C, ...) -> (C,);
-    dx = grad[c] copied to every element of channel c.
+    dL/dx = g[c] copied to every element of channel c.
 
     As BLAS products (blas.channel_sums, about 2x faster than numpy's sum for images)."""
-
 
     def forward(self, x):
         self.x_shape = x.shape
         return channel_sums(x)
 
-    def backward(self, grad):
-        return Expand.run(_per_channel(grad, len(self.x_shape)), shape=self.x_shape)
+    def backward(self, g):
+        return broadcast_to(_per_channel(g, len(self.x_shape)), self.x_shape)
+
+
+def channel_dots(a, b):
+    """(a * b) summed over every axis but the channel axis 1: an array, or a ChannelDots."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return ChannelDots.apply(a, b)
+    return blas.channel_dots(a, b)
 
 
 class ChannelDots(Function):
     """y[c] = (a * b) summed over every axis but the channel axis 1: (N, C, ...) -> (C,);
-    da = grad[c] b,  db = grad[c] a.
+    dL/da = g[c] b, dL/db = g[c] a.
 
     One batched BLAS dot product that never writes a * b (blas.channel_dots)."""
-
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return channel_dots(a, b)
 
-    def backward(self, grad):
+    def backward(self, g):
         a, b = self.saved_tensors
-        g = _per_channel(grad, a.ndim)
-        da = g * b if self.needs_input_grad[0] else None
-        db = g * a if self.needs_input_grad[1] else None
+        gc = _per_channel(g, a.ndim)
+        da = gc * b if self.needs_input_grad[0] else None
+        db = gc * a if self.needs_input_grad[1] else None
         return da, db
 
 
 class BatchNorm(Function):
-    """Batch normalisation over every axis but the channel axis 1 (PyTorch's batch_norm).
+    """y = gamma xhat + beta, xhat = (x - mu) / sqrt(var + eps) per channel;  dL/dx = gamma (g -
+    mean(g) - xhat mean(g xhat)) / sqrt(var + eps), dL/dgamma = sum(g xhat), dL/dbeta = sum(g).
 
+    Batch normalisation over every axis but the channel axis 1 (PyTorch's batch_norm).
     x (N, C) or (N, C, L) or (N, C, H, W); weight gamma and bias beta (C,) or absent.
     Per channel, over the M = x.size / C values of that channel:
 
@@ -524,18 +575,17 @@ class BatchNorm(Function):
     `running_var` (if given) are updated in place, running = (1 - momentum) running +
     momentum * batch, with the *unbiased* batch variance var * M / (M - 1), as PyTorch — as the
     last step of forward, so a forward that raises leaves them untouched. mu and var
-    depend on x, so with dxhat = grad * gamma,
+    depend on x, so with dxhat = g * gamma,
 
         dx = (M dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (M sqrt(var + eps)).
 
     Evaluation (`training=False`): mu, var are the running statistics, constants, so
-    dx = grad * gamma / sqrt(var + eps). Both modes: dgamma = sum(grad * xhat), dbeta = sum(grad).
+    dx = g * gamma / sqrt(var + eps). Both modes: dgamma = sum(g * xhat), dbeta = sum(g).
 
     xhat and 1 / sqrt(var + eps) depend on x: a first-order backward (on arrays) uses the
     values forward computed; a recorded one (create_graph, on Tensors) recomputes them from x,
     so that second derivatives reach x through them.
     """
-
 
     def forward(
         self,
@@ -570,9 +620,9 @@ class BatchNorm(Function):
                     f"batch_norm: expected more than 1 value per channel when training, got "
                     f"input of shape {x.shape}"
                 )
-            mean = ChannelSums.run(x) / m
+            mean = channel_sums(x) / m
             centered = x - mean.reshape(shape)
-            var = ChannelDots.run(centered, centered) / m
+            var = channel_dots(centered, centered) / m
         else:
             if running_mean is None or running_var is None:
                 raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
@@ -613,14 +663,14 @@ class BatchNorm(Function):
         invstd = 1 / (var + self.eps).sqrt()
         return centered * invstd.reshape(shape), invstd
 
-    def backward(self, grad):
+    def backward(self, g):
         x, weight, xhat, invstd, mean = self.saved_tensors
         xhat, invstd = self._statistics(x, xhat, invstd, mean)
         shape, m = self.shape, self.m
         needs = self.needs_input_grad
         dx = dw = db = None
-        sum_g = ChannelSums.run(grad)
-        sum_gx = ChannelDots.run(grad, xhat)
+        sum_g = channel_sums(g)
+        sum_gx = channel_dots(g, xhat)
         if len(needs) > 1 and needs[1]:
             dw = sum_gx
         if len(needs) > 2 and needs[2]:
@@ -628,11 +678,11 @@ class BatchNorm(Function):
         if needs[0]:
             scale = invstd if weight is None else invstd * weight  # gamma / std, per channel
             if self.training:
-                # dxhat = gamma grad; the sums of dxhat are gamma times the sums of grad:
-                # dx = scale (grad - mean(grad) - xhat mean(grad xhat)), one expression so
-                # that numpy reuses its temporaries
+                # dxhat = gamma g; the sums of dxhat are gamma times the sums of g:
+                # dx = scale (g - mean(g) - xhat mean(g xhat)), one expression so that numpy
+                # reuses its temporaries
                 mean_g, mean_gx = (sum_g / m).reshape(shape), (sum_gx / m).reshape(shape)
-                dx = (grad - mean_g - xhat * mean_gx) * scale.reshape(shape)
+                dx = (g - mean_g - xhat * mean_gx) * scale.reshape(shape)
             else:
-                dx = grad * scale.reshape(shape)
+                dx = g * scale.reshape(shape)
         return (dx, dw, db)[: len(self.needs_input_grad)]

@@ -21,10 +21,10 @@ from .methods import _ints_first, _plain_index, attach
 
 
 class CopySlices(Function):
-    """base' = base with its view `make(base)` replaced by v: a write through a view.
+    """y = base with its view `make(base)` replaced by v (a write through a view);  dL/dbase =
+    g with the view's elements zeroed, dL/dv = the view of g.
 
-    dL/dbase = g with the view's elements zeroed;  dL/dv = the view of g. (The values are
-    written already: forward returns the base's memory itself.)
+    The values are written already: forward returns the base's memory itself.
     """
 
     is_view = True
@@ -35,19 +35,25 @@ class CopySlices(Function):
 
     def backward(self, g):
         need_base, need_v = self.needs_input_grad
+        dbase = write_view(g, self.make, 0) if need_base else None
         dv = view_of(self.make, g) if need_v else None
-        if not need_base:
-            return None, dv
-        if isinstance(g, Tensor):  # recorded: the zeroing is itself an op
-            return CopySlices.apply(g.clone(), np.zeros((), g.dtype), make=self.make), dv
-        dbase = g.copy()
-        view_of(self.make, dbase)[...] = 0
         return dbase, dv
 
 
 def view_of(make: Callable, x: Any) -> Any:
     """The view `make` takes of a base, taken of `x` (an array, or a Tensor)."""
     return make(x) if isinstance(x, Tensor) else make(Tensor._make(x)).data
+
+
+def write_view(x: Any, make: Callable, v: Any) -> Any:
+    """A copy of x with its view `make(x)` set to v: an array, or a recorded CopySlices."""
+    if not isinstance(x, Tensor):
+        y = x.copy()
+        view_of(make, y)[...] = v
+        return y
+    y = x.clone()
+    view_of(make, y.data)[...] = np.asarray(v)  # the values first, as `inplace` writes them
+    return CopySlices.apply(y, v, make=make)
 
 
 def inplace(t: Tensor, op: Callable[..., Tensor], *args: Any) -> Tensor:

@@ -1,6 +1,6 @@
 """Loss functions as fused ops: each forward and its gradient rule on the same screen.
 
-Notation as in `ops.py`: `grad` is dL/dy for the op's output y (the loss, reduced or not);
+Notation as in `math.py`: `g` is dL/dy for the op's output y (the loss, reduced or not);
 `backward` returns dL/dx for each input x, None for inputs that need no gradient.
 
 Every op but the fused `CrossEntropy` takes `reduction` in {"mean", "sum", "none"}: "none"
@@ -19,11 +19,11 @@ import numpy as np
 
 from ..core.ops import CrossEntropy  # noqa: F401 - the fused loss, in the core
 from ..core.tensor import Function, Tensor
-from .math import Clamp, Exp, Log, Log1p, LogSoftmax, Sigmoid, Softmax
+from .math import log_softmax, sigmoid, softmax
 
 REDUCTIONS = ("mean", "sum", "none")
-# In the `rule` lines, g is the gradient of each unreduced loss element: grad_out, or
-# grad_out / D for "mean".
+# In the rules, g is the gradient of each unreduced loss element: dL/dy, or dL/dy / D for
+# "mean".
 
 
 def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np.ndarray:
@@ -40,7 +40,7 @@ def _reduce(loss: np.ndarray, reduction: str, dtype: np.dtype, count=None) -> np
     return np.asarray(total, dtype=dtype)
 
 
-def _per_element(grad: Any, reduction: str, count: Any) -> Any:
+def _per_element(g: Any, reduction: str, count: Any) -> Any:
     """dL/dl for each element l of the unreduced loss (broadcastable to its shape).
 
     A 'mean' over nothing (every target ignored, or zero total weight) is nan, but its gradient
@@ -48,53 +48,39 @@ def _per_element(grad: Any, reduction: str, count: Any) -> Any:
     """
     if reduction == "mean":
         if not count:
-            return grad * 0
+            return g * 0
         # a Python float, never a numpy scalar (that would promote float32 to float64), or
         # the Tensor sum(w) when a weighted mean is differentiated twice
-        return grad / (count if isinstance(count, Tensor) else float(count))
-    return grad  # 'sum': the same grad for every element; 'none': grad is already per element
+        return g / (count if isinstance(count, Tensor) else float(count))
+    return g  # 'sum': the same g for every element; 'none': g is already per element
 
 
-def _log_softmax_rows(x: np.ndarray) -> tuple:
-    """(log softmax, softmax) of the rows of x (N, C): shifted by the row max, no overflow."""
-    shifted = x - x.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=1, keepdims=True)
-    return shifted - np.log(total), e / total
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) from exp(-|x|): no overflow, accurate in both tails."""
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
-
-
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): finite for any finite x."""
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+def _log_sigmoid(x: Any) -> Any:
+    """log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): finite for any finite x (an array, or
+    Tensor ops)."""
+    return np.minimum(x, 0) - np.log1p(np.exp(-abs(x)))
 
 
 # ---- classification over C classes -----------------------------------------------------------
 
 
 class WeightedCrossEntropy(Function):
-    """Cross-entropy with class weights w, ignore_index, label smoothing e, any reduction.
+    """l_n = -sum_c q_nc log p_nc, p = softmax(logits) (N, C);  dL/dlogits_n = g_n ((sum_c
+    q_nc) p_n - q_n), dL/dy_n = -g_n (1 - e) w log p_n.
 
-    With p = softmax(logits), log p = log_softmax(logits) (N, C), each row n gets target
-    coefficients q_n (C,):
+    Cross-entropy with class weights w, ignore_index, label smoothing e, any reduction. Each
+    row n gets target coefficients q_n (C,):
         class targets t (N,):          q_n = w * ((1 - e) onehot(t_n) + e / C),  0 if ignored
         probability targets y (N, C):  q_n = w * ((1 - e) y_n + e / C)
-    l_n = -sum_c q_nc log p_nc. 'mean' divides by D = sum of w[t_n] over the kept rows for
-    class targets (PyTorch's weighted mean, used for the smoothing term too), by N for
-    probability targets.
-    dl_n/dlogits_n = (sum_c q_nc) p_n - q_n;   dl_n/dy_n = -(1 - e) w * log p_n.
+    'mean' divides by D = sum of w[t_n] over the kept rows for class targets (PyTorch's
+    weighted mean, used for the smoothing term too), by N for probability targets.
     """
 
     def forward(self, logits, targets, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean", probabilities=False):
         n, c = logits.shape
         dtype = logits.dtype
-        logp, _ = _log_softmax_rows(logits)
+        logp = log_softmax(logits, 1)
         w = np.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
         eps = label_smoothing
         if probabilities:
@@ -113,27 +99,26 @@ class WeightedCrossEntropy(Function):
         self.save_for_backward(logits, targets, q)
         return _reduce(-(q * logp).sum(axis=1), reduction, dtype, count)
 
-    def backward(self, grad):
+    def backward(self, g):
         logits, targets, q = self.saved_tensors
         w, eps, reduction, count, probabilities = self.options
         c = logits.shape[1]
         if probabilities:  # q as ops of the targets: its own gradient can flow
             q = (targets * (1 - eps) + eps / c) * w if eps else targets * w
-        g = _per_element(grad, reduction, count)
+        g = _per_element(g, reduction, count)
         g = g.reshape(-1, 1) if reduction == "none" else g
-        probs = Softmax.run(logits, axis=1)
-        dlogits = (q.sum(axis=1, keepdims=True) * probs - q) * g
+        dlogits = (q.sum(axis=1, keepdims=True) * softmax(logits, 1) - q) * g
         dtargets = None
         if self.needs_input_grad[1]:
-            dtargets = LogSoftmax.run(logits, axis=1) * (-(1 - eps) * w) * g
+            dtargets = log_softmax(logits, 1) * (-(1 - eps) * w) * g
         return dlogits, dtargets
 
 
 class NLL(Function):
-    """l_n = -w[t_n] x[n, t_n] for log-probabilities x (N, C), integer targets t (N,).
+    """l_n = -w[t_n] x[n, t_n] for log-probabilities x (N, C), integer targets t (N,);
+    dL/dx[n, c] = -g_n w[t_n] if c == t_n else 0.
 
     l_n = 0 where t_n == ignore_index; 'mean' divides by D = sum of w[t_n] over kept rows.
-    dl_n/dx[n, c] = -w[t_n] if c == t_n else 0.
     """
 
     def forward(self, x, targets, weight=None, ignore_index=-100, reduction="mean"):
@@ -148,11 +133,11 @@ class NLL(Function):
         self.save_for_backward()
         return _reduce(-wt * x[rows, safe], reduction, x.dtype, count)
 
-    def backward(self, grad):
+    def backward(self, g):
         shape, dtype, rows, safe, wt, reduction, count = self.options
         picked = np.zeros(shape, dtype=dtype)  # -w[t_n] at [n, t_n]: a constant matrix
         picked[rows, safe] = -wt
-        g = _per_element(grad, reduction, count)
+        g = _per_element(g, reduction, count)
         return picked * (g.reshape(-1, 1) if reduction == "none" else g), None
 
 
@@ -160,7 +145,8 @@ class NLL(Function):
 
 
 class _ElementwiseError(Function):
-    """l = w e(x - y) elementwise (w = 1 unless given), for the error e a subclass defines.
+    """l = w e(x - y) elementwise (w = 1 unless given), for the error e a subclass defines;
+    dL/dx = g w e'(x - y) = -dL/dy.
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = e / sum(w) - L / sum(w).
     """
@@ -180,13 +166,13 @@ class _ElementwiseError(Function):
         self.save_for_backward(x, y, weight, out)
         return out
 
-    def backward(self, grad):
+    def backward(self, g):
         x, y, weight, out = self.saved_tensors
         reduction, count = self.options
         if weight is not None:
             count = weight.sum()  # sum(w): as an op of w, so second derivatives see it
         err, slope = self.error(x - y)
-        g = _per_element(grad, reduction, count)
+        g = _per_element(g, reduction, count)
         dx = slope * g if weight is None else slope * weight * g
         dy = -dx if self.needs_input_grad[1] else None
         if weight is None:
@@ -198,7 +184,7 @@ class _ElementwiseError(Function):
 
 
 class SquaredError(_ElementwiseError):
-    """l = w (x - y)**2 elementwise (w = 1 unless given);  dl/dx = 2 w (x - y) = -dl/dy.
+    """l = w (x - y)**2 elementwise (w = 1 unless given);  dL/dx = 2 g w (x - y) = -dL/dy.
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = (x - y)**2 / sum(w) - L / sum(w).
     """
@@ -209,21 +195,22 @@ class SquaredError(_ElementwiseError):
 
 
 class AbsoluteError(_ElementwiseError):
-    """l = w |x - y| elementwise (w = 1 unless given);  dl/dx = w sign(x - y) = -dl/dy (0 at 0).
+    """l = w |x - y| elementwise (w = 1 unless given);  dL/dx = g w sign(x - y) = -dL/dy.
 
     With a weight, 'mean' is sum(l) / sum(w) and dL/dw = |x - y| / sum(w) - L / sum(w).
     """
 
     @staticmethod
     def error(diff):
-        return abs(diff), np.sign(np.asarray(diff))  # sign: a constant
+        return abs(diff), np.sign(diff)  # sign: an array, a constant, also for a Tensor
 
 
 class BinaryCrossEntropy(Function):
-    """l = -w (y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped to >= -100.
+    """l = -w (y log x + (1 - y) log(1 - x)) for probabilities x;  dL/dx = g w (x - y) /
+    max(x (1 - x), 1e-12), dL/dy = g w (log(1 - x) - log x).
 
-    dl/dx = w (x - y) / max(x (1 - x), 1e-12);  dl/dy = w (log(1 - x) - log x) — PyTorch's
-    formulas (at x = 0 or 1 they are +-1e12 and +-inf, as there).
+    Each log is clamped to >= -100. The derivatives are PyTorch's formulas (at x = 0 or 1
+    they are +-1e12 and +-inf, as there).
     """
 
     def forward(self, x, y, weight: Optional[np.ndarray] = None, reduction="mean"):
@@ -237,25 +224,25 @@ class BinaryCrossEntropy(Function):
         self.save_for_backward(x, y)
         return _reduce(loss, reduction, x.dtype)
 
-    def backward(self, grad):
+    def backward(self, g):
         x, y = self.saved_tensors
         reduction, count, weight = self.options
-        g = _per_element(grad, reduction, count)
+        g = _per_element(g, reduction, count)
         if weight is not None:
             g = g * weight
-        dx = (x - y) / Clamp.run(x * (1 - x), low=1e-12) * g
+        dx = (x - y) / np.maximum(x * (1 - x), 1e-12) * g
         dy = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore"):
-                dy = (Log1p.run(-x) - Log.run(x)) * g
+                dy = (np.log1p(-x) - np.log(x)) * g
         return dx, dy
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """l = w ((1 - y) x - (1 + (pw - 1) y) log sigmoid(x)) for logits x (pw = pos_weight).
+    """l = w ((1 - y) x - (1 + (pw - 1) y) log sigmoid(x)) for logits x (pw = pos_weight);
+    dL/dx = g w ((1 + (pw - 1) y) sigmoid(x) - pw y), dL/dy = -g w (x + (pw - 1) log sigmoid(x)).
 
     Without pos_weight: l = w (max(x, 0) - x y + log1p(exp(-|x|))), stable for any x.
-    dl/dx = w ((1 + (pw - 1) y) sigmoid(x) - pw y);  dl/dy = -w (x + (pw - 1) log sigmoid(x)).
     """
 
     def forward(self, x, y, weight=None, pos_weight=None, reduction="mean"):
@@ -268,22 +255,18 @@ class BinaryCrossEntropyWithLogits(Function):
         self.save_for_backward(x, y)
         return _reduce(loss, reduction, x.dtype)
 
-    def backward(self, grad):
+    def backward(self, g):
         x, y = self.saved_tensors
         reduction, count, weight, pw = self.options
-        g = _per_element(grad, reduction, count)
+        g = _per_element(g, reduction, count)
         if weight is not None:
             g = g * weight
         if pw is None:
-            dx = (Sigmoid.run(x) - y) * g
+            dx = (sigmoid(x) - y) * g
         else:
             pw = np.asarray(pw, dtype=x.dtype)
-            dx = ((pw * y + 1 - y) * Sigmoid.run(x) - pw * y) * g
+            dx = ((pw * y + 1 - y) * sigmoid(x) - pw * y) * g
         dy = None
         if self.needs_input_grad[1]:
-            if pw is None:
-                dy = -x * g
-            else:  # log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), stable
-                log_sig = (x - abs(x)) / 2 - Log1p.run(Exp.run(-abs(x)))  # min(x, 0) - ...
-                dy = -(x + (pw - 1) * log_sig) * g
+            dy = -x * g if pw is None else -(x + (pw - 1) * _log_sigmoid(x)) * g
         return dx, dy

@@ -1,8 +1,10 @@
 """The elementwise, reduction and indexing ops beyond the core, forward beside gradient rule.
 
-Notation as in core/ops.py: `grad` is dL/dy for the op's output y; `backward` returns dL/dx
+Notation as in core/ops.py: `g` is dL/dy for the op's output y; `backward` returns dL/dx
 for each input x (None where `needs_input_grad` is False), of x's shape, of a shape x was
-broadcast to, or of one that broadcasts to x's: the engine sums back or copies out.
+broadcast to, or of one that broadcasts to x's: the engine sums back or copies out. A rule
+runs on arrays, or on Tensors when it is recorded (create_graph): it uses what both have, and
+for an op numpy has no ufunc for, the function beside the op (`where`, `index_add`, ...).
 """
 
 from __future__ import annotations
@@ -14,40 +16,35 @@ import numpy as np
 
 from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
-from ..core.tensor import Function, sum_to
+from ..core.tensor import Function, Tensor, sum_to
 
 
-def _expand(grad: Any, shape: tuple, axes: Optional[tuple], keepdims: bool) -> Any:
-    """`grad` of a reduction over `axes` of an x of `shape`, copied back to x's shape."""
-    return broadcast_to(grad.reshape(reduced_shape(shape, axes)), shape)
-
-
-def _masked(grad: Any, mask: Any) -> Any:
-    """grad where `mask` (a bool constant) holds, 0 elsewhere: grad * [mask]."""
-    return Where.run(mask, grad, np.zeros((), grad.dtype))
+def _expand(g: Any, shape: tuple, axes: Optional[tuple]) -> Any:
+    """`g` of a reduction over `axes` of an x of `shape`, copied back to x's shape."""
+    return broadcast_to(g.reshape(reduced_shape(shape, axes)), shape)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
 
 
 class Pow(Function):
-    """y = x**c for a constant c;  dy/dx = c * x**(c-1)  (0 for c = 0, also at x = 0)."""
+    """y = x**c for a constant c;  dL/dx = g c x**(c-1) (0 for c = 0, also at x = 0)."""
 
     def forward(self, x, exponent: float):
         self.exponent = exponent
         self.save_for_backward(x)
         return x**exponent
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
         c = self.exponent
         if c == 0:
-            return grad * 0  # y = 1: a constant, even where x**(c-1) is inf
-        return grad * (c * x ** (c - 1))
+            return g * 0  # y = 1: a constant, even where x**(c-1) is inf
+        return g * (c * x ** (c - 1))
 
 
 class ScalarPow(Function):
-    """y = c**x for a constant base c (`2 ** t`);  dy/dx = ln(c) c**x = ln(c) y.
+    """y = c**x for a constant base c (`2 ** t`);  dL/dx = g ln(c) c**x = g ln(c) y.
 
     As PyTorch: 0 where c = 0 and x >= 0 (-inf where x < 0), nan for c < 0; integer x stays
     integer, a negative integer power is 0 unless c is 1 or -1 (`_integer_power`).
@@ -65,11 +62,11 @@ class ScalarPow(Function):
             self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         y, *nonnegative = self.saved_tensors
         with np.errstate(invalid="ignore"):
-            g = grad * (y * self.log_base)
-        return _masked(g, ~np.asarray(nonnegative[0])) if self.zero_base else g
+            dx = g * (y * self.log_base)
+        return where(nonnegative[0], 0, dx) if self.zero_base else dx
 
 
 def _integer_power(c: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -93,16 +90,18 @@ def _check_divisor(name: str, b: np.ndarray) -> None:
 
 
 class FloorDivide(Function):
-    """y = floor(a / b), rounded toward -inf (`a // b`; integers stay integers, float x / 0 is
-    inf or nan). Its derivative is 0 wherever it exists, but PyTorch does not implement it:
-    backward raises, as PyTorch's does, rather than return a silent zero."""
+    """y = floor(a / b), rounded toward -inf (`a // b`);  dL/da, dL/db: not implemented (as
+    in PyTorch; they would be 0 wherever they exist).
+
+    Integers stay integers, float x / 0 is inf or nan. Backward raises, as PyTorch's does,
+    rather than return a silent zero."""
 
     def forward(self, a, b):
         _check_divisor("floor_divide", b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.floor_divide(a, b)
 
-    def backward(self, grad):
+    def backward(self, g):
         raise RuntimeError(
             "derivative for floor_divide is not implemented (as in PyTorch); detach its "
             "operands (a.detach() // b) to use it as a constant"
@@ -111,8 +110,8 @@ class FloorDivide(Function):
 
 class Remainder(Function):
     """y = a - b floor(a / b), the remainder with the sign of the divisor (`a % b`, PyTorch's
-    remainder, Python's %);  dy/da = 1, dy/db = -floor(a / b) (a constant: nan and inf
-    where b = 0, as PyTorch)."""
+    remainder, Python's %);  dL/da = g, dL/db = -g floor(a / b) (floor a constant: nan and
+    inf where b = 0, as PyTorch)."""
 
     def forward(self, a, b):
         _check_divisor("remainder", b)
@@ -120,16 +119,13 @@ class Remainder(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.remainder(a, b)
 
-    def backward(self, grad):
-        a, b = (np.asarray(t) for t in self.saved_tensors)
+    def backward(self, g):
+        a, b = (np.asarray(t) for t in self.saved_tensors)  # floor(a / b): a constant
         db = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                db = -grad * np.floor_divide(a, b)
-        return grad, db
-
-
-# ---- linear algebra -----------------------------------------------------------------------
+                db = -g * np.floor_divide(a, b)
+        return g, db
 
 
 # ---- shape --------------------------------------------------------------------------------
@@ -142,92 +138,101 @@ def is_basic_index(index) -> bool:
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros with grad added at `index` (np.add.at: repeats accumulate).
+    """y = x[index];  dL/dx = index_add(g, index): zeros with g added at index (repeats
+    accumulate).
+
     A basic index (ints, slices) gives a view of x's memory, as numpy and PyTorch do."""
 
     is_view = True
 
     def forward(self, x, index):
-        self.index = index
-        self.input_shape = x.shape
-        self.dtype = x.dtype
+        self.index, self.input_shape = index, x.shape
         return x[index]
 
-    def backward(self, grad):
-        return IndexAdd.run(grad, index=self.index, shape=self.input_shape)
+    def backward(self, g):
+        return index_add(g, self.index, self.input_shape)
+
+
+def index_add(x: Any, index: Any, shape: tuple) -> Any:
+    """zeros(shape) with x added at `index` (repeats accumulate): an array, or an IndexAdd."""
+    if isinstance(x, Tensor):
+        return IndexAdd.apply(x, index=index, shape=shape)
+    y = np.zeros(shape, dtype=x.dtype)
+    if is_basic_index(index):  # slices cannot repeat an element: plain assignment
+        y[index] = x
+    else:
+        np.add.at(y, index, x)
+    return y
 
 
 class IndexAdd(Function):
-    """y = zeros(shape) with x added at `index` (repeated elements accumulate);
-    dx = grad[index]. The adjoint of indexing: GetItem's backward, and GetItem is its."""
+    """y = zeros(shape) with x added at `index`;  dL/dx = g[index].
+
+    The adjoint of indexing: GetItem's backward, and GetItem is its."""
 
     def forward(self, x, index, shape):
         self.index = index
-        y = np.zeros(shape, dtype=x.dtype)
-        if is_basic_index(index):  # slices cannot repeat an element: plain assignment
-            y[index] = x
-        else:
-            np.add.at(y, index, x)
-        return y
+        return index_add(x, index, shape)
 
-    def backward(self, grad):
-        return GetItem.run(grad, index=self.index)
+    def backward(self, g):
+        return g[self.index]
+
+
+def setitem(x: Any, index: Any, v: Any) -> Any:
+    """A copy of x with [index] = v: an array, or a recorded SetItem."""
+    if isinstance(x, Tensor) or isinstance(v, Tensor):
+        return SetItem.apply(x, v, index=index)
+    y = x.copy()
+    y[index] = v
+    return y
 
 
 class SetItem(Function):
-    """y = x with y[index] = v (`t[index] = v`);  dx = grad, zeroed at index;  dv = grad[index]."""
+    """y = x with y[index] = v (`t[index] = v`);  dL/dx = g with 0 at index, dL/dv = g[index]."""
 
     def forward(self, x, v, index):
         self.index = index
-        y = x.copy()
-        y[index] = v
-        return y
+        return setitem(x, index, v)
 
-    def backward(self, grad):
-        dx = dv = None
-        if self.needs_input_grad[0]:
-            dx = SetItem.run(grad, np.zeros((), grad.dtype), index=self.index)
-        if self.needs_input_grad[1]:
-            dv = GetItem.run(grad, index=self.index)
+    def backward(self, g):
+        dx = setitem(g, self.index, 0) if self.needs_input_grad[0] else None
+        dv = g[self.index] if self.needs_input_grad[1] else None
         return dx, dv
 
 
 class Concatenate(Function):
-    """y = concatenate(xs, axis);  each dx_i = its slice of grad along `axis`."""
+    """y = concatenate(xs, axis);  dL/dx_i = x_i's slice of g along `axis`."""
 
     def forward(self, *xs, axis=0):
         self.axis = axis = normalize_axis(axis, xs[0].ndim)
         self.sizes = [x.shape[axis] for x in xs]
         return np.ascontiguousarray(np.concatenate(xs, axis=axis))  # C order, as PyTorch's cat
 
-    def backward(self, grad):
+    def backward(self, g):
         ends = np.cumsum(self.sizes)
         before = (slice(None),) * self.axis
-        return tuple(
-            GetItem.run(grad, index=before + (slice(int(end - n), int(end)),))
-            for n, end in zip(self.sizes, ends)
-        )
+        return tuple(g[before + (slice(int(end - n), int(end)),)]
+                     for n, end in zip(self.sizes, ends))
 
 
 class Stack(Function):
-    """y = stack(xs, axis) (a new axis);  each dx_i = grad indexed at i along `axis`."""
+    """y = stack(xs, axis) (a new axis);  dL/dx_i = g indexed at i along `axis`."""
 
     def forward(self, *xs, axis=0):
         self.axis = axis = normalize_axis(axis, xs[0].ndim + 1)
         return np.stack(xs, axis=axis)
 
-    def backward(self, grad):
+    def backward(self, g):
         before = (slice(None),) * self.axis
-        return tuple(
-            GetItem.run(grad, index=before + (i,)) for i in range(grad.shape[self.axis])
-        )
+        return tuple(g[before + (i,)] for i in range(g.shape[self.axis]))
 
 
 # ---- reductions ---------------------------------------------------------------------------
 
 
 class Prod(Function):
-    """y = product of x over `axis`;  dy/dx_i = product of the other elements of x_i's slice.
+    """y = product of x over `axis`;  dL/dx_i = g times the product of the other elements of
+    x_i's slice.
 
     As PyTorch: y / x_i in a slice without zeros; with one zero, the zero's derivative is the
     product of the nonzeros and the others' 0; with two or more zeros every derivative is 0.
@@ -236,17 +241,17 @@ class Prod(Function):
     """
 
     def forward(self, x, axis=None, keepdims=False):
-        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        self.axes = _axes(axis, x.ndim)
         y = np.prod(x, axis=self.axes, keepdims=keepdims)
         self.save_for_backward(x, y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         x, y = self.saved_tensors
-        g = _expand(grad, x.shape, self.axes, self.keepdims)
-        zero = np.asarray(x) == 0
+        g = _expand(g, x.shape, self.axes)
+        zero = np.asarray(x) == 0  # a constant mask
         if not zero.any():
-            return g * (_expand(y, x.shape, self.axes, self.keepdims) / x)
+            return g * (_expand(y, x.shape, self.axes) / x)
         return g * _product_of_others(x, zero, self.axes)
 
 
@@ -258,38 +263,37 @@ def _product_of_others(x: Any, zero: np.ndarray, axes: Optional[tuple]) -> Any:
         division rule), z_i = the product of the zeros other than x_i: 1 where there is none,
         the other zero's value x_k where there is one (0, with derivative 1 in x_k), 0 beyond.
     """
-    one = np.ones((), x.dtype)
-    x1 = Where.run(zero, one, x)
-    p = Prod.run(x1, axis=axes, keepdims=True)
+    x1 = where(zero, 1, x)
+    p = x1.prod(axis=axes, keepdims=True)
     count = zero.sum(axis=axes, keepdims=True)  # zeros in each slice
-    other_zero = _masked(x, zero).sum(axis=axes, keepdims=True) - _masked(x, zero)
+    zeros = where(zero, x, 0)
+    other_zero = zeros.sum(axis=axes, keepdims=True) - zeros
     none_other = (count == 0) | ((count == 1) & zero)
     one_other = ((count == 1) & ~zero) | ((count == 2) & zero)
-    z = Where.run(none_other, one, _masked(other_zero, one_other))
+    z = where(none_other, 1, where(one_other, other_zero, 0))
     return p / x1 * z
 
 
 class Max(Function):
-    """y = max of x over `axis`;  dx = grad at the maximal elements (ties share it equally)."""
+    """y = max of x over `axis`;  dL/dx = g at the maximal elements (ties share it equally)."""
 
     reduce = staticmethod(np.max)
 
     def forward(self, x, axis=None, keepdims=False):
-        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        self.axes = _axes(axis, x.ndim)
         out = self.reduce(x, axis=self.axes, keepdims=True)
         self.save_for_backward(x, out)
         return out if keepdims else np.squeeze(out, axis=self.axes)
 
-    def backward(self, grad):
+    def backward(self, g):
         x, out = (np.asarray(t) for t in self.saved_tensors)
         mask = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is the NaN
         share = mask / mask.sum(axis=self.axes, keepdims=True)  # a constant: 1/k at k maxima
-        share = share.astype(x.dtype)
-        return share * _expand(grad, x.shape, self.axes, self.keepdims)
+        return share.astype(x.dtype) * _expand(g, x.shape, self.axes)
 
 
 class Min(Max):
-    """y = min of x over `axis`;  dx = grad at the minimal elements (ties share it equally).
+    """y = min of x over `axis`;  dL/dx = g at the minimal elements (ties share it equally).
 
     Max's forward with np.min, and its backward (the gradient goes where x equals y). Not
     -max(-x): negation wraps unsigned integers (uint8 [0, 1] would give 1) and refuses bools.
@@ -301,157 +305,171 @@ class Min(Max):
 
 
 class Exp(Function):
-    """y = exp(x);  dy/dx = exp(x) = y."""
+    """y = exp(x);  dL/dx = g exp(x) = g y."""
 
     def forward(self, x):
         y = np.exp(x)
         self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         (y,) = self.saved_tensors
-        return grad * y
+        return g * y
 
 
 class Log(Function):
-    """y = log(x);  dy/dx = 1/x."""
+    """y = log(x);  dL/dx = g / x."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return np.log(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return grad / x
+        return g / x
 
 
 class Sqrt(Function):
-    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+    """y = sqrt(x);  dL/dx = g / (2 sqrt(x)) = g / (2 y)."""
 
     def forward(self, x):
         y = np.sqrt(x)
         self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         (y,) = self.saved_tensors
-        return grad / (2 * y)
+        return g / (2 * y)
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) as (1 + tanh(x/2)) / 2 (no overflow): an array, or a Sigmoid."""
+    return Sigmoid.apply(x) if isinstance(x, Tensor) else 0.5 * (np.tanh(0.5 * x) + 1)
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 (no overflow);  dy/dx = y (1 - y)."""
+    """y = 1 / (1 + exp(-x));  dL/dx = g y (1 - y)."""
 
     def forward(self, x):
-        y = 0.5 * (np.tanh(0.5 * x) + 1)
+        y = sigmoid(x)
         self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         (y,) = self.saved_tensors
-        return grad * y * (1 - y)
+        return g * y * (1 - y)
 
 
 class Tanh(Function):
-    """y = tanh(x);  dy/dx = 1 - y**2."""
+    """y = tanh(x);  dL/dx = g (1 - y**2)."""
 
     def forward(self, x):
         y = np.tanh(x)
         self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         (y,) = self.saved_tensors
-        return grad * (1 - y * y)
+        return g * (1 - y * y)
 
 
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """log softmax(x) = x - max - log(sum(exp(x - max))): no overflow for huge logits."""
+def softmax(x: Any, axis: int) -> Any:
+    """exp(x) / sum(exp(x)) along `axis`, shifted by the maximum: an array, or a Softmax."""
+    if isinstance(x, Tensor):
+        return Softmax.apply(x, axis=axis)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class Softmax(Function):
+    """s = exp(x) / sum(exp(x)) along `axis`;  dL/dx = s (g - sum(g s))."""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis = normalize_axis(axis, x.ndim)
+        s = softmax(x, axis)
+        self.save_for_backward(s)
+        return s
+
+    def backward(self, g):
+        (s,) = self.saved_tensors
+        return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
+
+
+def log_softmax(x: Any, axis: int) -> Any:
+    """x - max - log(sum(exp(x - max))) along `axis`: an array, or a LogSoftmax."""
+    if isinstance(x, Tensor):
+        return LogSoftmax.apply(x, axis=axis)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class Softmax(Function):
-    """s = exp(x) / sum(exp(x)) along `axis`;  dx = s * (grad - sum(grad * s))."""
-
-    def forward(self, x, axis=-1):
-        self.axis = axis = normalize_axis(axis, x.ndim)
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        s = e / e.sum(axis=axis, keepdims=True)
-        self.save_for_backward(s)
-        return s
-
-    def backward(self, grad):
-        (s,) = self.saved_tensors
-        return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
-
-
 class LogSoftmax(Function):
-    """y = x - logsumexp(x) along `axis`;  dx = grad - softmax(x) * sum(grad)."""
+    """y = x - logsumexp(x) along `axis`;  dL/dx = g - exp(y) sum(g)."""
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
-        y = _log_softmax(x, axis)
+        y = log_softmax(x, axis)
         self.save_for_backward(y)
         return y
 
-    def backward(self, grad):
+    def backward(self, g):
         (y,) = self.saved_tensors
-        return grad - Exp.run(y) * grad.sum(axis=self.axis, keepdims=True)
+        return g - np.exp(y) * g.sum(axis=self.axis, keepdims=True)
 
 
 # ---- PyTorch-named elementwise and shape ops ------------------------------------------------
 
 
 class Abs(Function):
-    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as PyTorch)."""
+    """y = |x|;  dL/dx = g sign(x) (0 at x = 0, as PyTorch)."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return np.abs(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return grad * np.sign(np.asarray(x))  # sign(x): a constant
+        return g * np.sign(x)  # an array also for a Tensor x: sign is a constant
 
 
 class Sin(Function):
-    """y = sin(x);  dy/dx = cos(x)."""
+    """y = sin(x);  dL/dx = g cos(x)."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return np.sin(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return grad * Cos.run(x)
+        return g * np.cos(x)
 
 
 class Cos(Function):
-    """y = cos(x);  dy/dx = -sin(x)."""
+    """y = cos(x);  dL/dx = -g sin(x)."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return np.cos(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return -grad * Sin.run(x)
+        return -g * np.sin(x)
 
 
 class Log1p(Function):
-    """y = log(1 + x) (accurate for small x);  dy/dx = 1 / (1 + x)."""
+    """y = log(1 + x) (accurate for small x);  dL/dx = g / (1 + x)."""
 
     def forward(self, x):
         self.save_for_backward(x)
         return np.log1p(x)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return grad / (1 + x)
+        return g / (1 + x)
 
 
 class Clamp(Function):
-    """y = min(max(x, low), high) (either bound may be None);  dy/dx = [low <= x <= high].
+    """y = min(max(x, low), high) (either bound may be None);  dL/dx = g [low <= x <= high].
 
     As PyTorch: the gradient passes where x lies inside the closed interval, boundaries
     included; when low > high every y is `high` and no gradient passes. NaN stays NaN (no grad).
@@ -470,87 +488,87 @@ class Clamp(Function):
             x = np.minimum(x, high)
         return x if low is not None or high is not None else x.copy()
 
-    def backward(self, grad):
+    def backward(self, g):
         (inside,) = self.saved_tensors
-        return grad * inside
+        return g * inside
 
 
 class Maximum(Function):
-    """y = max(a, b) elementwise, broadcasting;  dy/da = [a > b], dy/db = [b > a].
+    """y = max(a, b) elementwise, broadcasting;  dL/da = g [a > b], dL/db = g [b > a] (g / 2
+    each at a tie a == b).
 
-    At a tie a == b the gradient is split half/half between a and b, as PyTorch does; where
-    either is NaN (y is NaN) both receive the full gradient, again as PyTorch.
+    As PyTorch: ties split the gradient half/half; where either is NaN (y is NaN) both receive
+    the whole gradient (NaN compares False, so neither "loses").
     """
+
+    choose, loses = staticmethod(np.maximum), staticmethod(np.less)
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return self.choose(a, b)
 
-    def backward(self, grad):
-        a, b = (np.asarray(t) for t in self.saved_tensors)
-        return _tie_split(grad, ~(a < b), ~(a > b), a == b, self.needs_input_grad)
+    def backward(self, g):
+        a, b = (np.asarray(t) for t in self.saved_tensors)  # the masks are constants
+        g = where(a == b, g / 2, g)
+        da = where(self.loses(a, b), 0, g) if self.needs_input_grad[0] else None
+        db = where(self.loses(b, a), 0, g) if self.needs_input_grad[1] else None
+        return da, db
 
 
-class Minimum(Function):
-    """y = min(a, b) elementwise, broadcasting;  dy/da = [a < b], dy/db = [b < a].
+class Minimum(Maximum):
+    """y = min(a, b) elementwise, broadcasting;  dL/da = g [a < b], dL/db = g [b < a] (g / 2
+    each at a tie a == b).
 
-    Ties split the gradient half/half and NaN passes it to both, as in `Maximum` (PyTorch's rule).
+    Maximum's rule, with "loses" meaning greater: ties and NaN as there (PyTorch's rule).
     """
 
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    def backward(self, grad):
-        a, b = (np.asarray(t) for t in self.saved_tensors)
-        return _tie_split(grad, ~(a > b), ~(a < b), a == b, self.needs_input_grad)
+    choose, loses = staticmethod(np.minimum), staticmethod(np.greater)
 
 
-def _tie_split(grad: Any, to_a: np.ndarray, to_b: np.ndarray, tie: np.ndarray,
-               needs: tuple) -> tuple:
-    """Maximum/Minimum's rule: grad to a where `to_a`, to b where `to_b` (bool constants),
-    halved at ties. NaN compares False, so `~(a > b)` passes it to both, as PyTorch."""
-    shared = grad * np.where(tie, 0.5, 1.0).astype(grad.dtype)
-    da = _masked(shared, to_a) if needs[0] else None
-    db = _masked(shared, to_b) if needs[1] else None
-    return da, db
+def where(cond: Any, x: Any, z: Any) -> Any:
+    """x where the bool `cond` holds, else z: an array, or a recorded Where."""
+    if isinstance(x, Tensor) or isinstance(z, Tensor):
+        return Where.apply(cond, x, z)
+    return np.where(cond, x, z)
 
 
 class Where(Function):
     """y = x where cond else z (cond a bool array, all three broadcast together);
-    dy/dx = [cond], dy/dz = [not cond], cond gets no gradient."""
+    dL/dx = g [cond], dL/dz = g [not cond] (cond gets no gradient)."""
 
     def forward(self, cond, x, z):
         self.save_for_backward(cond)
         return np.where(cond, x, z)
 
-    def backward(self, grad):
+    def backward(self, g):
         (cond,) = self.saved_tensors
-        dx = _masked(grad, cond) if self.needs_input_grad[1] else None
-        dz = _masked(grad, ~np.asarray(cond)) if self.needs_input_grad[2] else None
+        dx = where(cond, g, 0) if self.needs_input_grad[1] else None
+        dz = where(cond, 0, g) if self.needs_input_grad[2] else None
         return None, dx, dz
 
 
 class Clone(Function):
-    """y = a copy of x (its own memory, still in the graph);  dy/dx = 1."""
+    """y = a copy of x (its own memory, still in the graph);  dL/dx = g."""
 
     def forward(self, x):
         return x.copy()
 
-    def backward(self, grad):
-        return grad
+    def backward(self, g):
+        return g
 
 
 class SumToSize(Function):
-    """y = x summed over the axes it was broadcast along, to `shape`;  dx = grad copied back
-    to x's shape. The adjoint of broadcasting (Expand), and Expand is its adjoint."""
+    """y = x summed over the axes it was broadcast along, to `shape`;  dL/dx = g copied back
+    to x's shape.
+
+    The adjoint of broadcasting (Expand), and Expand is its adjoint."""
 
     def forward(self, x, shape):
         self.input_shape = x.shape
         return sum_to(x, shape)
 
-    def backward(self, grad):
-        return broadcast_to(grad, self.input_shape)
+    def backward(self, g):
+        return broadcast_to(g, self.input_shape)
 
 
 def _centered_var(x, axes, correction):
@@ -570,41 +588,39 @@ def _centered_var(x, axes, correction):
 
 class Var(Function):
     """v = sum((x - mean)**2) / (n - correction) over `axis` (n elements each);
-    dv/dx = 2 (x - mean) / (n - correction) (the mean's own term sums to zero).
+    dL/dx = g 2 (x - mean) / (n - correction) (the mean's own term sums to zero).
 
     n - correction <= 0 divides by 0: inf (nan for 0/0) with a warning, as PyTorch.
     """
 
     def forward(self, x, axis=None, correction=1, keepdims=False):
-        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        self.axes = _axes(axis, x.ndim)
         centered, var, self.dof = _centered_var(x, self.axes, correction)
         self.save_for_backward(x)
         return var if keepdims else np.squeeze(var, axis=self.axes)
 
-    def backward(self, grad):
+    def backward(self, g):
         (x,) = self.saved_tensors
-        return _expand(grad, x.shape, self.axes, self.keepdims) * _dvar_dx(x, self.axes, self.dof)
+        return _expand(g, x.shape, self.axes) * _dvar_dx(x, self.axes, self.dof)
 
 
 class Std(Function):
-    """s = sqrt(var(x)) (`axis` and `correction` as for Var);  ds/dx = dvar/dx / (2 s),
-    taken as 0 where s == 0 (a constant slice), as PyTorch."""
+    """s = sqrt(var(x)) (`axis` and `correction` as for Var);  dL/dx = g (dvar/dx) / (2 s),
+    0 where s == 0 (a constant slice), as PyTorch."""
 
     def forward(self, x, axis=None, correction=1, keepdims=False):
-        self.axes, self.keepdims = _axes(axis, x.ndim), keepdims
+        self.axes = _axes(axis, x.ndim)
         centered, var, self.dof = _centered_var(x, self.axes, correction)
         std = np.sqrt(var)
         out = std if keepdims else np.squeeze(std, axis=self.axes)
         self.save_for_backward(x, out)
         return out
 
-    def backward(self, grad):
+    def backward(self, g):
         x, std = self.saved_tensors
-        std = _expand(std, x.shape, self.axes, self.keepdims)
-        g = _expand(grad, x.shape, self.axes, self.keepdims)
+        std, g = _expand(std, x.shape, self.axes), _expand(g, x.shape, self.axes)
         with np.errstate(divide="ignore", invalid="ignore"):
-            nonzero = np.asarray(std) != 0
-            return _masked(g / (2 * std), nonzero) * _dvar_dx(x, self.axes, self.dof)
+            return where(std != 0, g / (2 * std), 0) * _dvar_dx(x, self.axes, self.dof)
 
 
 def _dvar_dx(x: Any, axes: Optional[tuple], dof: int) -> Any:

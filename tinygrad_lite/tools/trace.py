@@ -6,15 +6,15 @@
 prints one line per op, in the order backpropagation visits them (the reverse of the forward
 pass), for the notebook's two-layer net::
 
-    CrossEntropy: grad_logits = (softmax - onehot) / N * grad_out  [(4, 10), (4,) no grad -> ()]
-    Linear: grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)  [...]
-    ReLU: grad_in = grad_out * (x > 0)  [(4, 10) -> (4, 10)]
-    Linear: grad_W = grad_out^T x, grad_x = grad_out W, grad_b = sum(grad_out)  [...]
+    CrossEntropy: dL/dz = (softmax(z) - onehot(t)) / N.  [(4, 10), (4,) no grad -> ()]
+    Linear: dL/dx = g W, dL/dW = g^T x, dL/db = g summed over the batch.  [...]
+    ReLU: dL/dx = g [x > 0] (0 at exactly 0, as the notebook's `Z > 0`).  [(4, 10) -> (4, 10)]
+    Linear: dL/dx = g W, dL/dW = g^T x, dL/db = g summed over the batch.  [...]
 
 Each line is `Op: rule  [input shapes -> output shape]`; inputs that need no gradient (the
 data, integer targets) are marked "no grad", and parameters are labelled by module path when
-`params` is given. The rule is the op class's `rule` attribute (see `ops.py`), or, for an op
-without one, the first line of its docstring.
+`params` is given. The rule is what the op class's docstring states after the ";" of its
+first paragraph, "y = f(x);  dL/dx = ..." (`rule_of`).
 
 The context manager yields a `BackwardTrace` that keeps the steps (`.steps`, `.lines`) and the
 norm of every gradient that flowed through, so `tl.viz.to_dot(loss, trace=tr)` can show
