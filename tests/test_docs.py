@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = ["docs/autograd_vs_manual.md", "docs/higher_order.md", "README.md"]
+DOCUMENTS = [
+    "docs/autograd_vs_manual.md", "docs/higher_order.md", "docs/differences.md", "README.md"
+]
 
 _FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 

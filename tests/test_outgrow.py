@@ -1,12 +1,12 @@
 """The CNN that examples/mnist_cnn.py trains runs in ONNX Runtime and
-in PyTorch with the same predictions, and predict.py classifies a PNG with it. And the README's
-section "When you outgrow tinygrad_lite" runs as written.
+in PyTorch with the same predictions, and predict.py classifies a PNG with it. And
+docs/interop.md runs as written.
 
-The README section's blocks are fenced ```py, not ```python: tests/test_docs.py runs every
-```python block of the README in a checkout without the optional extras too, and these need
-onnxruntime and torch. They are run here instead, the same way (in order, in one namespace, a
-```text block after one being exactly what it printed), and skipped only where the extras are
-missing; CI installs them (.ci/run).
+The blocks of docs/interop.md are fenced ```py, not ```python: tests/test_docs.py runs the
+```python blocks of the documents it lists in a checkout without the optional extras too, and
+these need onnxruntime and torch. They are run here instead, the same way (in order, in one
+namespace, a ```text block after one being exactly what it printed), and skipped only where
+the extras are missing; CI installs them (.ci/run).
 """
 
 from __future__ import annotations
@@ -78,28 +78,28 @@ def test_the_trained_cnn_runs_in_onnx_runtime_pytorch_and_predict(tmp_path):
         assert re.match(rf".*{png.name}: {digit} \(probability", line), line
 
 
-def readme_section() -> list:
-    """(language, line, source) of the fenced blocks of the README's section."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## When you outgrow tinygrad_lite")
-    end = text.index("\n## ", start + 1)
+INTEROP_DOC = ROOT / "docs" / "interop.md"
+
+
+def interop_doc_blocks() -> list:
+    """(language, line, source) of the fenced blocks of docs/interop.md."""
+    text = INTEROP_DOC.read_text(encoding="utf-8")
     fence = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
-    offset = text.count("\n", 0, start)
-    return [(m.group(1), offset + text.count("\n", start, m.start(2)) + 1, m.group(2))
-            for m in fence.finditer(text, start, end)]
+    return [(m.group(1), text.count("\n", 0, m.start(2)) + 1, m.group(2))
+            for m in fence.finditer(text)]
 
 
-def test_readme_section_runs(tmp_path, monkeypatch):
-    blocks = readme_section()
+def test_interop_doc_runs(tmp_path, monkeypatch):
+    blocks = interop_doc_blocks()
     assert [lang for lang, _, _ in blocks] == ["bash", "py", "py", "py", "text"]
     monkeypatch.chdir(tmp_path)  # the blocks write cnn.npz and cnn.onnx
-    namespace: dict = {"__name__": "readme_outgrow"}
+    namespace: dict = {"__name__": "docs_interop"}
     for i, (lang, line, source) in enumerate(blocks):
         if lang != "py":
             continue
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(compile("\n" * (line - 1) + source, "README.md", "exec"), namespace)
+            exec(compile("\n" * (line - 1) + source, str(INTEROP_DOC), "exec"), namespace)
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert out.getvalue().strip() == blocks[i + 1][2].strip(), out.getvalue()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.npz", "cnn.onnx"]
