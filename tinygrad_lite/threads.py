@@ -1,17 +1,10 @@
 """How many threads tinygrad_lite computes with: `tl.set_num_threads(n)`, as in PyTorch.
 
-numpy's BLAS (OpenBLAS) threads each matrix product on its own, and for the products a small
-net makes that is the slow way: it packs the tall input of x @ W^T before multiplying even
-when threaded, and its idle workers spin on the cores other work wants. So with
-`set_num_threads(n)` BLAS runs on one thread (threadpoolctl sets it, at run time, for the
-whole process) and the products of `tinygrad_lite.blas` share their blocks out over n threads
-of their own. The notebook step on 2 cores (BENCHMARKS.md): 0.97x (float64) and 0.85x
-(float32) the hand-written numpy step at numpy's default 2 BLAS threads, against 1.32x and
-1.15x with OpenBLAS's own threads.
-
-It is a process-wide setting, as in PyTorch: numpy products outside tinygrad_lite run on one
-BLAS thread too until `restore_num_threads()`. Nothing changes until it is called; the
-command lines call it (`tinygrad_lite.cli`, `--threads`).
+With `set_num_threads(n)`, BLAS runs on one thread (threadpoolctl sets it, at run time, for the
+whole process) and the products of core/blas.py share their blocks out over n threads of
+their own (why, in core/blas.py). It is a process-wide setting, as in PyTorch: numpy products
+outside tinygrad_lite run on one BLAS thread too until `restore_num_threads()`. Nothing changes
+until it is called; the examples call it (examples/common/cli.py, `--threads`).
 """
 
 from __future__ import annotations

@@ -1,68 +1,30 @@
-"""BLAS products: the one place where matrix-product speed is tuned (`benchmarks/run.py`).
+"""BLAS products: the one place where the speed of matrix products and row reductions is
+tuned. The ops call `matmul(a, b)`, `column_sums(g)`, `row_max(x)`, `row_sums(x)` (and the
+convolution's `matmul_wide`, `matmul_nt`, `channel_sums`, `channel_dots`) instead of `a @ b`
+and `.sum`/`.max`: the numbers are the same (float32 sums may differ in the last digits, as
+BLAS sums in blocks), only faster with numpy's OpenBLAS. Anything but numpy arrays (Tensors,
+while a backward is recorded) is computed with the plain operators. The tricks, each measured
+by `benchmarks/run.py` (figures in BENCHMARKS.md; docs/performance.md says how):
 
-The ops call `matmul(a, b)` and `column_sums(g)` instead of `a @ b` and `g.sum(axis=0)`; the
-results are the same, only faster with numpy's BLAS (OpenBLAS). The measured tricks:
-
-* **Tall, narrow products in row blocks.** OpenBLAS multiplies a small product (m*n*k up to
-  about a million) directly, and a larger one only after copying ("packing") its operands into
-  a blocked layout. For the first layer, x (41000, 784) @ W.T (784, 10), packing reads the big
-  x twice: with one thread the product took 2.2x (float64) and 1.1x (float32) the time of the
-  notebook's W @ X. In blocks of 63 rows (m*n*k <= 500,000) every block takes the direct path
-  and x is read once: 1.16x and 0.73x. The same holds for grad (N, 10) @ W (10, 784): 0.72x
-  and 0.78x of one call. Blocks only pay while many rows fit in one, that is for an output of a
-  few columns; for 784 -> 128 they cost 1.3-3x, so products whose blocks would be under 32
-  rows stay one call. The small operand's layout matters too: in float64 the blocks run at
-  1.03-1.06x the notebook's W @ X with b = W.T copied to C order, 1.19x with the transposed
-  view; in float32 the view is the faster one (0.74x against 0.81x), so only float64 copies.
-* **Column sums as a product.** `ones @ g` sums the rows of g (N, C) 4-8x faster than
-  `g.sum(axis=0)` for few columns (41000 x 10: 91 us against 739 us), and no slower for many.
-* **Reductions along short rows.** numpy reduces each row of an (N, C) array on its own, which
-  for C = 10 costs more than the arithmetic: the row maxima of (41000, 10) took 1.7 ms
-  (float64) and 3.4 ms (float32). `row_sums` is `x @ ones` (0.34 / 0.18 ms against 1.0 ms);
-  `row_max` reduces the transposed copy along its contiguous rows (1.3 / 0.47 ms). The copy
-  only pays for short rows: at 16 columns it was already 1.24x slower for (41000, 16)
-  float64, at 128 columns 2-8x, so longer rows keep numpy's reduction. The fused
-  cross-entropy uses both.
-* **Per-channel sums of images.** Batch norm sums an (N, C, H, W) array over every axis but
-  the channel axis. When the array is channel-major in memory, as a convolution's output and
-  the gradients flowing back into it are, it *is* a (C, N H W) matrix: `channel_sums` is one
-  matrix-vector product with a vector of ones and `channel_dots` (the sums of x * y) one
-  batched dot product, which never writes the product x * y. For (128, 16, 28, 28) float32:
-  0.26 ms against 0.48 ms for `x.sum(axis=(0, 2, 3))`, and 0.26 ms against 0.98 ms for
-  `(x * y).sum(axis=(0, 2, 3))`; half of that for (128, 32, 14, 14). A C-contiguous NCHW
-  array is summed as two products (over the batch rows, then over each channel's pixels), in
-  0.30 ms against 0.51 ms. BLAS sums in float32 blocks, so the float32 results differ from
-  numpy's pairwise sums in the last digits (relative 1e-6 for 100,000 values).
-* **Wide products in column blocks.** A convolution multiplies a small weight matrix by a
-  very wide column matrix: W (16, 9) @ cols (9, 100352) for the CNN's first layer took
-  0.83-1.16 ms in one call and 0.52-0.59 ms in blocks of 3472 columns (m*n*k <= BLOCK_WORK,
-  OpenBLAS's direct path, operands in cache). `matmul_wide` blocks only when a block holds at
-  least MIN_BLOCK_COLS columns: for (32, 144) @ (144, 25088) the blocks would be 108 wide,
-  and cost 1.15x one call.
-* **Products over a long shared axis.** A convolution's weight gradient is g (O, N OH OW) @
-  cols.T, both operands wide. As (cols @ g.T).T it took 2.57 ms against 3.80-3.89 ms for
-  (32, 25088) @ (25088, 144); in blocks of WIDE_BLOCK = 4096 along the shared axis, 0.72 ms
-  against 1.34-1.38 ms for (16, 100352) @ (100352, 9) (blocks of 8192 lose the gain).
-  `matmul_nt` does both.
-
-* **Threads of their own.** `set_num_threads(n)` spreads the blocks of these products over
-  n threads (numpy lets go of the GIL inside BLAS), each thread a contiguous share: rows for
-  `matmul`, columns for `matmul_wide`, stretches of the shared axis for `matmul_nt` and for a
-  product whose output is small beside its shared axis (a weight gradient g^T @ x). It pays
-  only with BLAS itself on one thread (the command lines set both, see `tinygrad_lite.cli`):
-  OpenBLAS packs the tall x of x @ W^T even when threaded, and its idle workers spin on the
-  cores the blocks want. The notebook step on 2 cores, x (41000, 784), in BENCHMARKS.md
-  (2026-11-30 16:49): 51.7 ms (float64) and 37.0 ms (float32) this way, against 53.1 and
-  43.4 ms for the notebook's hand-written numpy step with OpenBLAS's 2 threads; with
-  OpenBLAS's own 2 threads tinygrad_lite took 67.8-76.1 and 41.7-48.2 ms. Products under
-  PARALLEL_WORK multiply-adds stay on the calling thread. Handing a share over costs ~22 us
-  when the worker has just finished one, but 35 / 59 / 125 us (medians) when it has waited
-  0.2 / 1 / 10 ms, as it has between the products of a training step: the operating system
-  has put it to sleep. A share must save more than that: at 2M multiply-adds (a 2-thread
-  split saves ~25 us) the CNN step ran 1.16x slower than at 16M (383 against 330 ms for 5
-  steps, median of 15, interleaved), the Adam epoch and the notebook step within 1-3%.
-
-(Measured on the 2-core Xeon these benchmarks run on, OpenBLAS 0.3.31, numpy 2.4.)
+* **Tall, narrow products in row blocks.** OpenBLAS multiplies a small product directly and a
+  larger one only after copying ("packing") its operands; for the first layer's x (N, 784) @
+  W^T (784, 10) packing reads the big x twice. In row blocks of BLOCK_WORK multiply-adds every
+  block takes the direct path and x is read once. Products of a few columns only: for wider
+  outputs the blocks are slower (MIN_BLOCK_ROWS).
+* **Sums and maxima along short rows.** numpy reduces each row of an (N, C) array on its own,
+  which for C = 10 costs more than the arithmetic: `column_sums` and `row_sums` are products
+  with a vector of ones, `row_max` reduces the transposed copy (up to SHORT_ROW columns).
+* **Per-channel sums of images** (batch norm): a channel-major (N, C, H, W) array is a
+  (C, N H W) matrix, summed by one matrix-vector product (`channel_sums`, `channel_dots`).
+* **Wide products in column blocks** (a convolution's W @ cols: `matmul_wide`), and products
+  over a long shared axis in blocks along it (its weight gradient: `matmul_nt`).
+* **Threads of their own.** `set_num_threads(n)` (tinygrad_lite.threads, opt-in) shares the
+  blocks of a product out over n threads (numpy lets go of the GIL inside BLAS), with BLAS
+  itself on one thread: OpenBLAS's own threads pack the tall x of x @ W^T even when threaded,
+  and its idle workers spin on the cores the blocks want. A share must save more than waking
+  a sleeping worker costs, so products under PARALLEL_WORK multiply-adds stay on the calling
+  thread. One product at a time uses the workers; the worker list is read under the same lock
+  that `set_num_threads` takes to replace it.
 """
 
 from __future__ import annotations
@@ -75,7 +37,7 @@ import numpy as np
 
 BLOCK_WORK = 500_000  # m * n * k of one row block: inside OpenBLAS's direct (unpacked) path
 MIN_BLOCK_ROWS = 32  # fewer rows per block than this: one call is faster
-SHORT_ROW = 12  # row_max: the transposed copy pays up to this many columns (measured below)
+SHORT_ROW = 12  # row_max: the transposed copy pays up to this many columns
 MIN_BLOCK_COLS = 1024  # matmul_wide: narrower column blocks are slower than one call
 WIDE_BLOCK = 4096  # matmul_nt: length of the shared axis per block
 PARALLEL_WORK = 16_000_000  # m * n * k below which a product stays on the calling thread
@@ -86,8 +48,8 @@ PARALLEL_WORK = 16_000_000  # m * n * k below which a product stays on the calli
 
 class _Worker(threading.Thread):
     """A daemon thread that runs one share of a product at a time: `begin(work, lo, hi)`, then
-    `end()` for its result. Two locks hand the job over and back: ~22 us a round trip while the
-    worker is awake (~42 us for a ThreadPoolExecutor's futures), more once it sleeps (above)."""
+    `end()` for its result. Two locks hand the job over and back (cheaper than a
+    ThreadPoolExecutor's futures)."""
 
     def __init__(self) -> None:
         super().__init__(name="tinygrad_lite-blas", daemon=True)

@@ -6,7 +6,9 @@ its input (as a sum's does): the engine sums it back or copies it out (`Function
 The notebook's six backprop lines are here: `CrossEntropy` gives dZ2 = A2 - Y (over m),
 `Linear` dW = dZ A^T / m and db = sum(dZ) / m and dA = W^T dZ, `ReLU` dZ1 = dA1 * [Z1 > 0].
 
-The Tensor methods these ops provide are attached at the end of the file.
+Their products and row reductions go through core/blas.py, the one place where speed is
+tuned (the same numbers as `@` and `.sum`, faster). The Tensor methods these ops provide are
+attached at the end of the file.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from . import dtypes
+from .blas import column_sums, matmul, row_max, row_sums
 from .tensor import Function, ShapeError, Tensor
 
 Axis = Union[None, int, Sequence[int]]
@@ -101,7 +104,7 @@ class MatMul(Function):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("matmul needs operands of at least one dimension")
         self.save_for_backward(a, b)
-        return a @ b
+        return matmul(a, b)
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -113,10 +116,10 @@ class MatMul(Function):
             g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
         da = db = None
         if self.needs_input_grad[0]:
-            da = g @ b2.swapaxes(-1, -2)
+            da = matmul(g, b2.swapaxes(-1, -2))
             da = da.reshape(da.shape[:-2] + da.shape[-1:]) if a.ndim == 1 else da
         if self.needs_input_grad[1]:
-            db = a2.swapaxes(-1, -2) @ g
+            db = matmul(a2.swapaxes(-1, -2), g)
             db = db.reshape(db.shape[:-1]) if b.ndim == 1 else db
         return da, db  # (summed over broadcast batch axes by the engine)
 
@@ -136,15 +139,18 @@ class Linear(Function):
             raise ValueError(f"linear: input has {x.shape[-1:]} features but the weight "
                              f"{weight.shape} expects {weight.shape[1]}")
         self.save_for_backward(x, weight)
-        return x @ weight.T if bias is None else x @ weight.T + bias
+        y = matmul(x, weight.T)
+        if bias is not None:
+            y += bias
+        return y
 
     def backward(self, g):
         x, weight = self.saved_tensors
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])  # batch axes as rows
         need = self.needs_input_grad
-        dx = g @ weight if need[0] else None
-        dw = g2.T @ x2 if need[1] else None
-        db = g2.sum(axis=0) if len(need) > 2 and need[2] else None
+        dx = matmul(g, weight) if need[0] else None
+        dw = matmul(g2.T, x2) if need[1] else None
+        db = column_sums(g2) if len(need) > 2 and need[2] else None
         return (dx, dw, db)[: len(need)]
 
 
@@ -172,12 +178,12 @@ class CrossEntropy(Function):
 
     def forward(self, z, t):
         n = z.shape[0]
-        shifted = z - z.max(axis=1, keepdims=True)
+        shifted = z - row_max(z)[:, None]
         e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
+        total = row_sums(e)
         self.save_for_backward(z, t)
-        self.probs = e / total
-        return np.asarray((np.log(total[:, 0]) - shifted[np.arange(n), t]).sum() / n, z.dtype)
+        self.probs = e / total[:, None]
+        return np.asarray((np.log(total) - shifted[np.arange(n), t]).sum() / n, z.dtype)
 
     def backward(self, g):
         z, t = self.saved_tensors
