@@ -102,7 +102,7 @@ def setup(tl, case: str, images: np.ndarray, labels: np.ndarray):
         def run() -> None:
             for i in range(0, n, batch):
                 opt.zero_grad()
-                F.cross_entropy(model(tl.Tensor(x[i:i + batch])), y[i:i + batch]).backward()
+                F.cross_entropy(model(tl.from_numpy(x[i:i + batch])), y[i:i + batch]).backward()
                 opt.step()
         return run, None
     if case == "tiny":  # 200 graphs of 10 ops on 10x10 float32, forward and backward

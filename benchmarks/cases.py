@@ -241,7 +241,7 @@ def _tl_step(x: np.ndarray, y: np.ndarray, dtype: type) -> Callable[[], None]:
     """The framework's step: Sequential(Linear, ReLU, Linear), cross_entropy, SGD lr 0.1."""
     model = _tl_mlp((784, 10, 10), dtype)
     opt = tl.optim.SGD(list(model.parameters()), lr=0.1)
-    xt = tl.Tensor(x)
+    xt = tl.from_numpy(x)
 
     def step() -> None:
         opt.zero_grad()
@@ -331,7 +331,7 @@ def case_epoch(sz: Sizes) -> Result:
     def tl_epoch() -> None:
         for xb, yb in batches():
             opt.zero_grad()
-            loss = cross_entropy(model(tl.Tensor(xb)), yb)
+            loss = cross_entropy(model(tl.from_numpy(xb)), yb)
             loss.backward()
             opt.step()
 
@@ -410,7 +410,7 @@ def case_cnn(sz: Sizes) -> Result:
 
     def tl_steps() -> None:
         for xb, yb in batches:
-            loss = cross_entropy(model(tl.Tensor(xb)), yb)
+            loss = cross_entropy(model(tl.from_numpy(xb)), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()

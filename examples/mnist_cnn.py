@@ -59,7 +59,7 @@ def train(args) -> int:
     for epoch in range(1, args.epochs + 1):
         model.train()
         for xb, yb in log.epoch(loader, epoch):  # a progress bar when stderr is a terminal
-            logits = model(tl.Tensor(xb))
+            logits = model(tl.from_numpy(xb))
             loss = cross_entropy(logits, yb)
             log.record(step, loss, logits, yb)  # stops the run if the loss diverges
             optimizer.zero_grad()

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from tinygrad_lite import Tensor, nn, no_grad, optim, trace_backward, viz
+from tinygrad_lite import Tensor, from_numpy, nn, no_grad, optim, trace_backward, viz
 from tinygrad_lite import onnx as tl_onnx
 from tinygrad_lite.data import DataError, DataLoader, dataset_files, load_dataset, to_float
 from tinygrad_lite.nn.functional import cross_entropy
@@ -323,13 +323,13 @@ def batches(X: np.ndarray, y: np.ndarray, batch_size: Optional[int],
     """Endless (x, y) batches: the whole set every step (batch_size None: gradient descent, as
     the notebook), or shuffled mini-batches, a fresh order every epoch."""
     if batch_size is None:
-        xt = Tensor(X)
+        xt = from_numpy(X)
         while True:
             yield xt, y
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, rng=np.random.default_rng(seed))
     while True:
         for xb, yb in loader:
-            yield Tensor(xb), yb
+            yield from_numpy(xb), yb
 
 
 # ---- models from checkpoints -----------------------------------------------------------------
@@ -588,7 +588,7 @@ def predict_labels(model: nn.Module, X: np.ndarray, batch_size: int = 8192) -> n
     try:
         with no_grad():
             for i in range(0, len(X), batch_size):
-                out.append(model(Tensor(X[i : i + batch_size])).data.argmax(axis=1))
+                out.append(model(from_numpy(X[i : i + batch_size])).data.argmax(axis=1))
     finally:
         model.train(was_training)
     return np.concatenate(out)
@@ -610,7 +610,7 @@ def write_graph(path: str, model: nn.Module, X: np.ndarray, y: np.ndarray) -> No
     without Graphviz (.svg in pure Python, .png/.pdf through matplotlib; without matplotlib
     a one-line note)."""
     model.zero_grad()
-    loss = cross_entropy(model(Tensor(X)), y)
+    loss = cross_entropy(model(from_numpy(X)), y)
     with trace_backward(file=io.StringIO()) as trace:  # keeps intermediate gradient norms
         loss.backward()
     dot_path = str(Path(path).with_suffix(".dot"))

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import dtypes
 from .blas import column_sums, matmul, row_max, row_sums
-from .tensor import Function, ShapeError, Tensor
+from .tensor import Function, ShapeError, Tensor, as_tensor
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -325,7 +325,7 @@ def operands(a: Any, b: Any, rule: Any = dtypes.result_type) -> tuple:
     elif type(b) is Tensor and b.data.dtype.kind == "f" and type(a) in (float, int):
         return np.array(a, b.data.dtype), b
     a, b = [x if isinstance(x, Tensor) or type(x) in (bool, int, float)
-            else x.item() if isinstance(x, np.generic) else Tensor(x) for x in (a, b)]
+            else x.item() if isinstance(x, np.generic) else as_tensor(x) for x in (a, b)]
     dtype = rule(a, b)
     return tuple([x.to(dtype) if isinstance(x, Tensor) else np.array(x, dtype) for x in (a, b)])
 
@@ -432,7 +432,7 @@ def check_device(device: Any) -> None:
 
 def matmul_operands(a: Any, b: Any) -> tuple:
     """Matrix products do not promote, as in PyTorch: both operands share one dtype."""
-    a, b = [x if isinstance(x, Tensor) else Tensor(x) for x in (a, b)]
+    a, b = [as_tensor(x) for x in (a, b)]
     if a.data.dtype != b.data.dtype:
         raise RuntimeError(f"expected both operands to have the same dtype, but got {a.dtype} "
                            f"and {b.dtype}")

@@ -40,6 +40,16 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """`data` as a tensor, sharing its memory when it is an ndarray (or a Tensor) of the
+    dtype asked for, as `torch.as_tensor`; anything else is copied (or converted)."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return Tensor._make(data)
+    return Tensor(data, dtype=dtype)
+
+
 def _holds_float64(data: Any) -> bool:
     if isinstance(data, (list, tuple)):
         return any(_holds_float64(x) for x in data)

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, as_tensor
 from ..errors import OneLineError
 from ..version import __version__
 from .atomic import atomic_write
@@ -283,7 +283,8 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
     onnx = require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
+    x = as_tensor(np.asarray(example_input) if not isinstance(example_input, Tensor)
+                  else example_input)
     if x.ndim < 1:
         raise ExportError("tl.onnx.export: example_input needs a batch axis, got a 0-d input")
     if np.dtype(x.dtype) not in _ONNX_TYPES:

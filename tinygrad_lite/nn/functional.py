@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import ops as core
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, as_tensor
 from ..ops import conv as ops_nn
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
@@ -57,7 +57,7 @@ def _check_reduction(name: str, reduction: Any) -> None:
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return as_tensor(x)
 
 
 def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.tensor import Function, Tensor
+from ..core.tensor import Function, Tensor, as_tensor
 from .math import Clamp, sigmoid, where
 
 # ---- erf / erfc -----------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def silu(x: Tensor) -> Tensor:
     """x * sigmoid(x), the swish (F.silu): composed, so its derivatives are Mul's and
     Sigmoid's."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     _check_float("silu", x.data)
     return x * x.sigmoid()
 

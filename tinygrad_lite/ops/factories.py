@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..core.ops import MatMul, matmul_operands, normalize_axis
-from ..core.tensor import Tensor, to_array
+from ..core.tensor import Tensor, as_tensor, to_array  # noqa: F401 - tl.as_tensor
 from .math import Concatenate, Stack
 from .methods import pick_axis, where  # noqa: F401 - tl.where
 
@@ -17,16 +17,6 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A new tensor holding a copy of `data` (an array, a number, a nested list or a Tensor;
     Python floats become float32), as `torch.tensor`: changing `data` later changes nothing."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
-    """`data` as a tensor, sharing its memory when it is an ndarray (or a Tensor) of the
-    dtype asked for, as `torch.as_tensor`; anything else is copied (or converted)."""
-    if isinstance(data, Tensor):
-        return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return Tensor._make(data)
-    return Tensor(data, dtype=dtype)
 
 
 def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
@@ -154,12 +144,12 @@ concatenate = cat  # numpy's name
 
 def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise max of two tensors (broadcasting); ties split the gradient half/half."""
-    return (input if isinstance(input, Tensor) else Tensor(input)).maximum(other)
+    return as_tensor(input).maximum(other)
 
 
 def minimum(input: Any, other: Any) -> Tensor:
     """Elementwise min of two tensors (broadcasting); ties split the gradient half/half."""
-    return (input if isinstance(input, Tensor) else Tensor(input)).minimum(other)
+    return as_tensor(input).minimum(other)
 
 
 def matmul(input: Any, other: Any) -> Tensor:
