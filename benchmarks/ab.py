@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Before / after: the first-order cases at an earlier commit and in the working tree, side by
+"""A/B: the first-order cases at an earlier commit and in the working tree, side by
 side in one process.
 
     python benchmarks/ab.py                    # against HEAD~1

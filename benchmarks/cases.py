@@ -482,14 +482,48 @@ def sigmoid(h):
 TINY_OPS = 10
 
 
+def _core_graph(a, b):
+    """The tiny graph of the targets: ((a * b + a) @ b).relu().sum()."""
+    return relu((a * b + a) @ b).sum()
+
+
+def _core_graph_times(sz: Sizes) -> Times:
+    """Forward+backward of `_core_graph` on two 10x10 float64 leaves requiring grad."""
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((10, 10)) for _ in range(2)]
+    leaves = [tl.tensor(a, requires_grad=True) for a in arrays]
+
+    def tl_graph() -> None:
+        for t in leaves:
+            t.grad = None
+        _core_graph(*leaves).backward()
+
+    fns: Dict[str, Callable[[], object]] = {
+        "tinygrad_lite": tl_graph,
+        "numpy_forward": lambda: _core_graph(*arrays),
+    }
+    if torch is not None:
+        tleaves = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+        def torch_graph() -> None:
+            for t in tleaves:
+                t.grad = None
+            _core_graph(*tleaves).backward()
+
+        fns["pytorch"] = torch_graph
+    return renamed(interleaved_per_call(fns, sz.tiny_iterations, sz), "core/{}")
+
+
 def case_tiny(sz: Sizes) -> Result:
-    """Forward+backward of the tiny graph (us per graph), and a lone 10x10 add."""
+    """Forward+backward of two tiny graphs (us per graph), and a lone 10x10 add."""
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((10, 10)).astype(np.float32) for _ in range(3)]
     notes = no_torch_note("op overhead")
     notes.append(
-        f"op overhead: tiny graph = {TINY_OPS} ops on 10x10 float32 (matmul, add, relu, "
-        "mul, sub, tanh, scalar mul, sigmoid, mul, sum), 3 leaves requiring grad"
+        "op overhead: tiny graph = `((a * b + a) @ b).relu().sum().backward()` on two 10x10 "
+        f"float64 leaves requiring grad; 10-op graph = {TINY_OPS} ops on 10x10 float32 "
+        "(matmul, add, relu, mul, sub, tanh, scalar mul, sigmoid, mul, sum), 3 leaves "
+        "requiring grad"
     )
     leaves = [tl.Tensor(a, requires_grad=True) for a in arrays]
 
@@ -522,7 +556,8 @@ def case_tiny(sz: Sizes) -> Result:
         t_a, t_b = torch.from_numpy(a_np), torch.from_numpy(b_np)
         adds["pytorch"] = lambda: t_a + t_b
         adds["pytorch_grad"] = lambda: tleaves[0] + tleaves[1]
-    times = renamed(interleaved_per_call(fns, sz.tiny_iterations, sz), "graph/{}")
+    times = _core_graph_times(sz)
+    times.update(renamed(interleaved_per_call(fns, sz.tiny_iterations, sz), "graph/{}"))
     times.update(renamed(interleaved_per_call(adds, sz.add_iterations, sz), "add/{}"))
     return times, notes
 
@@ -806,7 +841,22 @@ def case_accuracy(sz: Sizes) -> Result:
     return times, notes
 
 
+# ---- case 10: how much of the package one notebook step runs --------------------------------
+
+
+def case_lines(sz: Sizes) -> Result:
+    """The package lines and files one training step of the notebook's net executes (a count,
+    the same at every size: benchmarks/lines.py)."""
+    from lines import executed_lines
+
+    files = executed_lines()
+    per_file = ", ".join(f"{name} {len(ls)}" for name, ls in sorted(files.items()))
+    times = {"lines": float(sum(len(ls) for ls in files.values())), "files": float(len(files))}
+    return times, [f"package lines executed, per file: {per_file}"]
+
+
 CASES = {
+    "lines": case_lines,
     "step": case_step,
     "epoch": case_epoch,
     "cnn": case_cnn,

