@@ -21,7 +21,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    return core.ReLU.apply(x)
+    return core.ReLU.apply(x)  # a bool tensor: RuntimeError, as PyTorch
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -58,6 +58,15 @@ def _check_reduction(name: str, reduction: Any) -> None:
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _floating_input(kernel: str, input: Any) -> Tensor:
+    """`input` as a Tensor when it holds floats; for an integer, bool or complex one, the
+    NotImplementedError PyTorch raises, naming its kernel: '"mse_cpu" not implemented for
+    \'Long\''. (numpy would compute in integers, or promote, and return a silently wrong dtype.)"""
+    x = _as_tensor(input)
+    dtypes.require_floating(kernel, x.dtype)
+    return x
 
 
 def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
@@ -198,6 +207,7 @@ def cross_entropy(
     `CrossEntropy`: stable for huge logits, and its gradient is exactly
     (softmax(input) - onehot(target)) / N.
     """
+    input = _floating_input("log_softmax_lastdim_kernel_impl", input)
     logits, targets = _class_operands("cross_entropy", "logits", input, target, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -237,6 +247,7 @@ def nll_loss(
     t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n] over the kept rows (PyTorch's weighted
     mean; nan when every target is ignored). cross_entropy = nll_loss(log_softmax(input)).
     """
+    input = _floating_input("nll_loss_out_frame", input)
     x, targets = _class_operands("nll_loss", "input", input, target, reduction)
     _class_targets("nll_loss", "input", x, targets, ignore_index)
     w = _class_weight("nll_loss", weight, x)
@@ -257,6 +268,8 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any
     mean sum(w (x - y)**2) / sum(w), as PyTorch 2.13; it may require grad.
     """
     operands = _error_operands("mse_loss", input, target, weight, reduction)
+    if weight is None:  # PyTorch's weighted loss computes in Python, in the promoted dtype
+        _floating_input("mse_cpu", operands[0])
     return ops_loss.SquaredError.apply(*operands, reduction=reduction)
 
 
@@ -268,6 +281,19 @@ def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any 
     in `mse_loss`.
     """
     operands = _error_operands("l1_loss", input, target, weight, reduction)
+    bools = sum(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (input, target))
+    if bools:  # PyTorch's errors: it subtracts first, then takes a mean of the promoted dtype
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead." if bools == 2 else
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    if weight is None and reduction == "mean" and operands[0].dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {dtypes.torch_name(operands[0].dtype)}"
+        )
     return ops_loss.AbsoluteError.apply(*operands, reduction=reduction)
 
 
@@ -281,6 +307,10 @@ def binary_cross_entropy(
     flows to the target too. `weight` broadcasts to the input's shape and is a constant.
     """
     x = _as_tensor(input)
+    if x.dtype.kind != "f" and isinstance(target, Tensor) and target.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {dtypes.torch_name(target.dtype)} but expected "
+                           f"{dtypes.torch_name(x.dtype)}")  # PyTorch checks this first
+    _floating_input("binary_cross_entropy", x)
     _check_reduction("binary_cross_entropy", reduction)
     y = _in_dtype(_same_shape("binary_cross_entropy", "target", x, target), x.dtype)
     for what, values in (("input", x.data), ("target", y.data)):
@@ -307,7 +337,7 @@ def binary_cross_entropy_with_logits(
     `pos_weight` broadcast to the input's shape and are constants.
     """
     name = "binary_cross_entropy_with_logits"
-    x = _as_tensor(input)
+    x = _floating_input("log_sigmoid_cpu", input)
     _check_reduction(name, reduction)
     y = _in_dtype(_same_shape(name, "target", x, target), x.dtype)
     w = _elementwise_weight(name, "weight", weight, x)
