@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..core.tensor import Tensor
 from ..ops import conv as ops_nn
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
+from ..ops.methods import pick_axis
 from ..random import get_rng
 
 
@@ -33,13 +35,32 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim` (default the last axis), stable for large x."""
-    return x.softmax(axis, dim=dim)
+    """exp(x) / sum(exp(x)) along `dim`, stable for large x. Without `dim`, PyTorch's implicit
+    dim, with its warning (see `_get_softmax_dim`)."""
+    return x.softmax(_softmax_dim("softmax", x, pick_axis(axis, dim)))
 
 
 def log_softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
-    """x - logsumexp(x) along `dim` (default the last axis)."""
-    return x.log_softmax(axis, dim=dim)
+    """x - logsumexp(x) along `dim`; without `dim`, PyTorch's implicit one, with a warning."""
+    return x.log_softmax(_softmax_dim("log_softmax", x, pick_axis(axis, dim)))
+
+
+def _get_softmax_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    """PyTorch's deprecated choice when no dim is given (0 for 0-, 1- and 3-D input, else 1),
+    with its UserWarning."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        "include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_dim(name: str, x: Tensor, dim: Optional[int]) -> int:
+    """The dim `name` ("softmax" or "log_softmax") works along, as PyTorch picks it. (A
+    non-floating `x` gets PyTorch's NotImplementedError from the op.)"""
+    return _get_softmax_dim(name, x.ndim, stacklevel=4) if dim is None else dim
 
 
 # ---- losses (ops in `ops_loss.py`): PyTorch's signatures and semantics ----------------------
