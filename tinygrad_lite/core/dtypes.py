@@ -32,6 +32,17 @@ _PYTHON_NUMBER = {
     complex: np.dtype(np.complex64),
 }
 
+# PyTorch's names of the dtypes, as its errors print them ("not implemented for 'Long'")
+_TORCH_NAMES = {
+    np.dtype(t): name
+    for t, name in [
+        (np.bool_, "Bool"), (np.uint8, "Byte"), (np.int8, "Char"), (np.int16, "Short"),
+        (np.int32, "Int"), (np.int64, "Long"), (np.uint16, "UInt16"), (np.uint32, "UInt32"),
+        (np.uint64, "UInt64"), (np.float16, "Half"), (np.float32, "Float"),
+        (np.float64, "Double"), (np.complex64, "ComplexFloat"), (np.complex128, "ComplexDouble"),
+    ]
+}
+
 _NUMPY_SCALAR = {kind: _PYTHON_NUMBER[t] for kind, t in
                  (("b", bool), ("i", int), ("u", int), ("f", float), ("c", complex))}
 
@@ -72,3 +83,16 @@ def division_type(*operands: Any) -> np.dtype:
     """True division: as `result_type`, but integers and bools give the default float."""
     dtype = result_type(*operands)
     return dtype if _CATEGORY[dtype.kind] >= 2 else DEFAULT_FLOAT
+
+
+def torch_name(dtype: np.dtype) -> str:
+    """PyTorch's name of `dtype` in its error messages: int64 is 'Long', float64 'Double'."""
+    return _TORCH_NAMES.get(np.dtype(dtype), np.dtype(dtype).name)
+
+
+def require_floating(kernel: str, dtype: np.dtype) -> None:
+    """PyTorch's NotImplementedError when a floating-only kernel gets an integer, bool or
+    complex dtype: '"mse_cpu" not implemented for 'Long''. numpy would compute in integers
+    (or wrap around, or promote) and return a silently wrong result."""
+    if dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for {torch_name(dtype)!r}')

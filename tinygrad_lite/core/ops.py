@@ -161,6 +161,8 @@ class ReLU(Function):
     """y = max(0, x);  dL/dx = g [x > 0] (0 at exactly 0, as the notebook's `Z > 0`)."""
 
     def forward(self, x):
+        if x.dtype.kind == "b":
+            raise RuntimeError("Boolean inputs not supported for relu")  # PyTorch's error
         self.save_for_backward(x > 0)
         return np.maximum(x, 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..core.tensor import Tensor, as_tensor
 from ..ops import conv as ops_nn
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
+from ..ops.methods import pick_axis
 from ..random import get_rng
 
 
@@ -21,7 +23,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    return core.ReLU.apply(x)
+    return core.ReLU.apply(x)  # a bool tensor: RuntimeError, as PyTorch
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -33,13 +35,32 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim` (default the last axis), stable for large x."""
-    return x.softmax(axis, dim=dim)
+    """exp(x) / sum(exp(x)) along `dim`, stable for large x. Without `dim`, PyTorch's implicit
+    dim, with its warning (see `_get_softmax_dim`)."""
+    return x.softmax(_softmax_dim("softmax", x, pick_axis(axis, dim)))
 
 
 def log_softmax(x: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
-    """x - logsumexp(x) along `dim` (default the last axis)."""
-    return x.log_softmax(axis, dim=dim)
+    """x - logsumexp(x) along `dim`; without `dim`, PyTorch's implicit one, with a warning."""
+    return x.log_softmax(_softmax_dim("log_softmax", x, pick_axis(axis, dim)))
+
+
+def _get_softmax_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
+    """PyTorch's deprecated choice when no dim is given (0 for 0-, 1- and 3-D input, else 1),
+    with its UserWarning."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        "include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_dim(name: str, x: Tensor, dim: Optional[int]) -> int:
+    """The dim `name` ("softmax" or "log_softmax") works along, as PyTorch picks it. (A
+    non-floating `x` gets PyTorch's NotImplementedError from the op.)"""
+    return _get_softmax_dim(name, x.ndim, stacklevel=4) if dim is None else dim
 
 
 # ---- losses (ops in `ops_loss.py`): PyTorch's signatures and semantics ----------------------
@@ -58,6 +79,15 @@ def _check_reduction(name: str, reduction: Any) -> None:
 
 def _as_tensor(x: Any) -> Tensor:
     return as_tensor(x)
+
+
+def _floating_input(kernel: str, input: Any) -> Tensor:
+    """`input` as a Tensor when it holds floats; for an integer, bool or complex one, the
+    NotImplementedError PyTorch raises, naming its kernel: '"mse_cpu" not implemented for
+    \'Long\''. (numpy would compute in integers, or promote, and return a silently wrong dtype.)"""
+    x = _as_tensor(input)
+    dtypes.require_floating(kernel, x.dtype)
+    return x
 
 
 def _in_dtype(t: Tensor, dtype: np.dtype) -> Tensor:
@@ -198,6 +228,7 @@ def cross_entropy(
     `CrossEntropy`: stable for huge logits, and its gradient is exactly
     (softmax(input) - onehot(target)) / N.
     """
+    input = _floating_input("log_softmax_lastdim_kernel_impl", input)
     logits, targets = _class_operands("cross_entropy", "logits", input, target, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -237,6 +268,7 @@ def nll_loss(
     t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n] over the kept rows (PyTorch's weighted
     mean; nan when every target is ignored). cross_entropy = nll_loss(log_softmax(input)).
     """
+    input = _floating_input("nll_loss_out_frame", input)
     x, targets = _class_operands("nll_loss", "input", input, target, reduction)
     _class_targets("nll_loss", "input", x, targets, ignore_index)
     w = _class_weight("nll_loss", weight, x)
@@ -257,6 +289,8 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any
     mean sum(w (x - y)**2) / sum(w), as PyTorch 2.13; it may require grad.
     """
     operands = _error_operands("mse_loss", input, target, weight, reduction)
+    if weight is None:  # PyTorch's weighted loss computes in Python, in the promoted dtype
+        _floating_input("mse_cpu", operands[0])
     return ops_loss.SquaredError.apply(*operands, reduction=reduction)
 
 
@@ -268,6 +302,19 @@ def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean", weight: Any 
     in `mse_loss`.
     """
     operands = _error_operands("l1_loss", input, target, weight, reduction)
+    bools = sum(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (input, target))
+    if bools:  # PyTorch's errors: it subtracts first, then takes a mean of the promoted dtype
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead." if bools == 2 else
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    if weight is None and reduction == "mean" and operands[0].dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {dtypes.torch_name(operands[0].dtype)}"
+        )
     return ops_loss.AbsoluteError.apply(*operands, reduction=reduction)
 
 
@@ -281,6 +328,10 @@ def binary_cross_entropy(
     flows to the target too. `weight` broadcasts to the input's shape and is a constant.
     """
     x = _as_tensor(input)
+    if x.dtype.kind != "f" and isinstance(target, Tensor) and target.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {dtypes.torch_name(target.dtype)} but expected "
+                           f"{dtypes.torch_name(x.dtype)}")  # PyTorch checks this first
+    _floating_input("binary_cross_entropy", x)
     _check_reduction("binary_cross_entropy", reduction)
     y = _in_dtype(_same_shape("binary_cross_entropy", "target", x, target), x.dtype)
     for what, values in (("input", x.data), ("target", y.data)):
@@ -307,7 +358,7 @@ def binary_cross_entropy_with_logits(
     `pos_weight` broadcast to the input's shape and are constants.
     """
     name = "binary_cross_entropy_with_logits"
-    x = _as_tensor(input)
+    x = _floating_input("log_sigmoid_cpu", input)
     _check_reduction(name, reduction)
     y = _in_dtype(_same_shape(name, "target", x, target), x.dtype)
     w = _elementwise_weight(name, "weight", weight, x)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections import OrderedDict
 from typing import Any, Iterator, Optional, Union
 
@@ -14,6 +13,7 @@ from ..core.tensor import Tensor
 from ..ops import activation as ops_activation
 from ..ops import math as ops
 from . import init
+from .functional import _get_softmax_dim
 from .module import Module, Parameter
 
 
@@ -213,17 +213,6 @@ class Hardtanh(Module):
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
-def _implicit_softmax_dim(name: str, ndim: int) -> int:
-    """PyTorch's legacy choice when no dim is given (0 for 0-, 1- and 3-D input, else 1)."""
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-        "include dim=X as an argument.",
-        UserWarning,
-        stacklevel=3,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class LogSoftmax(Module):
     """log(softmax(x)) along `dim`, computed stably as x - logsumexp(x)."""
 
@@ -231,7 +220,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        dim = _implicit_softmax_dim("log_softmax", x.ndim) if self.dim is None else self.dim
+        dim = _get_softmax_dim("log_softmax", x.ndim) if self.dim is None else self.dim
         if x.ndim == 0:
             if dim not in (0, -1):
                 raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], "

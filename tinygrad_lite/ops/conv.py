@@ -321,7 +321,8 @@ class MaxPool2d(Function):
 
     x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2 ph - kh) // sh + 1; padding counts as -inf.
     dy/dx is 1 at the window's maximum and 0 elsewhere: backward routes each g element to the
-    argmax of its window (the first one on ties, as PyTorch), overlapping windows adding up
+    argmax of its window among the input's elements, never the padding (the first one on
+    ties, the first input element of a window of -infs, as PyTorch), overlapping windows adding up
     (MaxPool2dScatter). The argmax is piecewise constant in x, so it is kept as a constant.
     """
 
@@ -343,6 +344,10 @@ class MaxPool2d(Function):
             np.subtract(arg.dtype.type(k), arg, out=step)  # arg += better * (k - arg):
             step *= better  # branch-free, faster than a masked copy
             arg += step
+        if max(padding):  # a window of -infs (padding included) chose its first offset, which
+            # may be padding: PyTorch chooses the window's first real element, as here
+            np.copyto(arg, _first_real_offset(kernel_size, stride, padding, out_hw),
+                      where=best == -np.inf, casting="unsafe")
         if np.isnan(best).any():  # a NaN window: its gradient goes to its (last) NaN, as PyTorch
             for k in range(kh * kw):
                 np.copyto(arg, k, where=np.isnan(offsets[k]))
@@ -354,6 +359,16 @@ class MaxPool2d(Function):
         (arg,) = self.saved_tensors
         return max_pool_scatter(g, np.asarray(arg), self.x_shape, self.kernel, self.stride,
                                 self.padding)
+
+
+def _first_real_offset(kernel: tuple, stride: tuple, padding: tuple, out_hw: tuple) -> np.ndarray:
+    """(OH, OW): the kernel offset k = i kw + j of each window's first input (not padding)
+    element in row-major order. A window starts at row p sh - ph, so its first real row is
+    i = max(ph - p sh, 0); likewise the column."""
+    (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_hw
+    i = np.maximum(ph - sh * np.arange(oh), 0)
+    j = np.maximum(pw - sw * np.arange(ow), 0)
+    return i[:, None] * kernel[1] + j[None, :]
 
 
 def max_pool_scatter(u, arg, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple):

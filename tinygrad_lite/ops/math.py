@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..core import dtypes
 from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
 from ..core.tensor import Function, Tensor, sum_to
@@ -373,6 +374,12 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
+def _require_floating(name: str, x: np.ndarray, axis: int) -> None:
+    """PyTorch's NotImplementedError for a softmax of integers, naming the kernel it runs."""
+    where = "_lastdim" if axis == max(x.ndim, 1) - 1 else ""
+    dtypes.require_floating(f"{name}{where}_kernel_impl", x.dtype)
+
+
 def softmax(x: Any, axis: int) -> Any:
     """exp(x) / sum(exp(x)) along `axis`, shifted by the maximum: an array, or a Softmax."""
     if isinstance(x, Tensor):
@@ -386,6 +393,7 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
+        _require_floating("softmax", x, axis)
         s = softmax(x, axis)
         self.save_for_backward(s)
         return s
@@ -408,6 +416,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
+        _require_floating("log_softmax", x, axis)
         y = log_softmax(x, axis)
         self.save_for_backward(y)
         return y
