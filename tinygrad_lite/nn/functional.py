@@ -189,6 +189,15 @@ def _class_targets(name: str, what: str, input: Tensor, targets: np.ndarray, ign
     return bool(n) and 0 <= ignore_index < c and bool((targets == ignore_index).any())
 
 
+def _plain_classes(logits: Tensor, targets: np.ndarray, ignore_index: int) -> bool:
+    """Whether floating logits (N, C) have one class index in [0, C) per row as targets, none
+    of them `ignore_index`: the fused CrossEntropy's case (others are checked further on)."""
+    n_c = logits.shape
+    return (logits.data.dtype.kind == "f" and len(n_c) == 2 and targets.shape == n_c[:1]
+            and targets.dtype.kind in "iu" and (not targets.size or 0 <= targets.min() and
+            targets.max() < n_c[1] and not (targets == ignore_index).any()))
+
+
 def _class_operands(name: str, what: str, input: Any, target: Any, reduction: str) -> tuple:
     """(input as a Tensor, target as an array) of a loss over C classes, its reduction and its
     input's shape (N, C) checked."""
@@ -228,7 +237,12 @@ def cross_entropy(
     `CrossEntropy`: stable for huge logits, and its gradient is exactly
     (softmax(input) - onehot(target)) / N.
     """
-    input = _floating_input("log_softmax_lastdim_kernel_impl", input)
+    logits = as_tensor(input)
+    targets = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if weight is None and reduction == "mean" and label_smoothing == 0.0 and _plain_classes(
+            logits, targets, ignore_index):
+        return core.CrossEntropy.apply(logits, targets)  # the notebook's loss, one fused op
+    input = _floating_input("log_softmax_lastdim_kernel_impl", logits)
     logits, targets = _class_operands("cross_entropy", "logits", input, target, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -245,12 +259,9 @@ def cross_entropy(
         y = target if isinstance(target, Tensor) else Tensor._make(targets, False, None)
         y = _in_dtype(y, logits.dtype)
         return ops_loss.WeightedCrossEntropy.apply(logits, y, probabilities=True, **options)
-    ignored = _class_targets("cross_entropy", "logits", logits, targets, ignore_index)
-    targets_t = Tensor._make(targets, False, None)
-    if w is None and not ignored and label_smoothing == 0 and reduction == "mean":
-        return ops_loss.CrossEntropy.apply(logits, targets_t)
+    _class_targets("cross_entropy", "logits", logits, targets, ignore_index)
     return ops_loss.WeightedCrossEntropy.apply(
-        logits, targets_t, ignore_index=ignore_index, **options
+        logits, Tensor._make(targets), ignore_index=ignore_index, **options
     )
 
 
