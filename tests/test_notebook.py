@@ -51,6 +51,13 @@ def check_outputs(nb) -> str:
     return text
 
 
+def graph_boxes(nb) -> int:
+    """The number of boxes (graph nodes) in the notebook's one drawing of the graph."""
+    (svg,) = [out.data["image/svg+xml"] for cell in nb.cells if cell.cell_type == "code"
+              for out in cell.outputs if "image/svg+xml" in out.get("data", {})]
+    return svg.count('<g class="node"')
+
+
 def test_percent_format_parser():
     source = ('# header\n# %% [markdown]\n# # Title\n#\n# text\n\n# %% tags=["parameters"]\n'
               "N = 3\n\n# %%\nprint(N)\n")
@@ -81,3 +88,5 @@ def test_notebook_runs_in_a_kernel():
     nb = build.execute(build.build(cells), timeout=300)
     text = check_outputs(nb)
     assert "this notebook ran in" in text and "(2 iterations, 3,000 rows)" in text
+    stored = nbformat.read(build.NOTEBOOK, as_version=4)
+    assert graph_boxes(nb) == graph_boxes(stored) > 0  # the stored drawing is the code's

@@ -474,12 +474,20 @@ def _versions(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
     """Per saved array: (k, counter, version) for input k's array, or k = -1 for the output's
     (or the array the output is a view of, as Max returns it); (k, None, None) for a constant
     input k (nothing changes it); None for anything else. () when nothing is an input's."""
-    inputs_of: dict = {}
-    for k, (a, x) in enumerate(zip(arrays, inputs)):
-        inputs_of.setdefault(id(a), (k, x))  # (the first, when one array is passed twice)
-    for d in (out.data, out.data.base):
-        inputs_of.setdefault(id(d), (-1, out))
-    found = [inputs_of.get(id(a)) if a is not None else None for a in saved]
-    return tuple([None if f is None else (f[0], None, None) if not isinstance(f[1], Tensor)
-                  else (f[0], f[1]._shared_counter(), f[1]._version) for f in found]
-                 ) if any(found) else ()
+    versions = []
+    for a in saved:
+        for k, array in enumerate(arrays):
+            if array is a:  # (the first, when one array is passed twice)
+                x = inputs[k]
+                break
+        else:
+            d = out.data
+            k, x = (-1, out) if a is not None and (a is d or a is d.base) else (None, None)
+        if k is None:
+            versions.append(None)
+        elif isinstance(x, Tensor):
+            counter = x._shared_counter()
+            versions.append((k, counter, int(counter[0])))
+        else:
+            versions.append((k, None, None))
+    return tuple(versions) if any(versions) else ()

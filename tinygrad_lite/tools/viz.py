@@ -89,7 +89,7 @@ class Node:
     """One box: its lines of text, its kind (a colour of PALETTE) and a tooltip."""
 
     lines: List[str]
-    kind: str  # "parameter", "input", "op" or "output"
+    kind: str  # "parameter", "op" or "output"
     tooltip: str
 
 
