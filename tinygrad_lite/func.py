@@ -126,6 +126,17 @@ class _Inputs:
             self.leaves += fresh
             self.rebuilders.append((i, len(fresh), rebuild))
 
+    @classmethod
+    def call(cls, func: Callable, args: tuple, kwargs: dict, positions: tuple,
+             who: str) -> tuple:
+        """(recording, inputs, out): whether grad mode was on, the fresh leaves for the
+        arguments at `positions`, and func called at them, with grad mode on."""
+        recording = is_grad_enabled()
+        inputs = cls(args, positions, recording, who)
+        with enable_grad():
+            out = func(*inputs.args, **kwargs)
+        return recording, inputs, out
+
     def structured(self, flat: list) -> list:
         """Per differentiated argument, `flat` (one item per leaf) in the argument's structure."""
         out, start = [], 0
@@ -225,11 +236,9 @@ def grad_and_value(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> tuple:
-        recording = is_grad_enabled()
         positions = _argnums(argnums, len(args), "grad")
-        inputs = _Inputs(args, positions, recording, "grad")
-        with enable_grad():
-            out, aux = _split_aux(func(*inputs.args, **kwargs), has_aux, "grad")
+        recording, inputs, out = _Inputs.call(func, args, kwargs, positions, "grad")
+        out, aux = _split_aux(out, has_aux, "grad")
         out = _scalar(out, "grad")
         if out.data.dtype.kind != "f":
             raise RuntimeError(f"grad(f)(*args): f returned a {out.data.dtype} tensor; only "
@@ -284,10 +293,9 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     be called many times. Reverse mode: one backward pass per call. With `has_aux`, returns
     (output, vjp_fn, aux).
     """
-    recording = is_grad_enabled()
-    inputs = _Inputs(primals, tuple(range(len(primals))), recording, "vjp")
-    with enable_grad():
-        out, aux = _split_aux(func(*inputs.args), has_aux, "vjp")
+    positions = tuple(range(len(primals)))
+    recording, inputs, out = _Inputs.call(func, primals, {}, positions, "vjp")
+    out, aux = _split_aux(out, has_aux, "vjp")
     outputs, _ = _flatten(out, "vjp: the output of f")
     keep = recording and _reaches_outside(outputs, inputs.leaves)
 
@@ -319,10 +327,8 @@ class _Transposed:
     tangents v can be pushed forward: J v = d<J^T u, v>/du (the double-vjp trick)."""
 
     def __init__(self, func: Callable, primals: tuple, who: str, **kwargs: Any):
-        self.recording = is_grad_enabled()
-        self.inputs = _Inputs(primals, tuple(range(len(primals))), self.recording, who)
-        with enable_grad():
-            self.out = func(*self.inputs.args, **kwargs)
+        positions = tuple(range(len(primals)))
+        self.recording, self.inputs, self.out = _Inputs.call(func, primals, kwargs, positions, who)
         self.outputs, self.rebuild = _flatten(self.out, f"{who}: the output of f")
         self.us = [zeros_like(o).requires_grad_(o.data.dtype.kind == "f") for o in self.outputs]
         self.jtu = _grads(self.outputs, self.inputs.leaves, self.us, create=True)
@@ -408,11 +414,8 @@ def jacrev(func: Callable, argnums: Argnums = 0) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        recording = is_grad_enabled()
         positions = _argnums(argnums, len(args), "jacobian")
-        inputs = _Inputs(args, positions, recording, "jacobian")
-        with enable_grad():
-            out = func(*inputs.args, **kwargs)
+        recording, inputs, out = _Inputs.call(func, args, kwargs, positions, "jacobian")
         outputs, rebuild = _flatten(out, "jacobian: the output of f")
         keep = recording and _reaches_outside(outputs, inputs.leaves)
         per_output = []

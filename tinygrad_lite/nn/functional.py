@@ -266,11 +266,7 @@ def cross_entropy(
 
 
 def nll_loss(
-    input: Tensor,
-    target: Any,
-    weight: Any = None,
-    *,
-    ignore_index: int = -100,
+    input: Tensor, target: Any, weight: Any = None, *, ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of integer class `target` (N,) given log-probabilities (N, C).

@@ -97,12 +97,8 @@ def _no_elements(tensor: Tensor) -> bool:
 
 
 def uniform_(
-    tensor: Tensor,
-    a: float = 0.0,
-    b: float = 1.0,
-    generator: Optional[Any] = None,
-    *,
-    rng: Optional[Any] = None,
+    tensor: Tensor, a: float = 0.0, b: float = 1.0,
+    generator: Optional[Any] = None, *, rng: Optional[Any] = None,
 ) -> Tensor:
     """Fill with U[a, b): a + (b - a) * U[0, 1).
 
@@ -114,12 +110,8 @@ def uniform_(
 
 
 def normal_(
-    tensor: Tensor,
-    mean: float = 0.0,
-    std: float = 1.0,
-    generator: Optional[Any] = None,
-    *,
-    rng: Optional[Any] = None,
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+    generator: Optional[Any] = None, *, rng: Optional[Any] = None,
 ) -> Tensor:
     """Fill with N(mean, std^2) samples: mean + std * standard normal."""
     gen = _generator(generator, rng)
@@ -179,13 +171,8 @@ def xavier_normal_(
 
 
 def kaiming_uniform_(
-    tensor: Tensor,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    generator: Optional[Any] = None,
-    *,
-    rng: Optional[Any] = None,
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: Optional[Any] = None, *, rng: Optional[Any] = None,
 ) -> Tensor:
     """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan), gain =
     calculate_gain(nonlinearity, a), fan = fan_in or fan_out (`mode`).
@@ -200,13 +187,8 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor: Tensor,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    generator: Optional[Any] = None,
-    *,
-    rng: Optional[Any] = None,
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: Optional[Any] = None, *, rng: Optional[Any] = None,
 ) -> Tensor:
     """He normal: N(0, std^2), std = calculate_gain(nonlinearity, a) / sqrt(fan)."""
     if _no_elements(tensor):

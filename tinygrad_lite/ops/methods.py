@@ -316,21 +316,23 @@ class TensorMethods:
         """`t.max()`: the largest element. `t.max(dim)`: (values, indices) along `dim`, as in
         PyTorch (the gradient goes to the index returned). `t.max(other)`: `maximum`."""
         axis, keepdims = pick_axis(axis, dim), pick_keep(keepdims, keepdim)
-        if isinstance(axis, Tensor):
-            return self.maximum(axis)
-        if axis is None:
-            return ops.Max.apply(self, axis=None, keepdims=keepdims)
-        return self._select_along(np.argmax, axis, keepdims)
+        return self._max_or_min(axis, keepdims, self.maximum, ops.Max, np.argmax)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
         """As `max`, for the smallest: `t.min()`, `t.min(dim)` -> (values, indices), or minimum."""
         axis, keepdims = pick_axis(axis, dim), pick_keep(keepdims, keepdim)
+        return self._max_or_min(axis, keepdims, self.minimum, ops.Min, np.argmin)
+
+    def _max_or_min(self, axis: Any, keepdims: bool, pairwise: Callable, reduce: Any,
+                    arg: Callable) -> Any:
+        """`max`/`min` after their arguments are picked: `pairwise` (maximum/minimum) for a
+        Tensor `axis`, the `reduce` op over everything for None, else (values, indices)."""
         if isinstance(axis, Tensor):
-            return self.minimum(axis)
+            return pairwise(axis)
         if axis is None:
-            return ops.Min.apply(self, axis=None, keepdims=keepdims)
-        return self._select_along(np.argmin, axis, keepdims)
+            return reduce.apply(self, axis=None, keepdims=keepdims)
+        return self._select_along(arg, axis, keepdims)
 
     def _select_along(self, arg: Callable, axis: Any, keepdims: bool) -> ValuesIndices:
         if not isinstance(axis, (int, np.integer)):

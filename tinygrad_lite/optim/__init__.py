@@ -15,31 +15,10 @@ Files: `optimizer.py` (the base class), `sgd.py`, `adam.py` (Adam, AdamW), `rmsp
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
-from .lr_scheduler import (
-    CosineAnnealingLR,
-    ExponentialLR,
-    LambdaLR,
-    LinearLR,
-    LRScheduler,
-    MultiStepLR,
-    StepLR,
-)
+from .lr_scheduler import *  # noqa: F403 - the schedules (lr_scheduler.__all__)
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = [
-    "SGD",
-    "Adam",
-    "AdamW",
-    "CosineAnnealingLR",
-    "ExponentialLR",
-    "LRScheduler",
-    "LambdaLR",
-    "LinearLR",
-    "MultiStepLR",
-    "Optimizer",
-    "RMSprop",
-    "StepLR",
-    "lr_scheduler",
-]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ += lr_scheduler.__all__  # the schedules, also importable from here
