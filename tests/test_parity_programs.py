@@ -26,8 +26,9 @@ clamp at its bound) do occur. A failing example prints the program listing (hypo
 
 Avoided on purpose: in-place updates of a tensor that an op already used (both check the
 versions of the tensors an op *saved*, but an op here does not always save the same ones as
-PyTorch's, so which updates a backward refuses can differ), and `h.mul_(h)` (PyTorch refuses
-it at backward; here it gives the gradient of h**2).
+PyTorch's, so which updates a backward refuses can differ), and `h.mul_(h)` (both refuse it
+at backward). tests/test_views_inplace.py covers those cases, views taken before in-place
+changes included, and matches PyTorch's errors.
 """
 
 import itertools
