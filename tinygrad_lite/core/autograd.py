@@ -19,6 +19,7 @@ import inspect
 import itertools
 import operator
 import threading
+import weakref
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -98,15 +99,18 @@ class enable_grad(no_grad):  # noqa: N801 - PyTorch's name
 
 
 class AccumulateGrad:
-    """The node where a leaf's gradient ends (PyTorch's name): `variable` is the leaf."""
+    """The node where a leaf's gradient ends (PyTorch's name): `variable` is the leaf. The
+    leaf keeps its node; the node refers to the leaf weakly, so neither keeps the other in a
+    reference cycle."""
 
-    __slots__ = ("variable", "_shape", "_dtype", "_seq", "__weakref__")
-    next = next_functions = ()
+    __slots__ = ("_variable", "_shape", "_dtype", "_seq", "__weakref__")
+    next = next_functions = _saved = ()  # (no inputs, nothing saved)
     _retained = None
-    _name = property(lambda self: self.variable._name)
+    variable = property(lambda self: self._variable())
+    _name = property(lambda self: getattr(self._variable(), "_name", None))
 
     def __init__(self, variable: Any) -> None:
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self._shape, self._dtype = variable.shape, variable.dtype  # what its gradient has
         self._seq = next(sequence)  # made before the first op that uses the leaf
 

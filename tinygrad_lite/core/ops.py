@@ -273,7 +273,9 @@ def broadcast_to(g: Any, shape: tuple) -> Any:
 
 def reduced_shape(shape: tuple, axes: Optional[tuple]) -> tuple:
     """`shape` after a reduction over `axes` (all when None) that keeps them as size 1."""
-    return tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 def normalize_axis(axis: Any, ndim: int) -> int:

@@ -70,7 +70,7 @@ class Tensor:
     __array_ufunc__ = None  # `ndarray * Tensor` calls Tensor.__rmul__ instead of broadcasting
     __hash__ = object.__hash__  # by identity, as in PyTorch (== is elementwise)
     _name: Optional[str] = None  # a label for drawings (tools/viz.py)
-    _accumulator: Any = None  # a weak reference to a leaf's node while a graph holds it
+    _accumulator: Optional[AccumulateGrad] = None  # a leaf's node, made on first use
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = to_array(data, dtype)
@@ -136,11 +136,9 @@ class Tensor:
         """The node this tensor's gradient goes to: its grad_fn, or a leaf's AccumulateGrad."""
         if self._ctx is not None:
             return self._ctx
-        node = self._accumulator and self._accumulator()
-        if node is None:  # (held weakly, as in PyTorch: no reference cycle with the leaf)
-            node = AccumulateGrad(self)
-            self._accumulator = weakref.ref(node)
-        return node
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
 
     def _refresh(self) -> None:
         """A view whose base changed in place since its grad_fn was made: make it again from
@@ -259,7 +257,7 @@ def release(order: list) -> None:
     """Free the arrays the nodes of a backpropagated graph saved, as PyTorch does: a second
     backward through a node that saved any raises (nodes that saved nothing stay usable)."""
     for node in order:
-        if getattr(node, "_saved", None):
+        if node._saved:
             node._saved = None
 
 
@@ -334,7 +332,7 @@ class Function:
                 f"{at} instead. Do the in-place update after backward(), or use an out-of-place "
                 "op.")
         node = self.next[k] if k >= 0 else self
-        if type(node) is AccumulateGrad:
+        if type(node) is AccumulateGrad and node.variable is not None:
             return node.variable if grad_mode.enabled else node.variable.data
         if not grad_mode.enabled:
             return a
@@ -405,10 +403,11 @@ class Function:
             raise RuntimeError(f"{type(self).__name__}.backward returned {len(grads)} "
                                f"gradient(s) for {len(self.next)} input(s)")
         kind = Tensor if grad_mode.enabled else np.ndarray
-        for i, (g, n) in enumerate(zip(grads, self.next)):
+        for g, n in zip(grads, self.next):
             if n is not None and g is not None and (type(g) is not kind or g.shape != n._shape):
-                fit = _fit(type(self).__name__, i, g, n._shape, kind)
-                grads = grads[:i] + (fit,) + grads[i + 1:]
+                return tuple([None if n is None or g is None else
+                              _fit(type(self).__name__, i, g, n._shape, kind)
+                              for i, (g, n) in enumerate(zip(grads, self.next))])
         return grads
 
 
