@@ -303,14 +303,18 @@ def normalize_axes(axis: Axis, ndim: int) -> Optional[tuple]:
     return tuple(normal) if ndim else ()
 
 
-def pick(dim: Any, axis: Any, keepdim: Optional[bool], keepdims: bool, out: Any = None) -> tuple:
-    """PyTorch's `dim=`/`keepdim=` or numpy's `axis=`/`keepdims=`, whichever was given
-    (numpy's `out=` is not supported)."""
+def pick_axis(axis: Any, dim: Any, name: str = "dim") -> Any:
+    """PyTorch's `dim=` and numpy's `axis=` are one argument: take whichever was given."""
     if dim is not None and axis is not None:
-        raise TypeError("give either axis= or dim=, not both")
+        raise TypeError(f"give either axis= or {name}=, not both")
+    return dim if dim is not None else axis
+
+
+def pick_keep(keepdims: bool, keepdim: Optional[bool], out: Any = None) -> bool:
+    """numpy's keepdims= or PyTorch's keepdim= (numpy's `out=` is not supported)."""
     if out is not None:
         raise TypeError("out= is not supported; use the returned tensor")
-    return (dim if axis is None else axis), bool(keepdims if keepdim is None else keepdim)
+    return bool(keepdims if keepdim is None else keepdim)
 
 
 # ---- the Tensor methods of these ops -----------------------------------------------------------
@@ -340,7 +344,7 @@ def _sum(self: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis =
     x = self if dtype is None else self.to(dtype)
     if x.data.dtype.kind == "b" or (x.data.dtype.kind in "iu" and x.data.dtype.itemsize < 8):
         x = x.to(np.int64)
-    axis, keep = pick(dim, axis, keepdim, keepdims, out)
+    axis, keep = pick_axis(axis, dim), pick_keep(keepdims, keepdim, out)
     return Sum.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keep)
 
 
@@ -350,7 +354,7 @@ def _mean(self: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis 
     x = self if dtype is None else self.to(dtype)
     if x.data.dtype.kind not in "fc":
         x = x.to(dtypes.DEFAULT_FLOAT)
-    axis, keep = pick(dim, axis, keepdim, keepdims, out)
+    axis, keep = pick_axis(axis, dim), pick_keep(keepdims, keepdim, out)
     return Mean.apply(x, axes=normalize_axes(axis, x.ndim), keepdims=keep)
 
 

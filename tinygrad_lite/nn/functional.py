@@ -9,11 +9,11 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import ops as core
+from ..core.ops import pick_axis
 from ..core.tensor import Tensor, as_tensor
 from ..ops import conv as ops_nn
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
-from ..ops.methods import pick_axis
 from ..random import get_rng
 
 

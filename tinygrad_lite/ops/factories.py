@@ -7,10 +7,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..core.ops import MatMul, matmul_operands, normalize_axis
+from ..core.ops import MatMul, matmul_operands, normalize_axis, pick_axis
 from ..core.tensor import Tensor, as_tensor, to_array  # noqa: F401 - tl.as_tensor
 from .math import Concatenate, Stack
-from .methods import pick_axis, where  # noqa: F401 - tl.where
+from .methods import where  # noqa: F401 - tl.where
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

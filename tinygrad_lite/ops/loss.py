@@ -3,12 +3,13 @@
 Notation as in `math.py`: `g` is dL/dy for the op's output y (the loss, reduced or not);
 `backward` returns dL/dx for each input x, None for inputs that need no gradient.
 
-Every op but the fused `CrossEntropy` takes `reduction` in {"mean", "sum", "none"}: "none"
-returns the per-element (per-sample) losses l, "sum" returns sum(l), "mean" returns
-sum(l) / D, where D is the number of elements unless the op says otherwise (class-weighted
-losses divide by the total weight of their targets, as PyTorch does). Per-class weights and
-pos_weight are constants (options, not graph inputs): PyTorch does not differentiate through
-them either. Argument checking lives in `nn/functional.py`; the ops trust their inputs.
+Every op here takes `reduction` in {"mean", "sum", "none"} (the notebook's fused
+`CrossEntropy` is in core/ops.py): "none" returns the per-element (per-sample) losses l,
+"sum" returns sum(l), "mean" returns sum(l) / D, where D is the number of elements unless
+the op says otherwise (class-weighted losses divide by the total weight of their targets, as
+PyTorch does). Per-class weights and pos_weight are constants (options, not graph inputs):
+PyTorch does not differentiate through them either. Argument checking lives in
+`nn/functional.py`; the ops trust their inputs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..core.ops import CrossEntropy  # noqa: F401 - the fused loss, in the core
 from ..core.tensor import Function, Tensor
 from .math import log_softmax, sigmoid, softmax
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Unio
 import numpy as np
 
 from ..core import dtypes
-from ..core.ops import Transpose, normalize_axes, normalize_axis, operands
+from ..core.ops import Transpose, normalize_axes, normalize_axis, operands, pick_axis, pick_keep
 from ..core.tensor import Tensor, to_array
 from . import math as ops
 
@@ -24,20 +24,6 @@ class ValuesIndices(NamedTuple):
 
     values: Tensor
     indices: Tensor
-
-
-def pick_axis(axis: Any, dim: Any, name: str = "dim") -> Any:
-    """PyTorch's `dim=` and numpy's `axis=` are one argument: take whichever was given."""
-    if dim is not None and axis is not None:
-        raise TypeError(f"give either axis= or {name}=, not both")
-    return dim if dim is not None else axis
-
-
-def pick_keep(keepdims: bool, keepdim: Optional[bool], out: Any = None) -> bool:
-    """numpy's keepdims= or PyTorch's keepdim= (numpy's `out=` is not supported)."""
-    if out is not None:
-        raise TypeError("out= is not supported; use the returned tensor")
-    return bool(keepdims if keepdim is None else keepdim)
 
 
 def floating(t: Tensor) -> Tensor:
