@@ -10,8 +10,7 @@ parameter's version). `optimizer.lr` reads / sets the lr of all groups (schedule
 group). `state_dict()` / `load_state_dict()` save and restore the state, as PyTorch's.
 
 Files: `optimizer.py` (the base class), `sgd.py`, `adam.py` (Adam, AdamW), `rmsprop.py`,
-`adaptive.py` (Adadelta, Adagrad, Adamax, NAdam),
-`lr_scheduler.py`.
+`adaptive.py` (Adadelta, Adagrad, Adamax, NAdam), `lr_scheduler.py`.
 """
 
 from . import lr_scheduler
