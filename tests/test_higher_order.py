@@ -34,6 +34,7 @@ from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.ops import activation as ops_activation
 from tinygrad_lite.ops import conv as ops_nn
+from tinygrad_lite.ops import conv_options as ops_conv_options
 from tinygrad_lite.ops import inplace as ops_inplace
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
@@ -768,9 +769,36 @@ def test_batch_norm_eval(case, affine, data, seed):
 
 
 # ---- every op is covered ---------------------------------------------------------------------
+# ---- conv2d / pool options: padding and kernel dilation ---------------------------------------
+@covers(ops_conv_options.Pad2d)
+@FAST
+@given(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), gradient_seeds())
+def test_pad2d_and_asymmetric_same_padding(top, bottom, left, right, seed):
+    x = np.random.default_rng(seed).standard_normal((2, 3, 3, 4))
+    w = np.random.default_rng(seed + 1).standard_normal((2, 3, 2, 3))
+    assert ggc(lambda a: ops_conv_options.pad2d(a, (top, bottom, left, right)) ** 2, x, seed=seed)
+    # an even kernel under padding="same" pads asymmetrically through Pad2d
+    assert ggc(lambda a, b: F.conv2d(a, b, padding="same") ** 2, x, w, seed=seed)
+
+
+@covers(ops_conv_options.DilateKernel)
+@FAST
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), gradient_seeds())
+def test_dilated_and_grouped_convolution(dh, dw, groups, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2 * groups, 7, 7))
+    w = rng.standard_normal((2 * groups, 2, 2, 2))
+    b = rng.standard_normal(2 * groups)
+    assume((dh, dw) != (1, 1))
+    fn = lambda a, k, c: F.conv2d(a, k, c, dilation=(dh, dw), groups=groups) ** 2  # noqa: E731
+    assert ggc(fn, x, w, b, seed=seed)
+
+
 def _op_classes():
     found = set()
-    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace):
+    for module in (
+        core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace, ops_conv_options
+    ):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

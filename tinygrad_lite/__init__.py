@@ -14,6 +14,7 @@ from . import (
     nn,
     ops,  # noqa: F401 - the op library around the core: adds its Tensor methods
     optim,
+    utils,
 )
 from .autograd import once_differentiable
 from .core.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -101,6 +102,7 @@ __all__ = [
     "ones",
     "ones_like",
     "optim",
+    "utils",
     "rand",
     "set_grad_enabled",
     "set_num_threads",
