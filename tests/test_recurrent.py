@@ -112,6 +112,21 @@ def test_sequence_layer_matches_pytorch(kind, options):
     _check_parity(theirs, ours, [x] + _states(kind, options), _call_with_state(kind))
 
 
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("block", [3, None])
+def test_sequences_longer_than_one_projection_block(kind, block, monkeypatch):
+    """The input projection runs per block of `BLOCK` steps: sequences of several blocks,
+    forwards and backwards, give PyTorch's values and gradients."""
+    from tinygrad_lite.nn import recurrent
+
+    if block is not None:
+        monkeypatch.setattr(recurrent, "BLOCK", block)
+    options = {"num_layers": 2, "bidirectional": True}
+    theirs, ours = _pair(kind, **options)
+    x = _rng().standard_normal((2 * recurrent.BLOCK + 1, N, IN))
+    _check_parity(theirs, ours, [x] + _states(kind, options), _call_with_state(kind))
+
+
 @pytest.mark.parametrize("kind, options", [("RNN", {}), ("GRU", {"num_layers": 2}),
                                            ("LSTM", {"bidirectional": True}),
                                            ("LSTM", {"proj_size": 2})])
