@@ -338,6 +338,7 @@ BAD_CONSTRUCTORS = {
     "unknown nonlinearity": lambda lib: lib.RNN(IN, H, nonlinearity="sigmoid"),
     "proj_size too big": lambda lib: lib.LSTM(IN, H, proj_size=H),
     "proj_size negative": lambda lib: lib.LSTM(IN, H, proj_size=-1),
+    "proj_size for a GRU": lambda lib: lib.GRU(IN, H, proj_size=0),
     "cell unknown nonlinearity": lambda lib: lib.RNNCell(IN, H, nonlinearity="gelu")(
         tl.zeros(N, IN) if lib is nn else torch.zeros(N, IN)),
 }
@@ -347,3 +348,53 @@ BAD_CONSTRUCTORS = {
 def test_bad_arguments_raise_pytorchs_error(name):
     make = BAD_CONSTRUCTORS[name]
     _same_error(lambda lib, *_: make(lib), lambda lib, *_: make(lib))
+
+
+def test_positional_arguments_and_pytorch_helpers():
+    args = (IN, H, 2, "relu", False, True)  # num_layers, nonlinearity, bias, batch_first
+    ours, theirs = nn.RNN(*args), torch.nn.RNN(*args)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    lstm = nn.LSTM(IN, H, 2, True, True, 0.0, True)
+    assert lstm.batch_first and lstm.bidirectional and lstm.num_layers == 2
+    lstm.flatten_parameters()  # PyTorch code calls it; nothing to do here
+    assert [len(w) for w in lstm.all_weights] == [4] * 4
+    assert lstm.all_weights[1][0] is lstm.weight_ih_l0_reverse
+    with pytest.raises(TypeError, match="tuple"):
+        lstm(tl.zeros(T, N, IN), tl.zeros(4, N, H))  # (h0, c0) is a pair
+
+
+class Tagger:
+    """The same PyTorch-style program for either library: embedding-free sequence tagger."""
+
+    def __init__(self, lib, kind):
+        self.rnn = getattr(lib, kind)(IN, H, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = lib.Linear(2 * H, 5)
+
+    def params(self):
+        return list(self.rnn.parameters()) + list(self.head.parameters())
+
+    def loss(self, F, x, y):
+        out, _ = self.rnn(x)
+        logits = self.head(out)
+        return F.cross_entropy(logits.reshape(-1, 5), y.reshape(-1))
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_a_pytorch_training_loop_gives_pytorchs_numbers(kind):
+    torch.manual_seed(0)
+    theirs, ours = Tagger(torch.nn, kind), Tagger(nn, kind)
+    for mine, other in ((ours.rnn, theirs.rnn), (ours.head, theirs.head)):
+        mine.load_state_dict(other.state_dict())
+    x = _rng().standard_normal((N, T, IN)).astype(np.float32)
+    y = _rng(1).integers(0, 5, (N, T))
+    t_opt = torch.optim.SGD(theirs.params(), lr=0.5)
+    o_opt = tl.optim.SGD(ours.params(), lr=0.5)
+    for _ in range(3):
+        t_opt.zero_grad(), o_opt.zero_grad()
+        t_loss = theirs.loss(torch.nn.functional, torch.from_numpy(x), torch.from_numpy(y))
+        o_loss = ours.loss(nn.functional, tl.Tensor(x), tl.Tensor(y))
+        t_loss.backward(), o_loss.backward()
+        t_opt.step(), o_opt.step()
+        np.testing.assert_allclose(o_loss.item(), t_loss.item(), rtol=1e-5)
+    for (name, p), q in zip(ours.rnn.named_parameters(), theirs.rnn.parameters()):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), atol=1e-5, err_msg=name)

@@ -31,7 +31,6 @@ __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "R
 # array of the projection's full size, so one projection of T steps costs O(T^2) in backward
 # (T=64: 1.6x slower than blocks of 16).
 BLOCK = 16
-State = Tuple[Tensor, Optional[Tensor]]  # (h, c); c is None except for the LSTM
 
 
 # ---- one time step, given gi = x W_ih^T + b_ih (the input's part, computed beforehand) -------
@@ -74,8 +73,8 @@ def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Optional[Ten
     """
     H = c.shape[-1]
     gates = gi + _linear(h, w_hh, b_hh)
-    ifo_ = gates[..., : 2 * H].sigmoid()
-    i, f = ifo_[..., :H], ifo_[..., H:]
+    i_f = gates[..., : 2 * H].sigmoid()
+    i, f = i_f[..., :H], i_f[..., H:]
     g = gates[..., 2 * H : 3 * H].tanh()
     o = gates[..., 3 * H :].sigmoid()
     c = f * c + i * g
@@ -148,7 +147,7 @@ class RNNCellBase(Module):
         hx = hx if batched else hx.unsqueeze(0)
         if hx.ndim != 2 or hx.shape[0] != x.shape[0]:
             raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{label} "
-                               f"batch size {hx.shape[0] if hx.ndim > 1 else tuple(hx.shape)}")
+                               f"batch size {hx.shape[0]}")
         if hx.shape[1] != self.hidden_size:
             raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got "
                                f"{hx.shape[1]}, expected {self.hidden_size}")
@@ -162,7 +161,7 @@ class RNNCell(RNNCellBase):
     returns h' of hx's shape."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype: Any = np.float32):
+                 nonlinearity: str = "tanh", *, dtype: Any = np.float32):
         super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
         self.nonlinearity = nonlinearity
 
@@ -185,7 +184,7 @@ class GRUCell(RNNCellBase):
 
     input (N, input_size) or (input_size,); hx likewise with hidden_size (zeros when None)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  dtype: Any = np.float32):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
 
@@ -203,7 +202,7 @@ class LSTMCell(RNNCellBase):
     input (N, input_size) or (input_size,); hx = (h, c), each like the input with hidden_size
     (zeros when None); returns (h', c')."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  dtype: Any = np.float32):
         super().__init__(input_size, hidden_size, bias, num_chunks=4, dtype=dtype)
 
@@ -303,6 +302,9 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights for cuDNN here; numpy needs no packing."""
+
     @property
     def all_weights(self) -> List[List[Parameter]]:
         """The parameters, one list per layer and direction (PyTorch's `all_weights`)."""
@@ -360,6 +362,8 @@ class RNNBase(Module):
                              f"tensor instead")
         batched = input.ndim == 3
         if hx is not None:
+            if self.mode == "LSTM" and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
             states = hx if self.mode == "LSTM" else (hx,)
             want = 3 if batched else 2
             if any(s.ndim != want for s in states):
@@ -424,10 +428,27 @@ class RNNBase(Module):
                 outs[start + j] = h
         return stack(outs, 0), h, c
 
+    def _forward_h(self, input: Tensor,  # noqa: A002
+                   hx: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """RNN's and GRU's forward: (output, h_n), their state being h alone."""
+        x, batched = self._prepare(input, hx)
+        h0 = self._state(hx, batched, x.shape[1], self.hidden_size, x.dtype, "hidden")
+        out, hs, _ = self._run(x, h0, None)
+        h_n = stack(hs, 0)
+        return self._finish(out, batched), (h_n if batched else h_n.squeeze(1))
+
     def _finish(self, out: Tensor, batched: bool) -> Tensor:
         if not batched:
             return out.squeeze(1)
         return out.transpose(0, 1) if self.batch_first else out
+
+
+def _no_projection(kwargs: dict) -> None:
+    """RNN and GRU take no proj_size (PyTorch's ValueError), nor other unknown keywords."""
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"unexpected keyword argument {next(iter(kwargs))!r}")
 
 
 class RNN(RNNBase):
@@ -439,7 +460,9 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype: Any = np.float32):
+                 dropout: float = 0.0, bidirectional: bool = False, *, dtype: Any = np.float32,
+                 **kwargs: Any):
+        _no_projection(kwargs)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              f"'relu'.")
@@ -448,12 +471,9 @@ class RNN(RNNBase):
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype)
 
-    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:  # noqa: A002
-        x, batched = self._prepare(input, hx)
-        h0 = self._state(hx, batched, x.shape[1], self.hidden_size, x.dtype, "hidden")
-        out, hs, _ = self._run(x, h0, None)
-        h_n = stack(hs, 0)
-        return self._finish(out, batched), (h_n if batched else h_n.squeeze(1))
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        return self._forward_h(input, hx)
 
 
 class GRU(RNNBase):
@@ -466,16 +486,14 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: Any = np.float32):
+                 bidirectional: bool = False, *, dtype: Any = np.float32, **kwargs: Any):
+        _no_projection(kwargs)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
 
-    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:  # noqa: A002
-        x, batched = self._prepare(input, hx)
-        h0 = self._state(hx, batched, x.shape[1], self.hidden_size, x.dtype, "hidden")
-        out, hs, _ = self._run(x, h0, None)
-        h_n = stack(hs, 0)
-        return self._finish(out, batched), (h_n if batched else h_n.squeeze(1))
+    def forward(self, input: Tensor,  # noqa: A002
+                hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        return self._forward_h(input, hx)
 
 
 class LSTM(RNNBase):
@@ -489,12 +507,14 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, dtype: Any = np.float32):
+                 bidirectional: bool = False, proj_size: int = 0, *,
+                 dtype: Any = np.float32):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, dtype=dtype)
 
     def forward(self, input: Tensor,  # noqa: A002
-                hx: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+                hx: Optional[Tuple[Tensor, Tensor]] = None
+                ) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
         x, batched = self._prepare(input, hx)
         h_in, c_in = (None, None) if hx is None else hx
         h0 = self._state(h_in, batched, x.shape[1], self.proj_size or self.hidden_size,
