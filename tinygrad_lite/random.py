@@ -115,14 +115,13 @@ def get_rng() -> np.random.Generator:
 
 
 def as_numpy(generator: Any) -> np.random.Generator:
-    """A `tl.Generator` (or None: the default, or a numpy generator) as a numpy generator."""
+    """A `tl.Generator` (None: the default one) as its numpy generator; a numpy generator
+    (Generator or RandomState) as it is."""
     if generator is None:
         return default_generator._rng
     if isinstance(generator, Generator):
         return generator._rng
-    if isinstance(generator, np.random.Generator):
-        return generator
-    raise TypeError(f"generator must be a tl.Generator, got {type(generator).__name__}")
+    return generator  # a numpy Generator or RandomState, as the initialisers accept
 
 
 def _factory(shape: tuple, name: str, dtype: Any, device: Any) -> tuple:

@@ -57,6 +57,8 @@ class SequenceMethods:
 
     def repeat(self, *sizes: Any) -> Tensor:
         """The tensor tiled sizes[i] times along axis i (leading sizes add axes)."""
+        if not sizes:
+            raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
         sizes = tuple(int(n) for n in _dims(sizes))
         if len(sizes) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
