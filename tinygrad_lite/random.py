@@ -189,7 +189,8 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # n
 
     With replacement, each draw inverts the row's cumulative distribution at a uniform u.
     Without, each category gets an exponential key E / w (E ~ Exp(1)) and the smallest keys
-    win: the same law as drawing one at a time and removing what was drawn."""
+    win: the same law as drawing one at a time and removing what was drawn. As PyTorch,
+    categories of weight 0 come last, when the others are used up."""
     w = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
@@ -204,9 +205,6 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # n
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if not replacement and ((rows > 0).sum(axis=1) < num_samples).any():
-        raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
-                           "enough non-negative category to sample)")
     rng = as_numpy(generator)
     if replacement:
         cdf = np.cumsum(rows, axis=1)
@@ -216,7 +214,7 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *,  # n
         index = np.minimum(index, rows.shape[1] - 1)
     else:
         with np.errstate(divide="ignore"):
-            keys = rng.standard_exponential(rows.shape) / rows  # weight 0: never drawn
+            keys = rng.standard_exponential(rows.shape) / rows  # weight 0: drawn last
         index = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
     index = index.astype(np.int64)
     return Tensor._make(index[0] if w.ndim == 1 else index)
