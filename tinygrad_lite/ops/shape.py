@@ -180,7 +180,7 @@ def power(a: Any, b: Any) -> Any:
 
 class PowTensor(Function):
     """y = a**b elementwise (both tensors, broadcasting);  dL/da = g b a**(b-1) (0 where
-    b = 0), dL/db = g y ln(a), taken as 0 where a = 0 and b >= 0 (PyTorch's convention)."""
+    a = b = 0), dL/db = g y ln(a), taken as 0 where a = 0 and b >= 0 (PyTorch's convention)."""
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -192,7 +192,8 @@ class PowTensor(Function):
         da = db = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
-                da = g * where(np.asarray(b) == 0, 0.0, b * power(a, b - 1))
+                zero = (np.asarray(b) == 0) & (np.asarray(a) == 0)  # 0 * inf there
+                da = g * where(zero, 0.0, b * power(a, b - 1))
             if self.needs_input_grad[1]:
                 safe = where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 1.0, a)
                 db = g * power(safe, b) * (safe.log() if _recorded(safe) else np.log(safe))
