@@ -192,6 +192,20 @@ def test_other_devices_are_one_line_errors(move):
     assert "\n" not in str(info.value)
 
 
+def test_factories_take_the_cpu_device():
+    cpu = tl.device("cpu")
+    made = [tl.tensor([1.0], device="cpu"), tl.zeros(2, device=cpu), tl.ones(2, device="cpu"),
+            tl.full((2,), 1.0, device="cpu"), tl.arange(3, device=cpu),
+            tl.zeros_like(tl.ones(2), device="cpu"), tl.ones_like(tl.ones(2), device="cpu"),
+            tl.full_like(tl.ones(2), 3.0, device="cpu"), tl.rand(2, device=cpu)]
+    assert all(t.device == cpu for t in made)
+    assert tl.tensor([1.0], True, tl.float64).dtype == np.float64  # positional order kept
+    for make in (lambda: tl.zeros(2, device="cuda"), lambda: tl.arange(3, device="cuda:0"),
+                 lambda: tl.tensor([1.0], device=tl.device("mps"))):
+        with pytest.raises(RuntimeError, match="CPU only"):
+            make()
+
+
 def test_module_to_device():
     m = nn.Linear(2, 3)
     assert m.to("cpu") is m and m.cpu() is m and m.weight.dtype == np.float32

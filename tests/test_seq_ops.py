@@ -252,6 +252,13 @@ def test_einsum_matches_torch(equation, shapes_):
     assert check_gradient(lambda *a: tl.einsum(equation, *a), *xs)
 
 
+def test_einsum_of_large_operands_goes_through_the_planner():
+    rng = np.random.default_rng(0)
+    q, k = rng.standard_normal((2, 2, 32, 32)), rng.standard_normal((2, 2, 32, 32))
+    parity(lambda a, b: tl.einsum("bhqd,bhkd->bhqk", a, b),
+           lambda a, b: torch.einsum("bhqd,bhkd->bhqk", a, b), q, k)
+
+
 def test_einsum_errors():
     a = tl.zeros(2, 3, dtype=tl.float64)
     with pytest.raises(RuntimeError):

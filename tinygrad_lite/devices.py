@@ -62,7 +62,10 @@ CPU = device("cpu")
 
 
 def check(where: Any) -> device:
-    """`where` (a device or its name) as a device, when it is the CPU; else a one-line error."""
+    """`where` (a device, its name or None) as a device, when it is the CPU; else a one-line
+    error."""
+    if where is None:
+        return CPU
     d = where if isinstance(where, device) else device(where)
     if d.type != "cpu":
         raise RuntimeError(f"tinygrad_lite runs on the CPU only: there is no device {str(d)!r} "

@@ -71,7 +71,13 @@ def einsum(equation: str, *operands: Any) -> Any:
     """The einsum of arrays, or a recorded `Einsum` when an operand is a Tensor."""
     if any(isinstance(x, Tensor) for x in operands):
         return Einsum.apply(*operands, equation=equation)
-    return np.einsum(equation, *operands, optimize=len(operands) > 2)
+    return np.einsum(equation, *operands, optimize=_optimize(operands))
+
+
+def _optimize(arrays: tuple) -> Any:
+    """numpy's contraction planner (matrix products through BLAS) for three or more operands
+    or large ones; for small ones planning costs more than it saves."""
+    return "greedy" if len(arrays) > 2 or max(np.size(a) for a in arrays) >= 4096 else False
 
 
 class Einsum(Function):
@@ -84,7 +90,7 @@ class Einsum(Function):
         self.inputs = inputs
         self.shapes = [x.shape for x in xs]
         self.save_for_backward(*xs)
-        return np.einsum(",".join(inputs) + "->" + self.out, *xs, optimize=len(xs) > 2)
+        return np.einsum(",".join(inputs) + "->" + self.out, *xs, optimize=_optimize(xs))
 
     def backward(self, g):
         xs = self.saved_tensors

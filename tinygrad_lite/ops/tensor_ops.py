@@ -18,6 +18,8 @@ from . import shape as ops
 from .math import _check_divisor
 from .methods import ValuesIndices, attach, floating
 
+_NOT_DTYPES = (str, int, Tensor, devices.device)  # what to()'s one argument is, if no dtype
+
 
 def _dims(dims: tuple) -> tuple:
     """`f(0, 1)` or `f((0, 1))` / `f([0, 1])`: the dims as one tuple."""
@@ -256,6 +258,8 @@ class SequenceMethods:
         """This tensor in another dtype (and on the CPU): `to(dtype)`, `to('cpu')`,
         `to(device, dtype)`, `to(other)`; itself when nothing changes, unless `copy=True`.
         To a floating dtype it is differentiable; to integers or bool it leaves the graph."""
+        if not kwargs and len(args) == 1 and not isinstance(args[0], _NOT_DTYPES):
+            return _to(self, args[0])  # to(dtype): the common call, without parsing
         _, dtype, copy = devices.to_args(args, kwargs)
         out = self if dtype is None else _to(self, dtype)
         return out.clone() if copy and out is self else out
