@@ -402,3 +402,11 @@ def test_one_hot_errors_as_torch(values, num_classes):
     with pytest.raises(RuntimeError):
         F.one_hot(tl.tensor(np.array(values, dtype=np.float32 if dtype == torch.float32
                                      else np.int64)), num_classes)
+
+
+def test_dtype_aliases_as_torch():
+    for name in ("long", "float", "double", "int", "half", "short"):
+        assert np.dtype(getattr(tl, name)) == np.dtype(str(getattr(torch, name)).split(".")[1])
+    assert tl.zeros(2, dtype=tl.long).dtype == np.int64
+    for name in ("float", "int"):  # builtin names stay out of a star import
+        assert name not in tl.__all__

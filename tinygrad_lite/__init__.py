@@ -72,6 +72,8 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
 bool_ = np.bool_
 globals()["bool"] = np.bool_  # not `bool = ...`: that would shadow the builtin in this module
+long, double, half, short = np.int64, np.float64, np.float16, np.int16  # PyTorch's aliases
+globals().update({"float": np.float32, "int": np.int32})  # (builtin names: as `bool`)
 # `tl.onnx` (the exporter) is left out of __all__ as well: `from tinygrad_lite import *` would
 # otherwise shadow the onnx package itself
 
@@ -136,6 +138,10 @@ __all__ = [
     "zeros_like",
     "Generator",
     "accelerator",
+    "double",
+    "half",
+    "long",
+    "short",
     "backends",
     "cuda",
     "device",

@@ -102,19 +102,19 @@ def take_along(x: Any, index: np.ndarray, axis: int) -> Any:
 
 
 def put_along(x: Any, index: np.ndarray, axis: int, shape: tuple) -> Any:
-    """zeros(shape) with x added at `index` along `axis`: the adjoint of `take_along`."""
+    """zeros(shape) with x put at `index` along `axis`: the adjoint of `take_along` for an
+    index without repeats along `axis` (a permutation's first k, as sort and topk take)."""
     if _recorded(x):
         return PutAlong.apply(x, index=index, axis=axis, shape=shape)
     y = np.zeros(shape, dtype=x.dtype)
-    grid = list(np.ix_(*[np.arange(n) for n in index.shape]))
-    grid[axis] = index
-    np.add.at(y, tuple(grid), x)
+    np.put_along_axis(y, index, x, axis)
     return y
 
 
 class TakeAlong(Function):
-    """y = x gathered at `index` along `axis` (the values of sort and topk);
-    dL/dx = put_along(g, index): zeros with g added where each element was taken from."""
+    """y = x gathered at `index` along `axis` (the values of sort and topk; no index repeats
+    along `axis`);
+    dL/dx = put_along(g, index): zeros with g put where each element was taken from."""
 
     def forward(self, x, index, axis):
         self.index, self.axis, self.shape = index, axis, x.shape
@@ -125,7 +125,7 @@ class TakeAlong(Function):
 
 
 class PutAlong(Function):
-    """y = zeros(shape) with x added at `index` along `axis`;  dL/dx = take_along(g, index):
+    """y = zeros(shape) with x put at `index` along `axis`;  dL/dx = take_along(g, index):
     TakeAlong's gradient, and TakeAlong is its."""
 
     def forward(self, x, index, axis, shape):
