@@ -118,6 +118,13 @@ def test_split_chunk_unbind(x, data):
     parity(lambda a: tl.unbind(a, dim), lambda a: torch.unbind(a, dim), x)
 
 
+def test_split_and_chunk_of_an_empty_axis():
+    for f in (lambda t: t.split(0), lambda t: t.split(3), lambda t: t.chunk(3),
+              lambda t: t.split([0, 0])):
+        ours, theirs = f(tl.zeros(0, 2)), f(torch.zeros(0, 2))
+        assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+
+
 def test_split_errors_as_torch():
     x = tl.zeros(5)
     with pytest.raises(RuntimeError):

@@ -77,12 +77,16 @@ class SequenceMethods:
         n = self.shape[d]
         if isinstance(split_size_or_sections, (int, np.integer)):
             size = int(split_size_or_sections)
-            if size < 0 or (size == 0 and n != 0):
-                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                                   f"dimension size of {n}" if size == 0 else
-                                   f"split expects split_size be non-negative, but got "
+            if size < 0:
+                raise RuntimeError(f"split expects split_size be non-negative, but got "
                                    f"split_size={size}")
-            sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+            if size == 0 and n != 0:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                                   f"dimension size of {n}")
+            if n == 0:
+                sizes = [0]  # one empty piece, as PyTorch
+            else:
+                sizes = [size] * (n // size) + ([n % size] if n % size else [])
         else:
             sizes = [int(s) for s in split_size_or_sections]
             if sum(sizes) != n or any(s < 0 for s in sizes):
@@ -100,7 +104,9 @@ class SequenceMethods:
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[normalize_axis(dim, self.ndim)]
-        return self.split(max(-(-n // chunks), 1), dim)
+        if n == 0:
+            return self.split(0, dim) * chunks  # `chunks` empty pieces, as PyTorch
+        return self.split(-(-n // chunks), dim)
 
     def unbind(self, dim: int = 0) -> tuple:
         """The slices along `dim`, that axis removed: `tuple(t)` along any axis."""
