@@ -1,6 +1,6 @@
 """Neural-network building blocks, named as in PyTorch's `torch.nn`."""
 
-from . import functional, init
+from . import functional, init, utils
 from .conv import Conv2d
 from .dropout import Dropout
 from .layers import (
@@ -72,4 +72,5 @@ __all__ = [
     "RNNCellBase",
     "functional",
     "init",
+    "utils",
 ]

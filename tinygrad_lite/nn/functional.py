@@ -466,3 +466,22 @@ def batch_norm(
         momentum=momentum,
         eps=eps,
     )
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 (..., num_classes): 1 at each value's class, 0 elsewhere. `num_classes=-1` takes
+    the largest value + 1. The values must be int64 and in [0, num_classes)."""
+    index = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if index.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if index.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(index.max()) + 1
+    if index.size and index.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if index.size and index.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(index.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, index[..., None], 1, axis=-1)
+    return Tensor._make(out)
