@@ -771,7 +771,7 @@ def test_batch_norm_eval(case, affine, data, seed):
 
 
 # ---- sequence-model ops (ops/shape.py, ops/einsum.py) -------------------------------------------
-@covers(ops_shape.Tril, ops_shape.Triu)
+@covers(ops_shape.Triangle)
 @FAST
 @given(arrays(shapes(min_dims=2)), st.integers(-2, 2), gradient_seeds())
 def test_tril_triu(x, k, seed):
