@@ -448,3 +448,9 @@ def batch_norm(
         momentum=momentum,
         eps=eps,
     )
+
+
+# ---- sequence models: embedding, layer norm, attention (in their own modules) ---------------
+from .attention import scaled_dot_product_attention  # noqa: E402
+from .embedding import embedding  # noqa: E402
+from .layer_norm import layer_norm  # noqa: E402
