@@ -136,8 +136,8 @@ def test_onnx_attention_nodes_causal():
     out = tl_onnx.attention_nodes(g, "q", "k", "v", "att", 0.5, causal=4)
     nodes = [helper.make_node(op, ins, outs, **attrs) for op, ins, outs, attrs in g.nodes]
     info = [helper.make_tensor_value_info(n, TensorProto.DOUBLE, [1, 2, 4, 3]) for n in "qkv"]
-    graph = helper.make_graph(nodes, "att", info,
-                              [helper.make_tensor_value_info(out, TensorProto.DOUBLE, [1, 2, 4, 3])],
+    result = helper.make_tensor_value_info(out, TensorProto.DOUBLE, [1, 2, 4, 3])
+    graph = helper.make_graph(nodes, "att", info, [result],
                               initializer=[numpy_helper.from_array(a, n)
                                            for n, a in g.initializers.items()])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -146,8 +146,8 @@ def test_onnx_attention_nodes_causal():
     ort = pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(0)
     q, k, v = (rng.standard_normal((1, 2, 4, 3)) for _ in range(3))
-    got = ort.InferenceSession(proto.SerializeToString(),
-                               providers=["CPUExecutionProvider"]).run(None, dict(q=q, k=k, v=v))
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, dict(q=q, k=k, v=v))
     want = tl.nn.functional.scaled_dot_product_attention(
         tl.Tensor(q), tl.Tensor(k), tl.Tensor(v), is_causal=True, scale=0.5).data
     np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)

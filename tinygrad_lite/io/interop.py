@@ -6,9 +6,10 @@ buffers (batch norm's running statistics and ``num_batches_tracked``), the same
     torch_model = tl.interop.to_torch(model)          # continue training in PyTorch
     model = tl.interop.from_torch(torch_model)        # and come back
 
-Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, Embedding, LayerNorm, MultiheadAttention, ReLU, LeakyReLU, GELU, Sigmoid, Tanh,
-Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten, Dropout, Identity and Sequential
-(names kept, nested too). A layer held twice stays one layer held twice.
+Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, Embedding, LayerNorm, MultiheadAttention,
+ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten,
+Unflatten, Dropout, Identity and Sequential (names kept, nested too). A layer held twice
+stays one layer held twice.
 Anything else, or a PyTorch option this framework lacks (dilation, groups, ceil_mode...),
 raises :class:`ConversionError` naming the layer. PyTorch is imported on first use only;
 without it the functions raise ImportError with one line saying how to install it.
