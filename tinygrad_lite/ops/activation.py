@@ -232,7 +232,7 @@ def _erf_float32(x: np.ndarray) -> np.ndarray:
         p *= z
     p += _ERF32_P[-1]
     p *= u
-    q = z * np.float32(_ERF32_Q[0])
+    q = np.multiply(z, np.float32(_ERF32_Q[0]), out=u)  # u's memory: it is no longer needed
     for c in _ERF32_Q[1:-1]:
         q += c
         q *= z
@@ -244,7 +244,7 @@ def _normal_cdf_fast(x: np.ndarray) -> np.ndarray:
     """Phi(x) as an array: float32 by `_erf_float32`, anything else by Cody's erfc."""
     if x.dtype != np.float32:
         return normal_cdf(x)
-    y = _erf_float32(x * np.float32(math.sqrt(0.5)))
+    y = _erf_float32(np.multiply(x, np.float32(math.sqrt(0.5))))
     y += 1.0
     y *= 0.5
     return y

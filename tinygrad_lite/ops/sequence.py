@@ -127,9 +127,9 @@ class LayerNorm(Function):
         width = int(np.prod(x.shape[x.ndim - k:], dtype=np.int64))
         x2 = x.reshape(-1, width)
         inv_n = 1.0 / max(width, 1)
-        ones = np.full((width, 1), inv_n, x.dtype)
-        xhat = x2 - x2 @ ones  # row sums by matrix-vector products: faster than .sum(axis=1)
-        var = (xhat * xhat) @ ones
+        xhat = x2 - x2 @ np.full((width, 1), inv_n, x.dtype)  # row sums by matrix-vector products: faster than .sum(axis=1)
+        var = np.einsum("ij,ij->i", xhat, xhat).reshape(-1, 1)  # no (M, width) temporary
+        var *= inv_n
         var += eps
         rstd = np.sqrt(var, out=var)
         np.divide(1.0, rstd, out=rstd)
@@ -157,7 +157,8 @@ class LayerNorm(Function):
             gp = g2 * gamma.reshape(1, width) if gamma is not None else g2.copy()
             ones = np.full((width, 1), 1.0 / width, gp.dtype)
             mean_g = gp @ ones
-            mean_gx = (gp * xhat) @ ones
+            mean_gx = np.einsum("ij,ij->i", gp, xhat).reshape(-1, 1)
+            mean_gx *= 1.0 / width
             gp -= mean_g
             gp -= xhat * mean_gx
             gp *= rstd
