@@ -1,10 +1,4 @@
-"""Attention: `F.scaled_dot_product_attention` and `nn.MultiheadAttention` (PyTorch's).
-
-    attention(Q, K, V) = softmax(Q K^T * scale + mask) V,   scale = 1 / sqrt(E) by default
-
-for Q (..., L, E), K (..., S, E), V (..., S, Ev). Composed of matmuls and the fused softmax
-over the last axis, so its gradients (of any order) are theirs.
-"""
+"""`nn.MultiheadAttention` (PyTorch's), on the attention of ops/attention.py."""
 
 from __future__ import annotations
 
@@ -14,63 +8,14 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ..core.tensor import Tensor, as_tensor
-from ..ops import math as ops
+from ..ops.attention import mask_array as _mask_array
+from ..ops.attention import safe_softmax as _safe_softmax
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401 - nn.attention's too
+from ..ops.conv import Dropout
+from ..random import get_rng
 from . import init
-from .functional import dropout
 from .layers import Linear
 from .module import Module, Parameter
-
-
-def _mask_array(mask: Any) -> np.ndarray:
-    return mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-
-
-def _safe_softmax(scores: Tensor) -> Tensor:
-    """softmax over the last axis, 0 (not nan) on rows where every score is -inf, as
-    PyTorch's attention does for a fully masked query."""
-    dead = np.isneginf(scores.data).all(axis=-1, keepdims=True)
-    if not dead.any():
-        return ops.Softmax.apply(scores, axis=-1)
-    shifted = scores.masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
-    probs = ops.Softmax.apply(shifted, axis=-1)
-    return probs.masked_fill(np.broadcast_to(dead, probs.shape), 0.0)
-
-
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Any = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None,
-                                 enable_gqa: bool = False) -> Tensor:
-    """softmax(query key^T * scale + mask) value over the last two axes, batch axes
-    broadcasting. A bool `attn_mask` says which keys each query may attend to (True: take
-    part); a float one is added to the scores. `is_causal` lets query i see keys j <= i (the
-    top-left triangle; an explicit mask then is an error). Rows with no key to attend to give
-    0. Dropout on the attention weights with probability `dropout_p`."""
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
-    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise RuntimeError("scaled_dot_product_attention: query, key and value need at least "
-                           "2 dimensions (..., L, E)")
-    if is_causal and attn_mask is not None:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
-                           "set when is_causal=True")
-    factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    scores = (q * factor) @ k.transpose(-2, -1)
-    length, source = scores.shape[-2], scores.shape[-1]
-    if is_causal:
-        attn_mask = np.tril(np.ones((length, source), dtype=bool))
-    if attn_mask is not None:
-        mask = _mask_array(attn_mask)
-        if mask.dtype == np.bool_:
-            scores = scores.masked_fill(np.broadcast_to(~mask, scores.shape), -np.inf)
-        else:
-            scores = scores + (attn_mask if isinstance(attn_mask, Tensor)
-                               else mask.astype(scores.dtype))
-    weights = _safe_softmax(scores)
-    if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p, training=True)
-    return weights @ v
-
 
 # ---- multi-head attention -------------------------------------------------------------------
 
@@ -238,7 +183,7 @@ class MultiheadAttention(Module):
             scores = scores + mask
         weights = _safe_softmax(scores)
         if self.dropout > 0.0 and self.training:
-            weights = dropout(weights, self.dropout, training=True)
+            weights = Dropout.apply(weights, p=self.dropout, rng=get_rng())
         out = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, e)
         out = self.out_proj(out)
         if self.batch_first and batched:

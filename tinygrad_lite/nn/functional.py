@@ -451,6 +451,6 @@ def batch_norm(
 
 
 # ---- sequence models: embedding, layer norm, attention (in their own modules) ---------------
-from .attention import scaled_dot_product_attention  # noqa: E402, F401
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402, F401
 from .embedding import embedding  # noqa: E402, F401
 from .layer_norm import layer_norm  # noqa: E402, F401

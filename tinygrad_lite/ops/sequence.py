@@ -127,7 +127,7 @@ class LayerNorm(Function):
         width = int(np.prod(x.shape[x.ndim - k:], dtype=np.int64))
         x2 = x.reshape(-1, width)
         inv_n = 1.0 / max(width, 1)
-        xhat = x2 - x2 @ np.full((width, 1), inv_n, x.dtype)  # row sums by matrix-vector products: faster than .sum(axis=1)
+        xhat = x2 - x2 @ np.full((width, 1), inv_n, x.dtype)  # a matrix-vector mean: fast
         var = np.einsum("ij,ij->i", xhat, xhat).reshape(-1, 1)  # no (M, width) temporary
         var *= inv_n
         var += eps
