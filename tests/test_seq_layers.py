@@ -261,3 +261,18 @@ def test_softmax_matches_torch(fn, dim):
     np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL)
     both_backward(y, ty, y.shape)
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), **TOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_far_below_the_maximum_and_masked_rows(dtype):
+    """The last-axis softmax shifts by the global maximum unless a row would underflow: rows
+    100 below the others, -inf entries and whole -inf rows (nan, as PyTorch) still match."""
+    torch = torch_or_skip()
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(dtype)
+    x[1] -= 100
+    x[2, :3] = -np.inf
+    for a in (x, x[[0, 2]], np.where(np.arange(4)[:, None] == 3, -np.inf, x)):
+        got = F.softmax(tl.Tensor(a), -1).data
+        want = torch.softmax(torch.from_numpy(a), -1).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                   atol=0)

@@ -389,10 +389,27 @@ def _row_sum(a: np.ndarray, axis: int) -> np.ndarray:
     return a.sum(axis=axis, keepdims=True)
 
 
+_LOWEST_ROW_SUM = 2e-9  # ~exp(-20): a row this far below the global maximum loses no accuracy
+
+
 def softmax(x: Any, axis: int) -> Any:
-    """exp(x) / sum(exp(x)) along `axis`, shifted by the maximum: an array, or a Softmax."""
+    """exp(x) / sum(exp(x)) along `axis`, shifted by the maximum: an array, or a Softmax.
+
+    Along the last axis the shift is first the maximum of the whole array (one fast reduction,
+    no per-row broadcast); a row whose largest exponential falls below ~exp(-20) (it would
+    lose accuracy to underflow) sends the whole array to the per-row maximum instead.
+    """
     if isinstance(x, Tensor):
         return Softmax.apply(x, axis=axis)
+    if axis == x.ndim - 1 and x.size and x.dtype in (np.float32, np.float64):
+        top = x.max()
+        if np.isfinite(top):
+            e = np.asarray(x - top)
+            np.exp(e, out=e)
+            total = _row_sum(e, axis)
+            if total.min() >= _LOWEST_ROW_SUM:
+                e /= total
+                return e
     e = np.asarray(x - x.max(axis=axis, keepdims=True))
     np.exp(e, out=e)
     e /= _row_sum(e, axis)
