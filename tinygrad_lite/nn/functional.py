@@ -450,3 +450,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     out = np.zeros(index.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, index[..., None], 1, axis=-1)
     return Tensor._make(out)
+
+
+# ---- sequence models: embedding, layer norm, attention (in their own modules) ---------------
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402, F401
+from .embedding import embedding  # noqa: E402, F401
+from .layer_norm import layer_norm  # noqa: E402, F401
