@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..core import dtypes
+from ..core.blas import row_sums
 from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
 from ..core.tensor import Function, Tensor, sum_to
@@ -380,12 +381,11 @@ def _require_floating(name: str, x: np.ndarray, axis: int) -> None:
     dtypes.require_floating(f"{name}{where}_kernel_impl", x.dtype)
 
 
-def _row_sum(a: np.ndarray, axis: int) -> np.ndarray:
-    """a summed along `axis`, kept as a size-1 axis: for the last axis of a float32/64 array
-    a matrix-vector product (several times faster than numpy's reduction over short rows)."""
-    if axis == a.ndim - 1 and a.ndim >= 1 and a.dtype in (np.float32, np.float64) and a.size:
-        n = a.shape[-1]
-        return (a.reshape(-1, n) @ np.ones((n, 1), a.dtype)).reshape(a.shape[:-1] + (1,))
+def _row_sum(a: Any, axis: int) -> Any:
+    """a summed along `axis`, kept as a size-1 axis; an array's last axis by one BLAS product
+    (core/blas.py: several times faster than numpy's reduction over short rows)."""
+    if type(a) is np.ndarray and axis == a.ndim - 1 and a.size and a.dtype.kind == "f":
+        return row_sums(a.reshape(-1, a.shape[-1])).reshape(a.shape[:-1] + (1,))
     return a.sum(axis=axis, keepdims=True)
 
 
@@ -428,11 +428,8 @@ class Softmax(Function):
 
     def backward(self, g):
         (s,) = self.saved_tensors
-        if isinstance(s, Tensor) or isinstance(g, Tensor):
-            return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
-        gs = np.asarray(g * s)  # s g - s sum(g s), in place
-        gs -= s * _row_sum(gs, self.axis)
-        return gs
+        gs = g * s
+        return gs - s * _row_sum(gs, self.axis)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
@@ -457,11 +454,7 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         (y,) = self.saved_tensors
-        if isinstance(y, Tensor) or isinstance(g, Tensor):
-            return g - np.exp(y) * g.sum(axis=self.axis, keepdims=True)
-        e = np.exp(y)
-        e *= _row_sum(np.asarray(g), self.axis)
-        return g - e
+        return g - np.exp(y) * _row_sum(g, self.axis)
 
 
 # ---- PyTorch-named elementwise and shape ops ------------------------------------------------
