@@ -1,4 +1,5 @@
-"""Data: MNIST-style files (IDX, Kaggle CSV) into numpy arrays, and mini-batches.
+"""Data: MNIST-style files (IDX, Kaggle CSV) into numpy arrays, mini-batches, and
+character-level text (:mod:`.text`: a vocabulary, encode/decode, a split, random batches).
 
     from tinygrad_lite.data import DataLoader, load_mnist, to_float
     images, labels = load_mnist("train")          # uint8 (60000, 28, 28), int64 (60000,)
@@ -17,17 +18,22 @@ from .files import (
     load_mnist,
 )
 from .loader import DataLoader, one_hot, to_float
+from .text import CharVocab, get_batch, load_text, split_train_val
 
 __all__ = [
+    "CharVocab",
     "MAX_IDX_BYTES",
     "DataError",
     "DataLoader",
     "dataset_files",
+    "get_batch",
     "default_data_root",
     "load_dataset",
     "load_idx",
     "load_kaggle_csv",
     "load_mnist",
+    "load_text",
     "one_hot",
+    "split_train_val",
     "to_float",
 ]
