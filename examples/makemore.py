@@ -6,7 +6,7 @@ split by name 80/10/10 into train, dev and test; every model learns P(next chara
 characters before it), with "." marking both the start and the end of a name, and is judged by
 its per-character cross-entropy (nats) on the dev names. Then it samples 20 new names.
 
-    python examples/makemore.py                   # the MLP of part 2 (Bengio et al. 2003): dev ~2.13
+    python examples/makemore.py                   # part 2: the MLP of Bengio et al. 2003
     python examples/makemore.py --model bigram    # part 1: a 27 x 27 table of counts, learned
     python examples/makemore.py --model lstm      # rnn, gru, lstm: recurrent nets over the name
     python examples/makemore.py --model transformer --save tf.npz
