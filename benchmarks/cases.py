@@ -71,10 +71,13 @@ class Sizes:
     thread_cnn_images: int = 3_840  # `mnist_cnn.py --epochs 1 --limit` (30 batches of 128)
     thread_repeats: int = 3  # runs of each thread setting (interleaved)
     thread_limit: int = 0  # `--limit` of the thread-choice runs (0: the full training set)
+    gpt_iters: int = 10  # char_gpt training iterations per timing (benchmarks/seq_cases.py)
+    makemore_steps: int = 200  # makemore MLP steps per timing
 
     @classmethod
     def smoke(cls) -> Sizes:
-        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500)
+        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500,
+                   gpt_iters=1, makemore_steps=5)
 
 
 TL_THREADS: Optional[int] = None  # set by run.py: tinygrad_lite's side runs on the examples'
@@ -867,3 +870,9 @@ CASES = {
     "threads": case_threads,
     "accuracy": case_accuracy,
 }
+
+
+# the sequence models' cases: benchmarks/seq_cases.py
+from seq_cases import SEQ_CASES  # noqa: E402
+
+CASES.update(SEQ_CASES)

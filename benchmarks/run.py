@@ -5,6 +5,7 @@
     python benchmarks/run.py --smoke          # tiny sizes, seconds (what the test runs)
     python benchmarks/run.py --long           # also time-to-accuracy of the examples (minutes)
     python benchmarks/run.py --only step,tiny --threads 1 --repeats 9
+    python benchmarks/run.py --only char_gpt,makemore --threads both   # the sequence models
 
 Prints a table of medians and ratios with the targets marked PASS/MISS, and (except
 with --smoke, unless --output is given) writes it to BENCHMARKS.md with the machine facts.
@@ -47,7 +48,7 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
 )
 ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "memory", "load", "threads",
-         "accuracy"]
+         "accuracy", "char_gpt", "makemore"]
 BUSY_CASES = ["step", "epoch", "cnn"]  # what the busy configuration measures
 CONFIGS = {"default": ["default"], "1": ["1"], "busy": ["busy"], "both": ["default", "1"],
            "all": ["default", "1", "busy"]}
@@ -375,6 +376,18 @@ TARGETS: List[Tuple[str, str, str, Optional[str], Limit]] = [
      1.2),
     ("one notebook step: package lines executed", "lines", "lines", None, 200),
     ("one notebook step: package files executed", "lines", "files", None, 8),
+]
+
+# ---- sequence models (benchmarks/seq_cases.py): examples/char_gpt.py and examples/makemore.py
+ROWS += [
+    ("char_gpt", "char_gpt iteration: tinygrad_lite", "tinygrad_lite", "pytorch"),
+    ("char_gpt", "char_gpt iteration: PyTorch (nanoGPT's architecture)", "pytorch", "pytorch"),
+    ("makemore", "makemore MLP step: tinygrad_lite", "tinygrad_lite", "pytorch"),
+    ("makemore", "makemore MLP step: PyTorch", "pytorch", "pytorch"),
+]
+TARGETS += [
+    ("char_gpt iteration: tinygrad_lite / PyTorch", "char_gpt", "tinygrad_lite", "pytorch", 1.5),
+    ("makemore MLP step: tinygrad_lite / PyTorch", "makemore", "tinygrad_lite", "pytorch", 1.0),
 ]
 
 

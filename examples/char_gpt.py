@@ -66,6 +66,7 @@ def train(args) -> int:
     text = charlm.read_data(args.data)
     vocab = CharVocab.from_text(text)
     train_data, val_data = split_train_val(vocab.encode(text), 0.9)
+    charlm.check_long_enough(args.data, val_data, "validation", block_size)
     print(f"data: {args.data.name}: {len(text):,} characters, vocabulary of {len(vocab)}; "
           f"train {len(train_data):,}, val {len(val_data):,}")
 

@@ -44,6 +44,13 @@ def read_data(path: Path) -> str:
     return text
 
 
+def check_long_enough(path: Path, split: Any, name: str, block_size: int) -> None:
+    """A split must hold one window of block_size + 1 characters (an input and its targets)."""
+    if len(split) < block_size + 1:
+        raise DataError(f"{path}: too short: its {name} split has {len(split)} characters, "
+                        f"fewer than the context of {block_size} + 1")
+
+
 def save(path: Optional[str], model: nn.Module, arch: Dict[str, Any]) -> None:
     """Write the model's weights and `arch` (what it is: kind, sizes, vocabulary) to `path`."""
     if path is None:

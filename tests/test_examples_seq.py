@@ -1,0 +1,143 @@
+"""examples/makemore.py and examples/char_gpt.py, run as scripts, shortened: a few hundred
+iterations each, asserting the loss falls below a bound that the full runs comfortably beat
+(makemore's MLP reaches dev loss <= 2.17, char_gpt val loss <= 1.91; examples/README.md has
+the measured figures), and their bad-input errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(script: str, *args, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--threads", "1", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )  # fmt: skip
+
+
+def loss_of(stdout: str, name: str) -> float:
+    m = re.search(rf"^{name} loss ([0-9.]+)$", stdout, re.M)
+    assert m, stdout
+    return float(m.group(1))
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def sampled_names(stdout: str, n: int) -> list:
+    lines = stdout.strip().splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("dev loss"))
+    return lines[i + 1: i + 1 + n]
+
+
+# ---- makemore ---------------------------------------------------------------------------------
+
+
+def test_makemore_mlp_shortened_learns_and_samples(tmp_path):
+    # 300 SGD steps of the default MLP (batch 128, lr 0.1 then 0.01): about 2.5; the full run
+    # (30,000 steps) reaches <= 2.17, and the uniform guess is ln 27 = 3.30
+    ckpt = tmp_path / "mlp.npz"
+    r = run_example("makemore.py", "--iters", 300, "--save", ckpt)
+    assert r.returncode == 0, r.stderr
+    dev = loss_of(r.stdout, "dev")
+    assert dev < 2.75
+    assert loss_of(r.stdout, "train") < 2.75
+    names = sampled_names(r.stdout, 20)
+    assert len(names) == 20 and all(re.fullmatch(r"[a-z]+|\.", n) for n in names), names
+    # the saved model loads and evaluates to the same dev loss, with no training
+    r2 = run_example("makemore.py", "--load", ckpt, "--num-samples", 2)
+    assert r2.returncode == 0, r2.stderr
+    assert loss_of(r2.stdout, "dev") == dev
+
+
+@pytest.mark.parametrize("model, iters, bound", [
+    ("bigram", 300, 2.6),  # the bigram optimum is ~2.45
+    ("rnn", 150, 3.0),
+    ("gru", 150, 3.0),
+    ("lstm", 150, 3.0),
+    ("transformer", 150, 3.0),
+])
+def test_makemore_other_models_learn(model, iters, bound):
+    r = run_example("makemore.py", "--model", model, "--iters", iters, "--num-samples", 3)
+    assert r.returncode == 0, r.stderr
+    assert loss_of(r.stdout, "dev") < bound  # below ln 27 = 3.30: it learned something
+    assert len(sampled_names(r.stdout, 3)) == 3
+
+
+def test_makemore_bad_input(tmp_path):
+    assert_one_line_error(run_example("makemore.py", "--iters", 0), "--iters")
+    assert_one_line_error(run_example("makemore.py", "--model", "cnn"), "--model")
+    missing = tmp_path / "missing.txt"
+    assert_one_line_error(run_example("makemore.py", "--data", missing), str(missing))
+    binary = tmp_path / "names.bin"
+    binary.write_bytes(b"anna\n\xff\xfe\x00bob\n")
+    assert_one_line_error(run_example("makemore.py", "--data", binary), str(binary))
+    assert_one_line_error(run_example("makemore.py", "--data", tmp_path), str(tmp_path))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert_one_line_error(run_example("makemore.py", "--data", empty), "empty")
+
+
+def test_makemore_refuses_a_checkpoint_of_another_model(tmp_path):
+    ckpt = tmp_path / "bigram.npz"
+    r = run_example("makemore.py", "--model", "bigram", "--iters", 1, "--num-samples", 0,
+                    "--save", ckpt)
+    assert r.returncode == 0, r.stderr
+    assert_one_line_error(run_example("makemore.py", "--model", "mlp", "--load", ckpt),
+                          str(ckpt), "bigram")
+    assert_one_line_error(run_example("char_gpt.py", "--load", ckpt), str(ckpt))
+    not_npz = tmp_path / "junk.npz"
+    not_npz.write_text("not a checkpoint")
+    assert_one_line_error(run_example("makemore.py", "--load", not_npz), str(not_npz))
+    assert_one_line_error(run_example("makemore.py", "--load", tmp_path / "none.npz"),
+                          "none.npz")
+    # --save may not overwrite the data it reads
+    assert_one_line_error(run_example("makemore.py", "--data", ckpt, "--save", ckpt), "--save")
+
+
+# ---- char_gpt ---------------------------------------------------------------------------------
+
+
+def test_char_gpt_shortened_learns_and_samples(tmp_path):
+    # 300 iterations of nanoGPT's baby configuration (warm-up 100, cosine to 1e-4 over the
+    # 300): about 2.4; the full 2,000 reach <= 1.91, the uniform guess is ln 65 = 4.17
+    ckpt = tmp_path / "gpt.npz"
+    r = run_example("char_gpt.py", "--iters", 300, "--sample", 200, "--save", ckpt,
+                    timeout=300)
+    assert r.returncode == 0, r.stderr
+    val = loss_of(r.stdout, "val")
+    assert val < 2.7
+    sample = r.stdout.split(f"val loss {val:.4f}\n", 1)[1].rsplit("\nwall time", 1)[0]
+    assert len(sample) == 200
+    # loading with another text: its vocabulary differs, a one-line error
+    other = tmp_path / "other.txt"
+    other.write_text("abc abc abc\n" * 100)
+    assert_one_line_error(run_example("char_gpt.py", "--data", other, "--load", ckpt),
+                          str(ckpt), "vocab")
+    # loading without training evaluates the same model again
+    r2 = run_example("char_gpt.py", "--load", ckpt, "--sample", 0)
+    assert r2.returncode == 0, r2.stderr
+    assert loss_of(r2.stdout, "val") == val
+
+
+def test_char_gpt_bad_input(tmp_path):
+    assert_one_line_error(run_example("char_gpt.py", "--iters", 0), "--iters")
+    assert_one_line_error(run_example("char_gpt.py", "--sample", -1), "--sample")
+    missing = tmp_path / "missing.txt"
+    assert_one_line_error(run_example("char_gpt.py", "--data", missing), str(missing))
+    short = tmp_path / "short.txt"
+    short.write_text("to be or not to be\n")
+    assert_one_line_error(run_example("char_gpt.py", "--data", short, "--iters", 1), "short")
