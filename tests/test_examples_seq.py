@@ -63,17 +63,29 @@ def test_makemore_mlp_shortened_learns_and_samples(tmp_path):
     assert loss_of(r2.stdout, "dev") == dev
 
 
+@pytest.fixture(scope="module")
+def few_names(tmp_path_factory):
+    """The first 4,000 names of names.txt: the sequence models' evaluation of the whole
+    training split is the slow part of a short run."""
+    path = tmp_path_factory.mktemp("names") / "names4000.txt"
+    lines = (ROOT / "data" / "names" / "names.txt").read_text().splitlines()
+    path.write_text("\n".join(lines[:4000]) + "\n")
+    return path
+
+
 @pytest.mark.parametrize("model, iters, bound", [
-    ("bigram", 300, 2.6),  # the bigram optimum is ~2.45
-    ("rnn", 150, 3.0),
-    ("gru", 150, 3.0),
-    ("lstm", 150, 3.0),
-    ("transformer", 150, 3.0),
+    ("bigram", 300, 2.65),  # the bigram optimum is ~2.45
+    ("rnn", 100, 2.6),
+    ("gru", 100, 2.6),
+    ("lstm", 100, 2.6),
+    ("transformer", 100, 2.7),
 ])
-def test_makemore_other_models_learn(model, iters, bound):
-    r = run_example("makemore.py", "--model", model, "--iters", iters, "--num-samples", 3)
+def test_makemore_other_models_learn(few_names, model, iters, bound):
+    # the full runs reach about 2.0-2.1 (bigram 2.45); the uniform guess is ln 27 = 3.30
+    r = run_example("makemore.py", "--model", model, "--iters", iters, "--num-samples", 3,
+                    "--data", few_names)
     assert r.returncode == 0, r.stderr
-    assert loss_of(r.stdout, "dev") < bound  # below ln 27 = 3.30: it learned something
+    assert loss_of(r.stdout, "dev") < bound
     assert len(sampled_names(r.stdout, 3)) == 3
 
 
