@@ -124,16 +124,17 @@ def test_makemore_refuses_a_checkpoint_of_another_model(tmp_path):
 
 
 def test_char_gpt_shortened_learns_and_samples(tmp_path):
-    # 300 iterations of nanoGPT's baby configuration (warm-up 100, cosine to 1e-4 over the
-    # 300): about 2.4; the full 2,000 reach <= 1.91, the uniform guess is ln 65 = 4.17
+    # 150 iterations of nanoGPT's baby configuration (warm-up 100, cosine to 1e-4 over the
+    # 150): about 2.5; the full 2,000 reach <= 1.91; the uniform guess is ln 65 = 4.17 and
+    # the characters' own frequencies give 3.3
     ckpt = tmp_path / "gpt.npz"
-    r = run_example("char_gpt.py", "--iters", 300, "--sample", 200, "--save", ckpt,
+    r = run_example("char_gpt.py", "--iters", 150, "--sample", 100, "--save", ckpt,
                     timeout=300)
     assert r.returncode == 0, r.stderr
     val = loss_of(r.stdout, "val")
-    assert val < 2.7
+    assert val < 2.75
     sample = r.stdout.split(f"val loss {val:.4f}\n", 1)[1].rsplit("\nwall time", 1)[0]
-    assert len(sample) == 200
+    assert len(sample) == 100
     # loading with another text: its vocabulary differs, a one-line error
     other = tmp_path / "other.txt"
     other.write_text("abc abc abc\n" * 100)
