@@ -226,9 +226,9 @@ def test_cross_entropy_bad_targets():
         F.cross_entropy(t64(np.zeros(3)), np.array([0]))
 
 
-def test_pow_needs_a_scalar_exponent():
-    with pytest.raises(TypeError, match="scalar exponent"):
-        t64([1.0]) ** t64([2.0])
+def test_pow_with_a_tensor_exponent_is_elementwise():
+    y = t64([2.0, 3.0]) ** t64([2.0, 0.5])  # as PyTorch (it used to be refused)
+    np.testing.assert_allclose(y.data, [4.0, 3.0**0.5])
 
 
 # ---- numerical stability --------------------------------------------------------------------

@@ -201,8 +201,9 @@ def test_conv_channel_mismatch_names_layer_and_shapes():
 def test_wrong_ndim_names_layer_and_shape():
     with pytest.raises(tl.ShapeError, match=r"Conv2d\(1, 1.*got \(8, 8\)"):
         nn.Conv2d(1, 1, 3)(tl.zeros(8, 8))
-    with pytest.raises(tl.ShapeError, match=r"MaxPool2d\(kernel_size=\(2, 2\).*\(1, 8, 8\)"):
-        nn.MaxPool2d(2)(tl.zeros(1, 8, 8))
+    # (1, 8, 8) is an unbatched image, as in PyTorch; a 2-D input is refused
+    with pytest.raises(tl.ShapeError, match=r"MaxPool2d\(kernel_size=\(2, 2\).*\(8, 8\)"):
+        nn.MaxPool2d(2)(tl.zeros(8, 8))
     with pytest.raises(tl.ShapeError, match=r"AvgPool2d: expected a 4-D input.*\(8,\)"):
         F.avg_pool2d(tl.zeros(8), 2)
 

@@ -34,9 +34,12 @@ from tinygrad_lite.core import ops as core_ops
 from tinygrad_lite.nn import functional as F
 from tinygrad_lite.ops import activation as ops_activation
 from tinygrad_lite.ops import conv as ops_nn
+from tinygrad_lite.ops import conv_options as ops_conv_options
+from tinygrad_lite.ops import einsum as ops_einsum
 from tinygrad_lite.ops import inplace as ops_inplace
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
+from tinygrad_lite.ops import shape as ops_shape
 from tinygrad_lite.tools.testing import (
     arrays,
     away_from_zero,
@@ -767,10 +770,96 @@ def test_batch_norm_eval(case, affine, data, seed):
     assert ggc(lambda *a: bn(*a).sin(), x, *params, seed=seed)
 
 
+# ---- sequence-model ops (ops/shape.py, ops/einsum.py) -------------------------------------------
+@covers(ops_shape.Tril, ops_shape.Triu)
+@FAST
+@given(arrays(shapes(min_dims=2)), st.integers(-2, 2), gradient_seeds())
+def test_tril_triu(x, k, seed):
+    assert ggc(lambda a: a.tril(k) * a.triu(-k), x, seed=seed)
+
+
+@covers(ops_shape.Flip, ops_shape.Repeat, ops_shape.Cumsum)
+@FAST
+@given(arrays(shapes(min_dims=1)), st.data(), gradient_seeds())
+def test_flip_repeat_cumsum(x, data, seed):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    sizes = data.draw(st.lists(st.integers(1, 2), min_size=x.ndim + 1, max_size=x.ndim + 1))
+    assert ggc(lambda a: a.flip(dim) * a, x, seed=seed)
+    assert ggc(lambda a: a.repeat(*sizes) ** 2, x, seed=seed)
+    assert ggc(lambda a: a.cumsum(dim) ** 2, x, seed=seed)
+
+
+@covers(ops_shape.TakeAlong, ops_shape.PutAlong)
+@FAST
+@given(separated_arrays(shapes(min_dims=1)), st.data(), gradient_seeds())
+def test_sort_topk(x, data, seed):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    k = data.draw(st.integers(1, x.shape[dim]))
+    assert ggc(lambda a: a.sort(dim, descending=True).values ** 2, x, seed=seed)
+    assert ggc(lambda a: a.topk(k, dim).values.sin(), x, seed=seed)
+
+
+@covers(ops_shape.Rsqrt, ops_shape.PowTensor)
+@FAST
+@given(broadcastable_arrays(elements=values(0.5, 3.0)), gradient_seeds())
+def test_rsqrt_and_tensor_power(xb, seed):
+    x, b = xb
+    assert ggc(lambda a: a.rsqrt(), x, seed=seed)
+    assert ggc(lambda a, e: a ** (e - 1.5), x, b, seed=seed)
+    assert ggc(lambda a, e: a**e, x, np.zeros_like(b), seed=seed)  # exponent 0
+
+
+@covers(ops_shape.RoundedDiv)
+def test_rounded_division_has_zero_derivatives():
+    a, b = np.array([1.3, -2.7, 5.1]), np.array([0.7, 1.1, -2.0])
+    for mode in ("trunc", "floor"):
+        assert ggc(lambda x, y, m=mode: x.div(y, rounding_mode=m) * x * y, a, b)
+
+
+@covers(ops_einsum.Einsum)
+@pytest.mark.parametrize("equation,shapes_", [
+    ("ij,jk->ik", [(2, 3), (3, 2)]), ("bij,bjk", [(2, 2, 3), (2, 3, 2)]), ("ii->i", [(3, 3)]),
+    ("iij->j", [(2, 2, 3)]), ("ij->", [(2, 3)]), ("i,j->ij", [(3,), (2,)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)]), ("...ij,...jk", [(2, 2, 3), (3, 2)]),
+    ("ij,ij->i", [(2, 3), (1, 3)]), ("ij,k->ijk", [(2, 3), (2,)]),
+])
+def test_einsum(equation, shapes_):
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal(s) for s in shapes_]
+    assert ggc(lambda *a: tl.einsum(equation, *a), *xs)
+    assert ggc(lambda *a: tl.einsum(equation, *a).sin(), *xs)
+
+
 # ---- every op is covered ---------------------------------------------------------------------
+# ---- conv2d / pool options: padding and kernel dilation ---------------------------------------
+@covers(ops_conv_options.Pad2d)
+@FAST
+@given(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), gradient_seeds())
+def test_pad2d_and_asymmetric_same_padding(top, bottom, left, right, seed):
+    x = np.random.default_rng(seed).standard_normal((2, 3, 3, 4))
+    w = np.random.default_rng(seed + 1).standard_normal((2, 3, 2, 3))
+    assert ggc(lambda a: ops_conv_options.pad2d(a, (top, bottom, left, right)) ** 2, x, seed=seed)
+    # an even kernel under padding="same" pads asymmetrically through Pad2d
+    assert ggc(lambda a, b: F.conv2d(a, b, padding="same") ** 2, x, w, seed=seed)
+
+
+@covers(ops_conv_options.DilateKernel)
+@FAST
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), gradient_seeds())
+def test_dilated_and_grouped_convolution(dh, dw, groups, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2 * groups, 7, 7))
+    w = rng.standard_normal((2 * groups, 2, 2, 2))
+    b = rng.standard_normal(2 * groups)
+    assume((dh, dw) != (1, 1))
+    fn = lambda a, k, c: F.conv2d(a, k, c, dilation=(dh, dw), groups=groups) ** 2  # noqa: E731
+    assert ggc(fn, x, w, b, seed=seed)
+
+
 def _op_classes():
     found = set()
-    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace):
+    for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace, ops_shape,
+                   ops_einsum, ops_conv_options):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

@@ -167,8 +167,8 @@ class Doubler(nn.Module):
     (lambda: torch.nn.Sequential(torch.nn.MaxPool2d(2, ceil_mode=True)), "ceil_mode"),
     (lambda: torch.nn.AvgPool2d(2, count_include_pad=False), "count_include_pad"),
     (lambda: torch.nn.Softmax(), "dim=None"),
-    (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LSTM(2, 2)),
-     r"layer '1' \(LSTM\) has no tinygrad_lite equivalent"),
+    (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Bilinear(2, 2, 2)),
+     r"layer '1' \(Bilinear\) has no tinygrad_lite equivalent"),
     (lambda: torch.nn.Linear(2, 2, dtype=torch.float16), "float16"),
 ])
 def test_from_torch_names_what_it_cannot_convert(make, message):

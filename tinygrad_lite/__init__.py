@@ -11,13 +11,16 @@ import numpy as np
 from . import (
     autograd,
     func,
+    functions,
     nn,
     ops,  # noqa: F401 - the op library around the core: adds its Tensor methods
     optim,
+    utils,
 )
 from .autograd import once_differentiable
 from .core.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Function, ShapeError, Tensor
+from .devices import accelerator, backends, cuda, device
 from .io import (
     interop,  # imports torch when a function needs it
     load,
@@ -43,7 +46,19 @@ from .ops.factories import (
     zeros,
     zeros_like,
 )
-from .random import manual_seed, rand, randn
+from .random import (
+    Generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    rand,
+    randint,
+    randn,
+    randperm,
+    seed,
+    set_rng_state,
+)
 from .threads import get_num_threads, restore_num_threads, set_num_threads
 from .tools import viz
 from .tools.compare import compare_gradients
@@ -58,8 +73,15 @@ float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
 bool_ = np.bool_
 globals()["bool"] = np.bool_  # not `bool = ...`: that would shadow the builtin in this module
+long, double, half, short = np.int64, np.float64, np.float16, np.int16  # PyTorch's aliases
+globals().update({"float": np.float32, "int": np.int32})  # (builtin names: as `bool`)
 # `tl.onnx` (the exporter) is left out of __all__ as well: `from tinygrad_lite import *` would
 # otherwise shadow the onnx package itself
+
+# PyTorch's module-level functions: tl.exp(x), tl.softmax(x, dim), tl.tril(x), ... (functions.py).
+# Those named like builtins (sum, max, min, abs, pow) stay out of __all__, as `bool` does.
+globals().update({name: getattr(functions, name) for name in functions.__all__})
+_BUILTIN_NAMES = {"abs", "sum", "max", "min", "pow"}
 
 __all__ = [
     "Function",
@@ -101,6 +123,7 @@ __all__ = [
     "ones",
     "ones_like",
     "optim",
+    "utils",
     "rand",
     "set_grad_enabled",
     "set_num_threads",
@@ -115,4 +138,20 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
-]
+    "Generator",
+    "accelerator",
+    "double",
+    "half",
+    "long",
+    "short",
+    "backends",
+    "cuda",
+    "device",
+    "get_rng_state",
+    "initial_seed",
+    "multinomial",
+    "randint",
+    "randperm",
+    "seed",
+    "set_rng_state",
+] + [name for name in functions.__all__ if name not in _BUILTIN_NAMES]

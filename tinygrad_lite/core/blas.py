@@ -10,7 +10,8 @@ by `benchmarks/run.py` (figures in BENCHMARKS.md; docs/performance.md says how):
   larger one only after copying ("packing") its operands; for the first layer's x (N, 784) @
   W^T (784, 10) packing reads the big x twice. In row blocks of BLOCK_WORK multiply-adds every
   block takes the direct path and x is read once. Products of a few columns only: for wider
-  outputs the blocks are slower (MIN_BLOCK_ROWS).
+  outputs the blocks are slower (MIN_BLOCK_ROWS). Only for a big x: under PARALLEL_WORK
+  multiply-adds (a mini-batch) x stays in cache, and one call is faster.
 * **Sums and maxima along short rows.** numpy reduces each row of an (N, C) array on its own,
   which for C = 10 costs more than the arithmetic: `column_sums` and `row_sums` are products
   with a vector of ones, `row_max` reduces the transposed copy (up to SHORT_ROW columns).
@@ -147,14 +148,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b (numpy's semantics). A 2-D b with a narrow output is applied to a's rows in blocks;
     with several threads, a's rows (or, for a short a, the shared axis) are shared out."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or b.ndim != 2 or a.ndim < 2 or (
-            a.size * b.shape[1] < BLOCK_WORK):
-        return a @ b  # small products (one block), and Tensors (a backward being recorded)
+            a.size * b.shape[1] < PARALLEL_WORK):
+        return a @ b  # products that fit in cache, and Tensors (a backward being recorded)
     k, n = b.shape
     m = a.size // k if k else 0
     rows = BLOCK_WORK // max(k * n, 1)
     blocked = MIN_BLOCK_ROWS <= rows < m
     if not blocked:
-        if _threads == 1 or a.ndim != 2 or m * n * k < PARALLEL_WORK:
+        if _threads == 1 or a.ndim != 2:
             return a @ b
         if m < k and n < k:  # a small output over a long shared axis: g^T @ x
             return sum(_shared(lambda lo, hi: a[:, lo:hi] @ b[lo:hi], k, 1, m * n * k))

@@ -205,8 +205,9 @@ class Tensor:
                 raise RuntimeError(f"{who}: grad can be implicitly created only for a scalar "
                                    f"output; this tensor has shape {self.shape}. Pass the "
                                    "gradient of that shape.")
-            gradient = np.ones(self.shape, self.dtype)
-        elif not isinstance(gradient, Tensor):
+            ones = np.ones(self.shape, self.dtype)
+            return Tensor._make(ones) if create_graph else ones
+        if not isinstance(gradient, Tensor):
             gradient = to_array(gradient, self.dtype)
         if gradient.shape != self.shape:
             raise RuntimeError(f"{who}: grad has shape {gradient.shape} but the tensor has "
@@ -306,39 +307,36 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What forward saved: arrays in an ordinary backward, Tensors while recording."""
+        """What forward saved: arrays in an ordinary backward, Tensors while recording. An
+        input's array is read from that input now, so a leaf's `.data` assigned since is
+        seen, as in PyTorch; a tensor changed in place since it was saved is an error."""
         if self._saved is None:
             raise RuntimeError(f"{self!r}: trying to backward through the graph a second "
                                "time; its saved arrays were freed. Pass retain_graph=True to "
                                "the first backward().")
-        if not self._versions:
-            saved = self._saved
-            return saved if not grad_mode.enabled else tuple(
-                [Tensor._make(a) if isinstance(a, np.ndarray) else a for a in saved])
-        return tuple([self._unpack(a, v) for a, v in zip(self._saved, self._versions)])
+        for counter, version, k, i in self._versions:
+            if counter is not None and counter[0] != version:
+                what = (f"input {k} of {self!r} (shape {self._saved[i].shape})" if k >= 0
+                        else f"the output of {self!r}")
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: {what} is at version {counter[0]}; expected "
+                    f"version {version} instead. Do the in-place update after backward(), or "
+                    "use an out-of-place op.")
+        if grad_mode.enabled:
+            return self._recorded()
+        return tuple([a.data if isinstance(a, Tensor) else a for a in self._saved])
 
-    def _unpack(self, a: Any, version: Optional[tuple]) -> Any:
-        """A saved array as backward uses it: a leaf's current `.data`, as PyTorch (which
-        saves the leaf, not its values); a Tensor at its place in the graph while recording."""
-        if version is None:  # a constant
-            return Tensor._make(a) if grad_mode.enabled and isinstance(a, np.ndarray) else a
-        k, counter, at = version
-        if counter is not None and counter[0] != at:
-            what = (f"the output of {self!r}" if k < 0
-                    else f"input {k} of {self!r} (shape {np.shape(a)})")
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: {what} is at version {counter[0]}; expected version "
-                f"{at} instead. Do the in-place update after backward(), or use an out-of-place "
-                "op.")
-        node = self.next[k] if k >= 0 else self
-        if type(node) is AccumulateGrad and node.variable is not None:
-            return node.variable if grad_mode.enabled else node.variable.data
-        if not grad_mode.enabled:
-            return a
-        t = Tensor._make(a, node is not None, node)
-        t._counter = counter
-        return t
+    def _recorded(self) -> tuple:
+        """The saved values for a backward being recorded (create_graph): an input as itself,
+        the output as a tensor whose grad_fn is this node, any other array as a constant
+        (anything else, None say, as it is)."""
+        saved = [Tensor._make(a) if type(a) is np.ndarray else a for a in self._saved]
+        for counter, _, k, i in self._versions:
+            if k < 0:
+                saved[i] = Tensor._make(self._saved[i], True, self)
+                saved[i]._counter = counter
+        return tuple(saved)
 
     @property
     def next_functions(self) -> tuple:
@@ -359,7 +357,7 @@ class Function:
         for x in inputs:
             if isinstance(x, Tensor):
                 if x._view is not None:
-                    x._refresh()
+                    x._refresh()  # a view of a base changed in place since: a current grad_fn
                 arrays.append(x.data)
                 if x.requires_grad and enabled:
                     record = True
@@ -371,7 +369,7 @@ class Function:
             needs.append(False)
             nodes.append(None)
         ctx.needs_input_grad = tuple(needs)
-        ctx._saved = ()
+        ctx._saved = ctx._versions = ()
         try:
             data = ctx.forward(*arrays, **options)
         except ValueError as e:
@@ -388,14 +386,13 @@ class Function:
             ctx.next = tuple(nodes)
             ctx._seq = next(sequence)
             ctx._shape, ctx._dtype = data.shape, data.dtype
-            ctx._versions = _versions(ctx._saved, inputs, arrays, out) if ctx._saved else ()
+            if ctx._saved:
+                ctx._saved, ctx._versions = _remember(ctx._saved, inputs, arrays, out)
         return out
 
     def gradients(self, g: Any) -> tuple:
         """`backward(g)` checked: one gradient per input, None or of the input's shape
         (summed back over broadcast axes); arrays, or Tensors while recording."""
-        if self._saved is None:
-            self.saved_tensors  # noqa: B018 - raises: the graph was freed by a backward
         grads = self.backward(g)
         if type(grads) is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
@@ -469,24 +466,24 @@ def _mark_view(cls: type, out: Tensor, first: Tensor, options: dict) -> None:
     out._view = (base, make, base._version)
 
 
-def _versions(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
-    """Per saved array: (k, counter, version) for input k's array, or k = -1 for the output's
-    (or the array the output is a view of, as Max returns it); (k, None, None) for a constant
-    input k (nothing changes it); None for anything else. () when nothing is an input's."""
-    versions = []
-    for a in saved:
+def _remember(saved: tuple, inputs: tuple, arrays: list, out: Tensor) -> tuple:
+    """(what backward reads, the versions it checks) for the arrays forward saved: an input
+    Tensor's array becomes that input; the output's array (or the array the output is a view
+    of, as Max returns it) stays, with the output's version counter; any other array is a
+    constant. Versions: (counter, version now, input k or -1 for the output, index saved);
+    a constant input's has no counter (nothing changes it) and is noted for tools/trace.py."""
+    entries, versions = list(saved), []
+    for i, a in enumerate(saved):
         for k, array in enumerate(arrays):
-            if array is a:  # (the first, when one array is passed twice)
+            if array is a:  # (the first, if passed twice)
                 x = inputs[k]
                 break
-        else:
-            d = out.data
-            k, x = (-1, out) if a is not None and (a is d or a is d.base) else (None, None)
-        if k is None:
-            versions.append(None)
-        elif isinstance(x, Tensor):
+        else:  # not an input's: the output's, or a constant
+            k, x = -1, (out if a is not None and (a is out.data or a is out.data.base) else None)
+        if isinstance(x, Tensor):
+            entries[i] = x if k >= 0 else a
             counter = x._shared_counter()
-            versions.append((k, counter, int(counter[0])))
-        else:
-            versions.append((k, None, None))
-    return tuple(versions) if any(versions) else ()
+            versions.append((counter, int(counter[0]), k, i))
+        elif k >= 0:
+            versions.append((None, None, k, i))
+    return tuple(entries), tuple(versions)

@@ -5,8 +5,27 @@ character-level text (:mod:`.text`: a vocabulary, encode/decode, a split, random
     images, labels = load_mnist("train")          # uint8 (60000, 28, 28), int64 (60000,)
     for xb, yb in DataLoader(to_float(images), labels, batch_size=128, shuffle=True, rng=0):
         ...
+
+PyTorch's form, `tinygrad_lite.utils.data` (the same classes):
+
+    ds = TensorDataset(tl.tensor(images), tl.tensor(labels))
+    for xb, yb in DataLoader(ds, batch_size=64, shuffle=True): ...   # Tensors
 """
 
+from .datasets import (
+    BatchSampler,
+    ConcatDataset,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    default_collate,
+    default_convert,
+    random_split,
+)
 from .files import (
     MAX_IDX_BYTES,
     DataError,
@@ -22,6 +41,18 @@ from .text import CharVocab, get_batch, load_text, split_train_val
 
 __all__ = [
     "CharVocab",
+    "BatchSampler",
+    "ConcatDataset",
+    "Dataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "default_collate",
+    "default_convert",
+    "random_split",
     "MAX_IDX_BYTES",
     "DataError",
     "DataLoader",

@@ -6,9 +6,10 @@ buffers (batch norm's running statistics and ``num_batches_tracked``), the same
     torch_model = tl.interop.to_torch(model)          # continue training in PyTorch
     model = tl.interop.from_torch(torch_model)        # and come back
 
-Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU, Sigmoid, Tanh,
-Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten, Dropout, Identity and Sequential
-(names kept, nested too). A layer held twice stays one layer held twice.
+Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, RNN, GRU, LSTM, RNNCell, GRUCell,
+LSTMCell, ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d,
+Flatten, Unflatten, Dropout, Identity and Sequential (names kept, nested too). A layer held
+twice stays one layer held twice.
 Anything else, or a PyTorch option this framework lacks (dilation, groups, ceil_mode...),
 raises :class:`ConversionError` naming the layer. PyTorch is imported on first use only;
 without it the functions raise ImportError with one line saying how to install it.
@@ -78,8 +79,11 @@ def _where(path: str) -> str:
 def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
     tnn = torch.nn
     dtype = None
-    if isinstance(m, (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d)):
+    if isinstance(m, (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.RNNBase,
+                      nn.RNNCellBase)):
         dtype = _torch_dtype(torch, _tl_dtype(m), _where(path))
+    if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
+        return _recurrent_layer(tnn, m, kind, dtype)
     if isinstance(m, nn.Linear):
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
     if isinstance(m, nn.Conv2d):
@@ -107,9 +111,26 @@ def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
     return simple[kind]()
 
 
-_TO_TORCH = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.Sigmoid,
-             nn.Tanh, nn.Identity, nn.LeakyReLU, nn.GELU, nn.Softmax, nn.LogSoftmax, nn.Flatten,
+_TO_TORCH = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.RNN, nn.GRU, nn.LSTM,
+             nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity,
+             nn.LeakyReLU, nn.GELU, nn.Softmax, nn.LogSoftmax, nn.Flatten,
              nn.Dropout, nn.MaxPool2d, nn.AvgPool2d, nn.Unflatten)
+
+
+def _recurrent_layer(lib: Any, m: Any, kind: type, dtype: Any) -> Any:
+    """An RNN, GRU, LSTM or cell of the library `lib` (``torch.nn`` or ``tinygrad_lite.nn``)
+    with the options of `m` (a layer of the other library) and parameters of `dtype`."""
+    name = kind.__name__
+    if name.endswith("Cell"):
+        extra = {"nonlinearity": m.nonlinearity} if name == "RNNCell" else {}
+        return getattr(lib, name)(m.input_size, m.hidden_size, bias=m.bias, dtype=dtype,
+                                  **extra)
+    extra = {"nonlinearity": m.nonlinearity} if name == "RNN" else {}
+    if name == "LSTM":
+        extra["proj_size"] = m.proj_size
+    return getattr(lib, name)(m.input_size, m.hidden_size, num_layers=m.num_layers,
+                              bias=m.bias, batch_first=m.batch_first, dropout=m.dropout,
+                              bidirectional=m.bidirectional, dtype=dtype, **extra)
 
 
 def _same_forward(m: Any, cls: type) -> bool:
@@ -173,8 +194,12 @@ def _conv_padding(m: Any, path: str) -> Any:
 
 def _from_torch_layer(torch: Any, m: Any, path: str) -> nn.Module:
     tnn = torch.nn
-    if isinstance(m, (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d)):
+    if isinstance(m, (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.RNNBase,
+                      tnn.RNNCellBase)):
         dtype = _numpy_dtype(torch, _torch_dtype_of(torch, m), _where(path))
+    recurrent = (tnn.RNN, tnn.GRU, tnn.LSTM, tnn.RNNCell, tnn.GRUCell, tnn.LSTMCell)
+    if isinstance(m, recurrent):
+        return _recurrent_layer(nn, m, next(c for c in recurrent if isinstance(m, c)), dtype)
     if isinstance(m, tnn.Linear):
         return nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
     if isinstance(m, tnn.Conv2d):
@@ -219,7 +244,8 @@ def _from_torch_layer(torch: Any, m: Any, path: str) -> nn.Module:
 
 def _from_torch_classes(torch: Any) -> tuple:
     tnn = torch.nn
-    return (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.MaxPool2d,
+    return (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.RNN, tnn.GRU,
+            tnn.LSTM, tnn.RNNCell, tnn.GRUCell, tnn.LSTMCell, tnn.MaxPool2d,
             tnn.AvgPool2d, tnn.Softmax, tnn.Unflatten, tnn.ReLU, tnn.Sigmoid, tnn.Tanh,
             tnn.Identity, tnn.LeakyReLU, tnn.GELU, tnn.LogSoftmax, tnn.Flatten, tnn.Dropout)
 

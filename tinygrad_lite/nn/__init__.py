@@ -1,6 +1,6 @@
 """Neural-network building blocks, named as in PyTorch's `torch.nn`."""
 
-from . import functional, init
+from . import functional, init, utils
 from .conv import Conv2d
 from .dropout import Dropout
 from .layers import (
@@ -25,6 +25,7 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
 __all__ = [
     "AvgPool2d",
@@ -61,6 +62,15 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "Unflatten",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "functional",
     "init",
+    "utils",
 ]

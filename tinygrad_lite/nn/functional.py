@@ -12,6 +12,7 @@ from ..core import ops as core
 from ..core.ops import pick_axis
 from ..core.tensor import Tensor, as_tensor
 from ..ops import conv as ops_nn
+from ..ops import conv_options
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
 from ..random import get_rng
@@ -379,35 +380,52 @@ def binary_cross_entropy_with_logits(
 
 
 def conv2d(
-    x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1, padding: Any = 0
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, OH, OW).
+    """2-D cross-correlation: x (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw),
+    bias (O,) -> (N, O, OH, OW), OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1 (likewise OW).
 
-    OH = (H + 2 * padding - kh) // stride + 1 (likewise OW); `stride` and `padding` are an int
-    or an (h, w) pair.
-    """
-    stride, padding = ops_nn.pair(stride, "stride"), ops_nn.pair(padding, "padding")
-    if min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride must be >= 1 and padding >= 0, got {stride}, {padding}")
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ops_nn.Conv2d.apply(*inputs, stride=stride, padding=padding)
+    `stride`, `padding` and `dilation` are an int or an (h, w) pair; `padding` may also be
+    "valid" (none) or "same" (output size = input size; stride 1). PyTorch's options
+    (`ops/conv_options.py`)."""
+    return conv_options.conv2d(x, weight, bias, stride, padding, dilation, groups)
 
 
-def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    """Maximum over kh x kw windows of x (N, C, H, W); `stride` defaults to `kernel_size`."""
-    kernel_size = ops_nn.pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else ops_nn.pair(stride, "stride")
-    return ops_nn.MaxPool2d.apply(
-        x, kernel_size=kernel_size, stride=stride, padding=ops_nn.pair(padding, "padding")
+def max_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """Maximum over kh x kw windows of x (N, C, H, W) or (C, H, W); `stride` defaults to
+    `kernel_size`; `ceil_mode` keeps a last partial window (PyTorch's rule)."""
+    return conv_options.max_pool2d(
+        x, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
 
 
-def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    """Mean over kh x kw windows of x (N, C, H, W) (zero padding counted, as PyTorch)."""
-    kernel_size = ops_nn.pair(kernel_size, "kernel_size")
-    stride = kernel_size if stride is None else ops_nn.pair(stride, "stride")
-    return ops_nn.AvgPool2d.apply(
-        x, kernel_size=kernel_size, stride=stride, padding=ops_nn.pair(padding, "padding")
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: Optional[int] = None,
+) -> Tensor:
+    """Mean over kh x kw windows of x (N, C, H, W) or (C, H, W): zero padding counted unless
+    `count_include_pad=False`; `ceil_mode` and `divisor_override` as PyTorch."""
+    return conv_options.avg_pool2d(
+        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
 
 
@@ -448,3 +466,22 @@ def batch_norm(
         momentum=momentum,
         eps=eps,
     )
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 (..., num_classes): 1 at each value's class, 0 elsewhere. `num_classes=-1` takes
+    the largest value + 1. The values must be int64 and in [0, num_classes)."""
+    index = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if index.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if index.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(index.max()) + 1
+    if index.size and index.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if index.size and index.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(index.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, index[..., None], 1, axis=-1)
+    return Tensor._make(out)

@@ -21,14 +21,14 @@ import warnings
 from typing import Any, Optional
 
 from ..core.tensor import Tensor
-from ..random import get_rng
+from ..random import as_numpy
 
 
 def _generator(generator: Optional[Any], rng: Optional[Any]) -> Any:
     if generator is not None and rng is not None:
         raise TypeError("pass the random generator as `generator` or `rng`, not both")
     chosen = generator if generator is not None else rng
-    return get_rng() if chosen is None else chosen
+    return as_numpy(chosen)  # None: the default generator; a tl.Generator: its numpy one
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:

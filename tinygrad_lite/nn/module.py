@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
 
+from .. import devices
 from ..core.tensor import Tensor
 
 
@@ -173,11 +174,14 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, dtype: Any) -> Module:
-        """Cast floating parameters (and their grads) and floating buffers to `dtype` (e.g.
-        np.float64). A parameter whose dtype changes gets a new array and a version bump; one
-        already of that dtype is left alone."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast floating parameters (and their grads) and floating buffers to a dtype (e.g.
+        np.float64), as PyTorch takes it: `to(dtype)`, `to('cpu')`, `to(device, dtype)`,
+        `to(tensor)`. A parameter whose dtype changes gets a new array and a version bump;
+        one already of that dtype is left alone. A device other than the CPU raises."""
+        _, dtype, _ = devices.to_args(args, kwargs)
+        if dtype is None:
+            return self
         for p in self.parameters():
             if p.data.dtype.kind == "f" and p.data.dtype != dtype:
                 p.data = p.data.astype(dtype)
@@ -188,6 +192,13 @@ class Module:
             for name, value in list(module._own_buffers()):
                 if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                     setattr(module, name, value.astype(dtype, copy=False))
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        devices.check("cuda")
         return self
 
     def float(self) -> Module:

@@ -2,7 +2,19 @@
 
 math: elementwise functions, reductions, indexing; methods: Tensor's PyTorch-named methods;
 inplace: in-place operations and writes through views; factories: tensor, zeros, cat, ...;
-activation, loss, conv: the ops of nn.functional.
+activation, loss, conv: the ops of nn.functional; shape, einsum and tensor_ops: tril, flip,
+sort, cumsum, einsum, ... and their methods.
 """
 
-from . import activation, conv, factories, inplace, loss, math, methods  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    conv,
+    einsum,
+    factories,
+    inplace,
+    loss,
+    math,
+    methods,
+    shape,
+    tensor_ops,
+)

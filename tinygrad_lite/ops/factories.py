@@ -7,26 +7,33 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .. import devices
 from ..core.ops import MatMul, matmul_operands, normalize_axis, pick_axis
 from ..core.tensor import Tensor, as_tensor, to_array  # noqa: F401 - tl.as_tensor
 from .math import Concatenate, Stack
 from .methods import where  # noqa: F401 - tl.where
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *,
+           device: Any = None) -> Tensor:
     """A new tensor holding a copy of `data` (an array, a number, a nested list or a Tensor;
     Python floats become float32), as `torch.tensor`: changing `data` later changes nothing."""
+    devices.check(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32,
+          device: Any = None) -> Tensor:
     """`tl.zeros(2, 3)`, `tl.zeros((2, 3))` or `tl.zeros([2, 3])`; float32 unless `dtype`."""
+    devices.check(device)
     shape, dtype = _size(shape, "zeros"), np.float32 if dtype is None else dtype
     return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = np.float32,
+         device: Any = None) -> Tensor:
     """`tl.ones(2, 3)`, `tl.ones((2, 3))` or `tl.ones([2, 3])`; float32 unless `dtype`."""
+    devices.check(device)
     shape, dtype = _size(shape, "ones"), np.float32 if dtype is None else dtype
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
@@ -57,9 +64,10 @@ def _size(shape: tuple, name: str) -> tuple:
 
 
 def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of shape `size` (a tuple or list) filled with `fill_value`. Without `dtype`
     the value decides it, as in PyTorch: bool -> bool, int -> int64, float -> float32."""
+    devices.check(device)
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): size must be a tuple or list of ints, got {type(size).__name__}")
     if dtype is None:
@@ -73,32 +81,38 @@ def _like(input: Any, dtype: Any) -> tuple:
     return data.shape, data.dtype if dtype is None else dtype
 
 
-def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
     """Zeros of `input`'s shape and dtype (or `dtype`)."""
+    devices.check(device)
     shape, dtype = _like(input, dtype)
     return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
     """Ones of `input`'s shape and dtype (or `dtype`)."""
+    devices.check(device)
     shape, dtype = _like(input, dtype)
     return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
 
 
 def full_like(input: Any, fill_value: Any, *, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None) -> Tensor:
     """`fill_value` in `input`'s shape and dtype (or `dtype`)."""
+    devices.check(device)
     shape, dtype = _like(input, dtype)
     return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, device: Any = None) -> Tensor:
     """start, start + step, ... up to (not including) end; `arange(n)` is 0..n-1.
 
     As PyTorch: all-integer arguments give int64, any float gives float32 (computed in float64
     as start + i * step, then cast); ceil((end - start) / step) elements.
     """
+    devices.check(device)
     if end is None:
         start, end = 0, start
     if step == 0:

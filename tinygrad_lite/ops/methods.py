@@ -15,6 +15,7 @@ from ..core import dtypes
 from ..core.ops import Transpose, normalize_axes, normalize_axis, operands, pick_axis, pick_keep
 from ..core.tensor import Tensor, to_array
 from . import math as ops
+from .shape import PowTensor
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -170,8 +171,8 @@ class TensorMethods:
 
 
     def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError("Tensor ** c supports a scalar exponent c only")
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:  # elementwise a**b
+            return PowTensor.apply(*operands(self, exponent))
         base = self.to(dtypes.result_type(self, exponent))  # int ** 2 stays int, ** 0.5 floats
         exponent = exponent.item() if isinstance(exponent, np.generic) else exponent
         return ops.Pow.apply(base, exponent=exponent)
@@ -180,7 +181,7 @@ class TensorMethods:
         """`c ** t` for a number c: in PyTorch's result dtype (2 ** int tensor stays int);
         the gradient is ln(c) * c**t."""
         if isinstance(base, Tensor) or np.ndim(base) != 0:
-            raise TypeError("c ** Tensor supports a scalar base c only")
+            return PowTensor.apply(*operands(base, self))
         base = base.item() if isinstance(base, np.generic) else base
         return ops.ScalarPow.apply(self.to(dtypes.result_type(base, self)), base=base)
 

@@ -9,16 +9,27 @@ their `.grad`, `step()` updates `.data` in place from `.grad` (and bumps each up
 parameter's version). `optimizer.lr` reads / sets the lr of all groups (schedules set it per
 group). `state_dict()` / `load_state_dict()` save and restore the state, as PyTorch's.
 
-Files: `optimizer.py` (the base class), `sgd.py`, `adam.py` (Adam, AdamW), `rmsprop.py`,
-`lr_scheduler.py`.
+Files: `optimizer.py` (the base class and SGD), `adam.py` (Adam, AdamW), `rmsprop.py`,
+`adaptive.py` (Adadelta, Adagrad, Adamax, NAdam), `lr_scheduler.py`.
 """
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
+from .adaptive import Adadelta, Adagrad, Adamax, NAdam
 from .lr_scheduler import *  # noqa: F403 - the schedules (lr_scheduler.__all__)
-from .optimizer import Optimizer
+from .optimizer import SGD, Optimizer
 from .rmsprop import RMSprop
-from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RMSprop",
+    "lr_scheduler",
+]
 __all__ += lr_scheduler.__all__  # the schedules, also importable from here

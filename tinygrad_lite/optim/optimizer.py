@@ -1,5 +1,6 @@
-"""The `Optimizer` base class: parameter groups, per-parameter state, `zero_grad`,
-`state_dict` / `load_state_dict` (PyTorch's structure and rules).
+"""The `Optimizer` base class (parameter groups, per-parameter state, `zero_grad`,
+`state_dict` / `load_state_dict`: PyTorch's structure and rules) and `SGD`, the notebook's
+update `p -= lr * grad` that every other optimizer refines.
 
 An optimizer holds `param_groups`, a list of dicts `{"params": [Tensor, ...], "lr": ..., ...}`;
 options a group does not give are filled in from the constructor's (`optimizer.defaults`).
@@ -257,6 +258,67 @@ def grads(params: Iterable, *, maximize: bool, weight_decay: float) -> Iterator[
         if weight_decay != 0:
             g = g + weight_decay * p.data
         yield p, g
+
+
+# ---- the update every other optimizer refines: plain gradient descent ------------------------
+
+
+class SGD(Optimizer):
+    """g = grad (negated if `maximize`) + weight_decay * p; with momentum
+    buf = momentum * buf + (1 - dampening) * g (buf = g on the first step), and
+    g = g + momentum * buf if `nesterov` else buf; then p -= lr * g.
+
+    State per parameter: "momentum_buffer" (only when momentum != 0).
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        check_lr(type(self).__name__, lr)
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict) -> None:
+        for p, g in grads(group["params"], maximize=group["maximize"],
+                          weight_decay=group["weight_decay"]):
+            if group["momentum"] != 0:
+                g = self._with_momentum(p, g, group)
+            p.data -= group["lr"] * g
+            p._bump_version()
+
+    def _with_momentum(self, p: Tensor, g: np.ndarray, group: dict) -> np.ndarray:
+        """The step's direction with momentum: buf = momentum buf + (1 - dampening) g, then
+        g + momentum buf (Nesterov) or buf."""
+        momentum, dampening = group["momentum"], group["dampening"]
+        state = self.state[p]
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
+        else:
+            buf *= momentum
+            if dampening != 0:
+                buf += (1 - dampening) * g
+            else:
+                buf += g
+            flush_denormals_(buf, self._scratch_for(p))  # see flush_denormals_
+        return g + momentum * buf if group["nesterov"] else buf
 
 
 def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:

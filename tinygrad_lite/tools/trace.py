@@ -53,9 +53,9 @@ def _input_shape(ctx: Any, k: int, node: Any) -> Optional[tuple]:
     if the op saved it; else unknown (None)."""
     if node is not None:
         return node._shape
-    for array, version in zip(ctx._saved or (), getattr(ctx, "_versions", ()) or ()):
-        if version is not None and version[0] == k:
-            return np.shape(array)
+    for _, _, j, i in getattr(ctx, "_versions", ()) if ctx._saved else ():
+        if j == k:
+            return ctx._saved[i].shape
     return None
 
 
