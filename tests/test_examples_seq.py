@@ -154,3 +154,45 @@ def test_char_gpt_bad_input(tmp_path):
     short = tmp_path / "short.txt"
     short.write_text("to be or not to be\n")
     assert_one_line_error(run_example("char_gpt.py", "--data", short, "--iters", 1), "short")
+
+
+# ---- the GPT is nanoGPT's network -------------------------------------------------------------
+
+
+def test_gpt_weights_give_pytorchs_loss_and_gradients_in_nanogpts_layout(monkeypatch):
+    """examples/common/gpt.py's GPT and the PyTorch GPT of the benchmark (nanoGPT's
+    architecture and parameter names) agree, in float64, on the same weights: the state_dict
+    keys, the loss and every parameter's gradient."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from torch_gpt import TorchGPT
+
+    import tinygrad_lite as tl
+    from examples.common.gpt import GPT, GPTConfig
+
+    tl.manual_seed(0)
+    config = GPTConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=16)
+    model = GPT(config).to(np.float64)
+    ours = model.state_dict()
+    theirs = TorchGPT(11, 8, 2, 2, 16, bias=False).double()
+    assert list(ours) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.items()})
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
+    y[0, -2:] = -1  # ignored targets
+    _, loss = model(tl.tensor(x), tl.tensor(y))
+    loss.backward()
+    tloss = theirs(torch.from_numpy(x), torch.from_numpy(y))
+    tloss.backward()
+    assert abs(loss.item() - tloss.item()) < 1e-9
+    tgrads = dict(theirs.named_parameters())
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tgrads[name].grad.numpy(), atol=1e-9,
+                                   err_msg=name)
+    # without targets: the last position's logits, (B, 1, vocab)
+    with tl.no_grad():
+        logits, none = model(tl.tensor(x))
+    assert none is None and logits.shape == (3, 1, 11)
