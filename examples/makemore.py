@@ -96,10 +96,11 @@ class Transformer(GPT):
         return self.lm_head(self.hidden_states(idx))
 
 
-# per model: (steps, batch size, optimizer, learning rate)
+# per model: (steps, batch size, optimizer, learning rate for the first half of the steps; a
+# tenth of it for the second half, as in the lecture)
 DEFAULTS = {
     "bigram": (2_000, 256, "adamw", 0.3),
-    "mlp": (30_000, 128, "sgd", 0.1),  # the lecture's SGD: lr 0.1, then 0.01 for the second half
+    "mlp": (30_000, 128, "sgd", 0.1),  # the lecture's SGD: lr 0.1, then 0.01
     "rnn": (6_000, 64, "adamw", 3e-3),
     "gru": (6_000, 64, "adamw", 3e-3),
     "lstm": (6_000, 64, "adamw", 3e-3),
@@ -233,8 +234,7 @@ def train(args) -> int:
         loss = loss_fn(model, Xtr[ix], Ytr[ix])
         optimizer.zero_grad()
         loss.backward()
-        if optimizer_name == "sgd":
-            optimizer.param_groups[0]["lr"] = lr if i < steps // 2 else lr / 10  # step decay
+        optimizer.param_groups[0]["lr"] = lr if i < steps // 2 else lr / 10  # step decay
         optimizer.step()
         watch.check(i, loss.item())  # stops the run if the loss diverges
         if i % max(steps // 10, 1) == 0 or i == steps - 1:
