@@ -171,6 +171,8 @@ def evaluate(model, X, Y, batch_size=4096):
 @tl.no_grad()
 def sample_names(model, itos, max_len, num, generator):
     """`num` names drawn one character at a time until "." (or max_len characters)."""
+    if num == 0:
+        return []
     model.eval()
     idx = tl.zeros((num, model.block_size or 1), dtype=tl.int64)  # the start: all "."
     for _ in range(max_len + 1):
