@@ -13,9 +13,9 @@ and BatchNorm uses its running statistics (batch statistics when built with
 ``track_running_stats=False``, as it would in eval mode here). The model's own mode is left as
 it was.
 
-Layers: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU (both forms), Sigmoid, Tanh,
-Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten (of a non-batch axis), Dropout,
-Identity and Sequential of these, nested too. Anything else raises
+Layers: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU (both forms), ELU, SiLU,
+Hardtanh, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten (of a
+non-batch axis), Dropout, Identity and Sequential of these, nested too. Anything else raises
 :class:`ExportError`, naming the layer. Opset 17, IR version 8: what ONNX Runtime 1.13 and
 later read. ``onnx`` is imported on first use only: ``import tinygrad_lite`` never needs it;
 without it, :func:`export` raises ImportError with one line, ``pip install
@@ -158,6 +158,29 @@ def _leaky_relu(g: _Graph, m: nn.LeakyReLU, path: str, x: str, shape: Tuple[int,
     return g.node("PRelu", [x, g.const(_dot(path, "negative_slope"), [m.negative_slope])], path)
 
 
+def _elu(g: _Graph, m: nn.ELU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """x where x > 0, alpha (exp(x) - 1) elsewhere: ONNX Elu in float32 (its alpha attribute
+    is a float32); in float64, which ONNX Runtime's Elu lacks, Where(x > 0, x, alpha (exp(x) -
+    1)) with alpha in the model's dtype."""
+    if g.dtype != np.float64:
+        return g.node("Elu", [x], path, alpha=float(m.alpha))
+    zero, one = g.const(_dot(path, "zero"), 0.0), g.const(_dot(path, "one"), 1.0)
+    negative = g.node("Mul", [g.const(_dot(path, "alpha"), m.alpha),
+                              g.node("Sub", [g.node("Exp", [x], path), one], path)], path)
+    return g.node("Where", [g.node("Greater", [x, zero], path), x, negative], path)
+
+
+def _silu(g: _Graph, m: nn.SiLU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """x sigmoid(x) (opset 17 has no Swish): Mul(x, Sigmoid(x))."""
+    return g.node("Mul", [x, g.node("Sigmoid", [x], path)], path)
+
+
+def _hardtanh(g: _Graph, m: nn.Hardtanh, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """x clamped to [min_val, max_val]: Clip with its bounds as inputs in the model's dtype."""
+    low = g.const(_dot(path, "min_val"), m.min_val)
+    return g.node("Clip", [x, low, g.const(_dot(path, "max_val"), m.max_val)], path)
+
+
 def _softmax_axis(dim: Optional[int], ndim: int) -> int:
     return -1 if dim is None else dim
 
@@ -217,6 +240,9 @@ EMITTERS: Dict[type, Emitter] = {
     nn.Tanh: _simple("Tanh"),
     nn.LeakyReLU: _leaky_relu,
     nn.GELU: _gelu,
+    nn.ELU: _elu,
+    nn.SiLU: _silu,
+    nn.Hardtanh: _hardtanh,
     nn.Softmax: _simple("Softmax", axis=lambda m, s: _softmax_axis(m.dim, len(s))),
     nn.LogSoftmax: _simple("LogSoftmax", axis=lambda m, s: _log_softmax_axis(m.dim, len(s))),
     nn.MaxPool2d: _pool("MaxPool"),

@@ -16,6 +16,7 @@ from ..ops import conv_options
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
 from ..random import get_rng
+from . import class_axes
 
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -225,7 +226,9 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of softmax(`input` (N, C)) against `target`, as `torch.nn.functional`.
+    """Cross-entropy of softmax(`input` (N, C)) against `target`, as `torch.nn.functional`;
+    also (C,) with a 0-d target and (N, C, d1, ...) with targets (N, d1, ...) (or probabilities
+    of the input's shape): one row per position (`class_axes.py`).
 
     `target` is either integer class indices (N,) or class probabilities of the input's shape
     (N, C), float. With class weights w (C,), label smoothing e and l_n the loss of row n:
@@ -244,6 +247,11 @@ def cross_entropy(
             logits, targets, ignore_index):
         return core.CrossEntropy.apply(logits, targets)  # the notebook's loss, one fused op
     input = _floating_input("log_softmax_lastdim_kernel_impl", logits)
+    if input.ndim == 1 or input.ndim > 2:  # (C,) or (N, C, d1, ...): one row per position
+        return class_axes.per_position(
+            cross_entropy, "cross_entropy", input, target, weight, ignore_index=ignore_index,
+            reduction=reduction, label_smoothing=label_smoothing,
+        )
     logits, targets = _class_operands("cross_entropy", "logits", input, target, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
@@ -270,13 +278,19 @@ def nll_loss(
     input: Tensor, target: Any, weight: Any = None, *, ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of integer class `target` (N,) given log-probabilities (N, C).
+    """Negative log-likelihood of integer class `target` (N,) given log-probabilities (N, C);
+    also (C,) with a 0-d target and (N, C, d1, ...) with (N, d1, ...) (`class_axes.py`).
 
     l_n = -w[t_n] input[n, t_n] (w = 1 unless `weight` (C,) is given), 0 where
     t_n == ignore_index; 'mean' = sum(l) / sum of w[t_n] over the kept rows (PyTorch's weighted
     mean; nan when every target is ignored). cross_entropy = nll_loss(log_softmax(input)).
     """
     input = _floating_input("nll_loss_out_frame", input)
+    if input.ndim == 1 or input.ndim > 2:  # (C,) or (N, C, d1, ...): one row per position
+        return class_axes.per_position(
+            nll_loss, "nll_loss", input, target, weight, ignore_index=ignore_index,
+            reduction=reduction,
+        )
     x, targets = _class_operands("nll_loss", "input", input, target, reduction)
     _class_targets("nll_loss", "input", x, targets, ignore_index)
     w = _class_weight("nll_loss", weight, x)

@@ -66,7 +66,8 @@ class L1Loss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of class targets (N,) given log-probabilities (N, C)."""
+    """Negative log-likelihood of class targets (N,) given log-probabilities (N, C); also
+    (C,) with a 0-d target and (N, C, d1, ...) with targets (N, d1, ...)."""
 
     def __init__(
         self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean"
@@ -82,7 +83,8 @@ class NLLLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross-entropy of softmax(logits (N, C)) against class indices (N,) or probabilities.
+    """Cross-entropy of softmax(logits (N, C)) against class indices (N,) or probabilities;
+    also (C,) with a 0-d target and (N, C, d1, ...) with targets (N, d1, ...).
 
     `CrossEntropyLoss()` is the mean over the batch (the fused, exact-gradient op); see
     `nn.functional.cross_entropy` for weight, ignore_index, label_smoothing and reduction.
