@@ -858,6 +858,60 @@ def case_lines(sz: Sizes) -> Result:
     return times, [f"package lines executed, per file: {per_file}"]
 
 
+# ---- case: the fused ops of sequence models ---------------------------------------------------
+
+SEQ_SHAPE = (32, 64, 128)  # (batch, context, width): a small transformer's activations
+
+
+def case_seqops(sz: Sizes) -> Result:
+    """Forward+backward of LayerNorm (with weight and bias), softmax over the last axis and
+    exact GELU on one float32 (32, 64, 128) input, against PyTorch's (ms per call)."""
+    from tinygrad_lite.nn import functional as F
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(SEQ_SHAPE).astype(np.float32)
+    g = rng.standard_normal(SEQ_SHAPE).astype(np.float32)
+    w, b = (rng.standard_normal(SEQ_SHAPE[-1]).astype(np.float32) for _ in range(2))
+    width = SEQ_SHAPE[-1]
+    ops_tl = {
+        "layernorm": lambda x, w, b: F.layer_norm(x, width, w, b),
+        "softmax": lambda x, w, b: F.softmax(x, -1),
+        "gelu": lambda x, w, b: F.gelu(x),
+    }
+    notes = no_torch_note("sequence ops")
+    notes.append(f"sequence ops: forward + backward (a random upstream gradient) of one "
+                 f"float32 {SEQ_SHAPE} input; LayerNorm with weight and bias, softmax(dim=-1), "
+                 "exact (erf) GELU")
+    leaves = [tl.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)] if torch else []
+    ops_torch = {} if torch is None else {
+        "layernorm": lambda x, w, b: torch_F.layer_norm(x, (width,), w, b),
+        "softmax": lambda x, w, b: torch_F.softmax(x, -1),
+        "gelu": lambda x, w, b: torch_F.gelu(x),
+    }
+    tg = torch.from_numpy(g) if torch is not None else None
+    number = max(1, sz.tiny_iterations // 20)
+    times: Times = {}
+    for name, op in ops_tl.items():
+
+        def ours(op=op) -> None:
+            for t in leaves:
+                t.grad = None
+            op(*leaves).backward(g)
+
+        fns: Dict[str, Callable[[], object]] = {"tinygrad_lite": ours}
+        if torch is not None:
+
+            def pytorch(op=ops_torch[name]) -> None:
+                for t in theirs:
+                    t.grad = None
+                op(*theirs).backward(tg)
+
+            fns["pytorch"] = pytorch
+        times.update(renamed(interleaved_per_call(fns, number, sz), name + "/{}"))
+    return times, notes
+
+
 CASES = {
     "lines": case_lines,
     "step": case_step,
@@ -869,6 +923,7 @@ CASES = {
     "load": case_load,
     "threads": case_threads,
     "accuracy": case_accuracy,
+    "seqops": case_seqops,
 }
 
 

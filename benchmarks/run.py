@@ -48,7 +48,7 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
 )
 ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "memory", "load", "threads",
-         "accuracy", "char_gpt", "makemore"]
+         "accuracy", "seqops", "char_gpt", "makemore"]
 BUSY_CASES = ["step", "epoch", "cnn"]  # what the busy configuration measures
 CONFIGS = {"default": ["default"], "1": ["1"], "busy": ["busy"], "both": ["default", "1"],
            "all": ["default", "1", "busy"]}
@@ -340,6 +340,14 @@ ROWS += [
     ("accuracy", "mnist_cnn.py: final test accuracy (%)", "acc/cnn", None),
 ]
 
+# the fused ops of sequence models, forward + backward on (32, 64, 128) float32
+ROWS += [
+    ("seqops", f"{label} (32, 64, 128) fwd+bwd: {who}", f"{key}/{impl}", f"{key}/pytorch")
+    for key, label in (("layernorm", "LayerNorm"), ("softmax", "softmax(dim=-1)"),
+                       ("gelu", "exact GELU"))
+    for impl, who in (("tinygrad_lite", "tinygrad_lite"), ("pytorch", "PyTorch"))
+]
+
 # (label, case, numerator key, denominator key, limit). The limit is a ratio, or a count when
 # there is no denominator; a dict gives it per configuration ("default", "1", and optionally
 # "busy"; without "busy" the busy run is held to the limit of the thread count it ran with).
@@ -376,6 +384,12 @@ TARGETS: List[Tuple[str, str, str, Optional[str], Limit]] = [
      1.2),
     ("one notebook step: package lines executed", "lines", "lines", None, 200),
     ("one notebook step: package files executed", "lines", "files", None, 8),
+    ("LayerNorm (32, 64, 128) fwd+bwd: tinygrad_lite / PyTorch", "seqops",
+     "layernorm/tinygrad_lite", "layernorm/pytorch", 2.0),
+    ("softmax(dim=-1) (32, 64, 128) fwd+bwd: tinygrad_lite / PyTorch", "seqops",
+     "softmax/tinygrad_lite", "softmax/pytorch", 2.0),
+    ("exact GELU (32, 64, 128) fwd+bwd: tinygrad_lite / PyTorch", "seqops",
+     "gelu/tinygrad_lite", "gelu/pytorch", 2.0),
 ]
 
 # ---- sequence models (benchmarks/seq_cases.py): examples/char_gpt.py and examples/makemore.py

@@ -39,6 +39,7 @@ from tinygrad_lite.ops import einsum as ops_einsum
 from tinygrad_lite.ops import inplace as ops_inplace
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
+from tinygrad_lite.ops import sequence as ops_sequence
 from tinygrad_lite.ops import shape as ops_shape
 from tinygrad_lite.tools.testing import (
     arrays,
@@ -771,7 +772,7 @@ def test_batch_norm_eval(case, affine, data, seed):
 
 
 # ---- sequence-model ops (ops/shape.py, ops/einsum.py) -------------------------------------------
-@covers(ops_shape.Tril, ops_shape.Triu)
+@covers(ops_shape.Triangle)
 @FAST
 @given(arrays(shapes(min_dims=2)), st.integers(-2, 2), gradient_seeds())
 def test_tril_triu(x, k, seed):
@@ -830,6 +831,39 @@ def test_einsum(equation, shapes_):
     assert ggc(lambda *a: tl.einsum(equation, *a).sin(), *xs)
 
 
+# ---- sequence models: embedding and layer norm (ops/sequence.py) -----------------------------
+@st.composite
+def embedding_cases(draw):
+    """A weight (rows, D), integer lookups of any shape, and maybe a padding row."""
+    rows, width = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    w = draw(arrays((rows, width)))
+    idx = draw(hnp.arrays(np.int64, shapes(max_dims=2), elements=st.integers(0, rows - 1)))
+    pad = draw(st.one_of(st.none(), st.integers(0, rows - 1)))
+    return w, idx, pad
+
+
+@covers(ops_sequence.Embedding, ops_sequence.EmbeddingBackward)
+@FAST
+@given(embedding_cases(), gradient_seeds())
+def test_embedding(case, seed):
+    w, idx, pad = case
+    assert ggc(lambda w: F.embedding(idx, w, padding_idx=pad) ** 2, w, seed=seed)
+    assert ggc(lambda w: F.embedding(idx, w, padding_idx=pad).sin(), w, seed=seed)
+
+
+@covers(ops_sequence.LayerNorm)
+@FAST
+@given(st.integers(1, 2), st.sampled_from(["both", "weight", "none"]), st.data(),
+       gradient_seeds())
+def test_layer_norm(k, affine, data, seed):
+    norm = data.draw(hnp.array_shapes(min_dims=k, max_dims=k, min_side=2, max_side=4))
+    lead = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    x = data.draw(arrays(lead + norm))
+    assume(np.all(x.reshape(-1, int(np.prod(norm))).std(axis=1) > 0.3))  # no flat rows
+    params = [data.draw(arrays(norm)) for _ in range({"both": 2, "weight": 1, "none": 0}[affine])]
+    assert ggc(lambda x, *p: F.layer_norm(x, norm, *p, eps=1e-3), x, *params, seed=seed)
+
+
 # ---- every op is covered ---------------------------------------------------------------------
 # ---- conv2d / pool options: padding and kernel dilation ---------------------------------------
 @covers(ops_conv_options.Pad2d)
@@ -859,7 +893,7 @@ def test_dilated_and_grouped_convolution(dh, dw, groups, seed):
 def _op_classes():
     found = set()
     for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace, ops_shape,
-                   ops_einsum, ops_conv_options):
+                   ops_einsum, ops_conv_options, ops_sequence):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

@@ -324,10 +324,10 @@ class Function:
                     f"version {version} instead. Do the in-place update after backward(), or "
                     "use an out-of-place op.")
         if grad_mode.enabled:
-            return self._recorded()
+            return self._saved_as_tensors()
         return tuple([a.data if isinstance(a, Tensor) else a for a in self._saved])
 
-    def _recorded(self) -> tuple:
+    def _saved_as_tensors(self) -> tuple:
         """The saved values for a backward being recorded (create_graph): an input as itself,
         the output as a tensor whose grad_fn is this node, any other array as a constant
         (anything else, None say, as it is)."""

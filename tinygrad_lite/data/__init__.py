@@ -12,59 +12,10 @@ PyTorch's form, `tinygrad_lite.utils.data` (the same classes):
     for xb, yb in DataLoader(ds, batch_size=64, shuffle=True): ...   # Tensors
 """
 
-from .datasets import (
-    BatchSampler,
-    ConcatDataset,
-    Dataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    SubsetRandomSampler,
-    TensorDataset,
-    default_collate,
-    default_convert,
-    random_split,
-)
-from .files import (
-    MAX_IDX_BYTES,
-    DataError,
-    dataset_files,
-    default_data_root,
-    load_dataset,
-    load_idx,
-    load_kaggle_csv,
-    load_mnist,
-)
-from .loader import DataLoader, one_hot, to_float
-from .text import CharVocab, get_batch, load_text, split_train_val
+from . import datasets, files, loader, text
+from .datasets import *  # noqa: F403 - PyTorch's datasets, samplers, collate (datasets.__all__)
+from .files import *  # noqa: F403 - the file readers (files.__all__)
+from .loader import *  # noqa: F403 - DataLoader, one_hot, to_float (loader.__all__)
+from .text import *  # noqa: F403 - CharVocab, load_text, split_train_val, get_batch (text.__all__)
 
-__all__ = [
-    "CharVocab",
-    "BatchSampler",
-    "ConcatDataset",
-    "Dataset",
-    "RandomSampler",
-    "Sampler",
-    "SequentialSampler",
-    "Subset",
-    "SubsetRandomSampler",
-    "TensorDataset",
-    "default_collate",
-    "default_convert",
-    "random_split",
-    "MAX_IDX_BYTES",
-    "DataError",
-    "DataLoader",
-    "dataset_files",
-    "get_batch",
-    "default_data_root",
-    "load_dataset",
-    "load_idx",
-    "load_kaggle_csv",
-    "load_mnist",
-    "load_text",
-    "one_hot",
-    "split_train_val",
-    "to_float",
-]
+__all__ = datasets.__all__ + files.__all__ + loader.__all__ + text.__all__

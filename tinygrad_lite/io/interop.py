@@ -7,9 +7,9 @@ buffers (batch norm's running statistics and ``num_batches_tracked``), the same
     model = tl.interop.from_torch(torch_model)        # and come back
 
 Layers, both ways: Linear, Conv2d, BatchNorm1d/2d, RNN, GRU, LSTM, RNNCell, GRUCell,
-LSTMCell, ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d,
-Flatten, Unflatten, Dropout, Identity and Sequential (names kept, nested too). A layer held
-twice stays one layer held twice.
+LSTMCell, Embedding, LayerNorm, MultiheadAttention, ReLU, LeakyReLU, GELU, Sigmoid, Tanh,
+Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten, Dropout, Identity and Sequential
+(names kept, nested too). A layer held twice stays one layer held twice.
 Anything else, or a PyTorch option this framework lacks (dilation, groups, ceil_mode...),
 raises :class:`ConversionError` naming the layer. PyTorch is imported on first use only;
 without it the functions raise ImportError with one line saying how to install it.
@@ -80,10 +80,12 @@ def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
     tnn = torch.nn
     dtype = None
     if isinstance(m, (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.RNNBase,
-                      nn.RNNCellBase)):
+                      nn.RNNCellBase) + _SEQ_LAYERS):
         dtype = _torch_dtype(torch, _tl_dtype(m), _where(path))
     if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
         return _recurrent_layer(tnn, m, kind, dtype)
+    if isinstance(m, _SEQ_LAYERS):
+        return _seq_to_torch(tnn, m, dtype)
     if isinstance(m, nn.Linear):
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
     if isinstance(m, nn.Conv2d):
@@ -114,7 +116,8 @@ def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
 _TO_TORCH = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.RNN, nn.GRU, nn.LSTM,
              nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity,
              nn.LeakyReLU, nn.GELU, nn.Softmax, nn.LogSoftmax, nn.Flatten,
-             nn.Dropout, nn.MaxPool2d, nn.AvgPool2d, nn.Unflatten)
+             nn.Dropout, nn.MaxPool2d, nn.AvgPool2d, nn.Unflatten, nn.Embedding, nn.LayerNorm,
+             nn.MultiheadAttention)
 
 
 def _recurrent_layer(lib: Any, m: Any, kind: type, dtype: Any) -> Any:
@@ -175,6 +178,43 @@ def to_torch(module: nn.Module) -> Any:
     return out
 
 
+# ---- the layers of sequence models, both ways --------------------------------------------------
+
+_SEQ_LAYERS = (nn.Embedding, nn.LayerNorm, nn.MultiheadAttention)
+
+
+def _seq_to_torch(tnn: Any, m: Any, dtype: Any) -> Any:
+    if isinstance(m, nn.Embedding):
+        return tnn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
+                             dtype=dtype)
+    if isinstance(m, nn.LayerNorm):
+        return tnn.LayerNorm(m.normalized_shape, eps=m.eps,
+                             elementwise_affine=m.elementwise_affine,
+                             bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
+    return tnn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
+                                  bias=m.in_proj_bias is not None, kdim=m.kdim, vdim=m.vdim,
+                                  batch_first=m.batch_first, dtype=dtype)
+
+
+def _seq_from_torch(torch: Any, m: Any, path: str) -> nn.Module:
+    tnn = torch.nn
+    dtype = _numpy_dtype(torch, _torch_dtype_of(torch, m), _where(path))
+    if isinstance(m, tnn.Embedding):
+        if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
+            _refuse(path, m, "max_norm, scale_grad_by_freq or sparse")
+        return nn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
+                            dtype=dtype)
+    if isinstance(m, tnn.LayerNorm):
+        return nn.LayerNorm(tuple(m.normalized_shape), eps=m.eps,
+                            elementwise_affine=m.elementwise_affine,
+                            bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
+    if m.bias_k is not None or m.add_zero_attn:
+        _refuse(path, m, "add_bias_kv or add_zero_attn")
+    return nn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
+                                 bias=m.in_proj_bias is not None, kdim=m.kdim, vdim=m.vdim,
+                                 batch_first=m.batch_first, dtype=dtype)
+
+
 # ---- torch -> tinygrad_lite -------------------------------------------------------------------
 
 
@@ -194,6 +234,8 @@ def _conv_padding(m: Any, path: str) -> Any:
 
 def _from_torch_layer(torch: Any, m: Any, path: str) -> nn.Module:
     tnn = torch.nn
+    if isinstance(m, (tnn.Embedding, tnn.LayerNorm, tnn.MultiheadAttention)):
+        return _seq_from_torch(torch, m, path)
     if isinstance(m, (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.RNNBase,
                       tnn.RNNCellBase)):
         dtype = _numpy_dtype(torch, _torch_dtype_of(torch, m), _where(path))
@@ -247,7 +289,8 @@ def _from_torch_classes(torch: Any) -> tuple:
     return (tnn.Linear, tnn.Conv2d, tnn.BatchNorm1d, tnn.BatchNorm2d, tnn.RNN, tnn.GRU,
             tnn.LSTM, tnn.RNNCell, tnn.GRUCell, tnn.LSTMCell, tnn.MaxPool2d,
             tnn.AvgPool2d, tnn.Softmax, tnn.Unflatten, tnn.ReLU, tnn.Sigmoid, tnn.Tanh,
-            tnn.Identity, tnn.LeakyReLU, tnn.GELU, tnn.LogSoftmax, tnn.Flatten, tnn.Dropout)
+            tnn.Identity, tnn.LeakyReLU, tnn.GELU, tnn.LogSoftmax, tnn.Flatten, tnn.Dropout,
+            tnn.Embedding, tnn.LayerNorm, tnn.MultiheadAttention)
 
 
 def _build_tl(torch: Any, m: Any, path: str, memo: Dict[int, nn.Module]) -> nn.Module:

@@ -15,7 +15,9 @@ it was.
 
 Layers: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU (both forms), ELU, SiLU,
 Hardtanh, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten (of a
-non-batch axis), Dropout, Identity and Sequential of these, nested too. Anything else raises
+non-batch axis), Dropout, Identity, Embedding (Gather; the input is then int64 indices),
+LayerNorm (LayerNormalization), MultiheadAttention as self-attention without masks (its output
+alone: MatMul, Softmax...) and Sequential of these, nested too. Anything else raises
 :class:`ExportError`, naming the layer. Opset 17, IR version 8: what ONNX Runtime 1.13 and
 later read. ``onnx`` is imported on first use only: ``import tinygrad_lite`` never needs it;
 without it, :func:`export` raises ImportError with one line, ``pip install
@@ -230,6 +232,76 @@ def _simple(op: str, **attrs: Callable[[Any, Tuple[int, ...]], Any]) -> Emitter:
     return emit
 
 
+def _embedding(g: _Graph, m: nn.Embedding, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """weight[indices]: Gather along axis 0."""
+    return g.node("Gather", [g.weight(_dot(path, "weight"), m.weight.data), x], path, axis=0)
+
+
+def _layer_norm(g: _Graph, m: nn.LayerNorm, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    """LayerNormalization over the last len(normalized_shape) axes (scale 1 without affine)."""
+    k = len(m.normalized_shape)
+    scale = (m.weight.data if m.weight is not None
+             else np.ones(m.normalized_shape, g.dtype))
+    inputs = [x, g.weight(_dot(path, "weight"), scale)]
+    if m.bias is not None:
+        inputs.append(g.weight(_dot(path, "bias"), m.bias.data))
+    stash = 11 if g.dtype == np.float64 else 1  # mean and 1/sigma in double for a double model
+    return g.node("LayerNormalization", inputs, path, axis=-k, epsilon=float(m.eps),
+                  stash_type=stash)
+
+
+def attention_nodes(g: _Graph, q: str, k: str, v: str, path: str, scale: float,
+                    causal: Optional[int] = None) -> str:
+    """softmax(q k^T * scale [+ causal mask]) v for q, k, v (..., L, d): MatMul, Mul, Softmax,
+    MatMul. `causal` = L adds the (L, L) mask of -inf above the diagonal (a constant)."""
+    kt = g.node("Transpose", [k], path, perm=[0, 1, 3, 2])
+    scores = g.node("Mul", [g.node("MatMul", [q, kt], path),
+                            g.const(_dot(path, "scale"), scale)], path)
+    if causal is not None:
+        mask = np.triu(np.full((causal, causal), -np.inf, g.dtype), 1)
+        scores = g.node("Add", [scores, g.const(_dot(path, "causal_mask"), mask)], path)
+    return g.node("MatMul", [g.node("Softmax", [scores], path, axis=-1), v], path)
+
+
+def _multihead_attention(g: _Graph, m: nn.MultiheadAttention, path: str, x: str,
+                         shape: Tuple[int, ...]) -> str:
+    """Self-attention m(x, x, x)[0], no masks: per head softmax(Q K^T / sqrt(d)) V, then
+    out_proj. Sequence-first input is transposed to (N, L, E) and back."""
+    if not m._qkv_same_embed_dim or len(shape) != 3:
+        raise ExportError(f"layer {path or 'model'} (MultiheadAttention): only batched "
+                          "self-attention with kdim = vdim = embed_dim exports")
+    e, h, d = m.embed_dim, m.num_heads, m.head_dim
+    if not m.batch_first:
+        x = g.node("Transpose", [x], path, perm=[1, 0, 2])
+    heads = g.const(_dot(path, "heads_shape"), [0, 0, h, d], np.int64)
+    parts = []
+    for i, name in enumerate("qkv"):
+        w = m.in_proj_weight.data[i * e:(i + 1) * e]
+        y = g.node("MatMul", [x, g.weight(_dot(path, f"{name}_proj_weight_t"), w.T)], path)
+        if m.in_proj_bias is not None:
+            b = m.in_proj_bias.data[i * e:(i + 1) * e]
+            y = g.node("Add", [y, g.weight(_dot(path, f"{name}_proj_bias"), b)], path)
+        y = g.node("Reshape", [y, heads], path)
+        parts.append(g.node("Transpose", [y], path, perm=[0, 2, 1, 3]))  # (N, h, L, d)
+    y = attention_nodes(g, *parts, path, 1.0 / math.sqrt(d))
+    y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])
+    y = g.node("Reshape", [y, g.const(_dot(path, "merged_shape"), [0, 0, e], np.int64)], path)
+    y = _linear(g, m.out_proj, _dot(path, "out_proj"), y, (0, 0, e))
+    return y if m.batch_first else g.node("Transpose", [y], path, perm=[1, 0, 2])
+
+
+def _call(module: Any, x: Tensor) -> Tensor:
+    """The module applied to one input as the graph computes it: self-attention's output for
+    MultiheadAttention, also inside a Sequential."""
+    if isinstance(module, nn.MultiheadAttention):
+        return module(x, x, x, need_weights=False)[0]
+    if _is_sequential(module):
+        for child in module._child_items():
+            x = _call(child[1], x)
+        return x
+    return module(x)
+
+
 EMITTERS: Dict[type, Emitter] = {
     nn.Linear: _linear,
     nn.Conv2d: _conv2d,
@@ -251,6 +323,9 @@ EMITTERS: Dict[type, Emitter] = {
     nn.Dropout: _simple("Identity"),  # eval mode
     nn.Identity: _simple("Identity"),
     nn.Unflatten: _unflatten,
+    nn.Embedding: _embedding,
+    nn.LayerNorm: _layer_norm,
+    nn.MultiheadAttention: _multihead_attention,
 }
 
 
@@ -281,17 +356,32 @@ def _walk(g: _Graph, module: Any, path: str, x_name: str, x: Tensor) -> Tuple[st
         where = f"layer {path!r} " if path else "the model "
         raise ExportError(f"tl.onnx.export: {where}({type(module).__name__}) is not supported; "
                           f"layers that export: {_supported()}")
-    return emit(g, module, path, x_name, tuple(x.shape)), module(x)
+    return emit(g, module, path, x_name, tuple(x.shape)), _call(module, x)
 
 
 def _output_shape(model: nn.Module, x: Tensor, y: Tensor) -> List[Any]:
     """y's shape with "batch" where it is the batch size (at this batch and twice it), None
     where it changes otherwise (e.g. batch x channels after Flatten(0, 1))."""
     with no_grad():
-        y2 = model(Tensor(np.concatenate([x.data, x.data])))
+        y2 = _call(model, Tensor(np.concatenate([x.data, x.data])))
     n = x.shape[0]
     return [d if d == d2 else BATCH if (d, d2) == (n, 2 * n) else None
             for d, d2 in zip(y.shape, y2.shape)]
+
+
+def _first_layer(model: nn.Module) -> Any:
+    """The first layer the input meets (inside nested Sequentials); None if there is none."""
+    while _is_sequential(model):
+        children = list(model._child_items())
+        if not children:
+            return None
+        model = children[0][1]
+    return model
+
+
+def _model_dtype(model: nn.Module) -> Any:
+    """The dtype of the model's first floating parameter (float32 if it has none)."""
+    return next((p.dtype for p in model.parameters() if p.dtype.kind == "f"), np.float32)
 
 
 _ONNX_TYPES = {np.dtype(np.float32): "FLOAT", np.dtype(np.float64): "DOUBLE",
@@ -313,10 +403,15 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
                   else example_input)
     if x.ndim < 1:
         raise ExportError("tl.onnx.export: example_input needs a batch axis, got a 0-d input")
-    if np.dtype(x.dtype) not in _ONNX_TYPES:
-        raise ExportError(f"tl.onnx.export: example_input must be a float tensor, got {x.dtype}")
-    elem = getattr(TensorProto, _ONNX_TYPES[np.dtype(x.dtype)])
-    g = _Graph(np.dtype(x.dtype))
+    # integer lookups of a first Embedding: int64 in the graph
+    indices = np.dtype(x.dtype).kind in "iu" and isinstance(_first_layer(model), nn.Embedding)
+    if indices:
+        x = as_tensor(x.data.astype(np.int64))
+    elif np.dtype(x.dtype) not in _ONNX_TYPES:
+        raise ExportError(f"tl.onnx.export: example_input must be a float tensor (integer "
+                          f"indices for a model that starts with an Embedding), got {x.dtype}")
+    elem = TensorProto.INT64 if indices else getattr(TensorProto, _ONNX_TYPES[np.dtype(x.dtype)])
+    g = _Graph(np.dtype(_model_dtype(model) if indices else x.dtype))
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:

@@ -1,8 +1,11 @@
 """Neural-network building blocks, named as in PyTorch's `torch.nn`."""
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .conv import Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
+from .layer_norm import LayerNorm
 from .layers import (
     ELU,
     GELU,
@@ -37,12 +40,14 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "ELU",
+    "Embedding",
     "Flatten",
     "GELU",
     "Hardtanh",
     "Identity",
     "IncompatibleKeys",
     "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
@@ -51,6 +56,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",

@@ -12,9 +12,9 @@ from ..core import ops as core
 from ..core.ops import pick_axis
 from ..core.tensor import Tensor, as_tensor
 from ..ops import conv as ops_nn
-from ..ops import conv_options
 from ..ops import loss as ops_loss
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, silu, softplus  # noqa: F401
+from ..ops.conv_options import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from ..random import get_rng
 from . import class_axes
 
@@ -390,57 +390,8 @@ def binary_cross_entropy_with_logits(
     )
 
 
-# ---- convolution, pooling, dropout, batch norm (ops in `ops_nn.py`) -------------------------
-
-
-def conv2d(
-    x: Tensor,
-    weight: Tensor,
-    bias: Optional[Tensor] = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
-) -> Tensor:
-    """2-D cross-correlation: x (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw),
-    bias (O,) -> (N, O, OH, OW), OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1 (likewise OW).
-
-    `stride`, `padding` and `dilation` are an int or an (h, w) pair; `padding` may also be
-    "valid" (none) or "same" (output size = input size; stride 1). PyTorch's options
-    (`ops/conv_options.py`)."""
-    return conv_options.conv2d(x, weight, bias, stride, padding, dilation, groups)
-
-
-def max_pool2d(
-    x: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    dilation: Any = 1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-) -> Tensor:
-    """Maximum over kh x kw windows of x (N, C, H, W) or (C, H, W); `stride` defaults to
-    `kernel_size`; `ceil_mode` keeps a last partial window (PyTorch's rule)."""
-    return conv_options.max_pool2d(
-        x, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
-
-
-def avg_pool2d(
-    x: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: Optional[int] = None,
-) -> Tensor:
-    """Mean over kh x kw windows of x (N, C, H, W) or (C, H, W): zero padding counted unless
-    `count_include_pad=False`; `ceil_mode` and `divisor_override` as PyTorch."""
-    return conv_options.avg_pool2d(
-        x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
+# ---- dropout, batch norm (ops in `ops/conv.py`) -----------------------------------------------
+# conv2d, max_pool2d and avg_pool2d are those of `ops/conv_options.py` (imported above)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -499,3 +450,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     out = np.zeros(index.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, index[..., None], 1, axis=-1)
     return Tensor._make(out)
+
+
+# ---- sequence models: embedding, layer norm, attention (in their own modules) ---------------
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402, F401
+from .embedding import embedding  # noqa: E402, F401
+from .layer_norm import layer_norm  # noqa: E402, F401

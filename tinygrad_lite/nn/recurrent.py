@@ -92,6 +92,14 @@ def _check_size(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be greater than zero")
 
 
+
+def _uniform_init(layer: Module) -> None:
+    """Every weight and bias of a recurrent layer from U(-1/sqrt(hidden), 1/sqrt(hidden)), as
+    PyTorch initialises them."""
+    stdv = 1.0 / math.sqrt(layer.hidden_size)
+    for weight in layer.parameters():
+        init.uniform_(weight, -stdv, stdv)
+
 class RNNCellBase(Module):
     """weight_ih (chunks*hidden, input), weight_hh (chunks*hidden, hidden), bias_ih and bias_hh
     (chunks*hidden,), all ~ U(-1/sqrt(hidden), 1/sqrt(hidden)) as PyTorch."""
@@ -110,9 +118,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _uniform_init(self)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -298,9 +304,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _uniform_init(self)
 
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch packs the weights for cuDNN here; numpy needs no packing."""

@@ -1,4 +1,5 @@
-"""PyTorch's options of conv2d and the 2-D pools, built on the ops of `conv.py`:
+"""`F.conv2d`, `F.max_pool2d` and `F.avg_pool2d` (`nn.functional` imports them from here) with
+PyTorch's options, built on the ops of `conv.py`:
 
 - unbatched (C, H, W) inputs: a batch of one, squeezed back;
 - conv2d `dilation`: the kernel with d - 1 zeros between its taps (`DilateKernel`), then the
@@ -93,9 +94,12 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """PyTorch's F.conv2d: x (N, C, H, W) or (C, H, W), weight (O, C / groups, kh, kw).
+    """PyTorch's F.conv2d, the 2-D cross-correlation: x (N, C, H, W) or (C, H, W), weight
+    (O, C / groups, kh, kw), bias (O,) -> (N, O, OH, OW),
+    OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1 (likewise OW).
 
-    OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1 (likewise OW)."""
+    `stride`, `padding` and `dilation` are an int or an (h, w) pair; `padding` may also be
+    "valid" (none) or "same" (output size = input size; stride 1)."""
     x, weight = _as_tensor(x), _as_tensor(weight)
     stride = ops_nn.pair(stride, "stride")
     dilation = ops_nn.pair(dilation, "dilation")
@@ -193,8 +197,10 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
-    """PyTorch's F.max_pool2d on (N, C, H, W) or (C, H, W); `dilation` 1 and
-    `return_indices=False` only (NotImplementedError otherwise)."""
+    """PyTorch's F.max_pool2d: the maximum over kh x kw windows of x (N, C, H, W) or
+    (C, H, W); `stride` defaults to `kernel_size`; `ceil_mode` keeps a last partial window
+    (PyTorch's rule). `dilation` 1 and `return_indices=False` only (NotImplementedError
+    otherwise)."""
     x = _as_tensor(x)
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     if ops_nn.pair(dilation, "dilation") != (1, 1):
@@ -232,9 +238,10 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: Optional[int] = None,
 ) -> Tensor:
-    """PyTorch's F.avg_pool2d on (N, C, H, W) or (C, H, W): window sums over a divisor (the
-    window's size within the padded input, its count of input elements when
-    `count_include_pad=False`, or `divisor_override`)."""
+    """PyTorch's F.avg_pool2d: the mean over kh x kw windows of x (N, C, H, W) or (C, H, W),
+    window sums over a divisor (the window's size within the padded input, zero padding
+    counted; its count of input elements when `count_include_pad=False`; or
+    `divisor_override`). `stride` defaults to `kernel_size`; `ceil_mode` as max_pool2d."""
     x = _as_tensor(x)
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:

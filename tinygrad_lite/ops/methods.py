@@ -33,6 +33,18 @@ def floating(t: Tensor) -> Tensor:
     return t if t.data.dtype.kind == "f" else t.to(dtypes.DEFAULT_FLOAT)
 
 
+def _elementwise(op: type) -> Callable[[Tensor], Tensor]:
+    """The method `t.f()` of the elementwise op `f`, on `floating(t)`; its docstring is the op's
+    math."""
+
+    def method(self: Tensor) -> Tensor:
+        return op.apply(floating(self))
+
+    method.__name__ = method.__qualname__ = op.__name__.lower()
+    method.__doc__ = op.__doc__
+    return method
+
+
 # numpy's ufuncs that are Tensor operations: (method, the method for `array op tensor`)
 _UFUNC_METHODS = {
     np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
@@ -358,21 +370,11 @@ class TensorMethods:
 
     # ---- elementwise --------------------------------------------------------------------
 
-    def exp(self) -> Tensor:
-        return ops.Exp.apply(floating(self))
+    # computed in floating point (integers as float32), as PyTorch: one op each
+    exp, log, sqrt = _elementwise(ops.Exp), _elementwise(ops.Log), _elementwise(ops.Sqrt)
+    sin, cos, log1p = _elementwise(ops.Sin), _elementwise(ops.Cos), _elementwise(ops.Log1p)
+    sigmoid, tanh = _elementwise(ops.Sigmoid), _elementwise(ops.Tanh)
 
-    def log(self) -> Tensor:
-        return ops.Log.apply(floating(self))
-
-    def sqrt(self) -> Tensor:
-        return ops.Sqrt.apply(floating(self))
-
-
-    def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(floating(self))
-
-    def tanh(self) -> Tensor:
-        return ops.Tanh.apply(floating(self))
 
     def softmax(self, axis: Optional[int] = None, *, dim: Optional[int] = None) -> Tensor:
         axis = pick_axis(axis, dim)
@@ -478,15 +480,6 @@ class TensorMethods:
         return ops.Abs.apply(self)
 
     __abs__ = abs
-
-    def sin(self) -> Tensor:
-        return ops.Sin.apply(floating(self))
-
-    def cos(self) -> Tensor:
-        return ops.Cos.apply(floating(self))
-
-    def log1p(self) -> Tensor:
-        return ops.Log1p.apply(floating(self))
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         """Limit the values to [min, max] (numbers; either may be None). The gradient passes

@@ -26,34 +26,25 @@ def _recorded(*xs: Any) -> bool:
 
 def tril(x: Any, diagonal: int = 0) -> Any:
     """The lower triangle of the last two axes (on and below `diagonal`), the rest 0."""
-    return Tril.apply(x, diagonal=diagonal) if _recorded(x) else np.tril(x, diagonal)
+    return Triangle.apply(x, diagonal=diagonal) if _recorded(x) else np.tril(x, diagonal)
 
 
 def triu(x: Any, diagonal: int = 0) -> Any:
     """The upper triangle of the last two axes (on and above `diagonal`), the rest 0."""
-    return Triu.apply(x, diagonal=diagonal) if _recorded(x) else np.triu(x, diagonal)
+    return (Triangle.apply(x, diagonal=diagonal, upper=True) if _recorded(x)
+            else np.triu(x, diagonal))
 
 
-class Tril(Function):
-    """y = x on and below the k-th diagonal of the last two axes, 0 above;  dL/dx = tril(g, k)."""
+class Triangle(Function):
+    """y = x on and below (`tril`) or on and above (`triu`, upper=True) the k-th diagonal of
+    the last two axes, 0 elsewhere;  dL/dx = the same triangle of g."""
 
-    def forward(self, x, diagonal=0):
-        self.diagonal = diagonal
-        return np.tril(x, diagonal)
-
-    def backward(self, g):
-        return tril(g, self.diagonal)
-
-
-class Triu(Function):
-    """y = x on and above the k-th diagonal of the last two axes, 0 below;  dL/dx = triu(g, k)."""
-
-    def forward(self, x, diagonal=0):
-        self.diagonal = diagonal
-        return np.triu(x, diagonal)
+    def forward(self, x, diagonal=0, upper=False):
+        self.diagonal, self.upper = diagonal, upper
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
 
     def backward(self, g):
-        return triu(g, self.diagonal)
+        return triu(g, self.diagonal) if self.upper else tril(g, self.diagonal)
 
 
 # ---- reordering ---------------------------------------------------------------------------

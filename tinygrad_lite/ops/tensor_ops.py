@@ -36,21 +36,24 @@ def _order(data: np.ndarray, axis: int, descending: bool, stable: bool) -> np.nd
     return (n - 1) - np.flip(order, axis)
 
 
+def _matrices(t: Tensor, who: str) -> Tensor:
+    """`t`, which must have the two axes of a matrix (or more)."""
+    if t.ndim < 2:
+        raise RuntimeError(f"{who}: input tensor must have at least 2 dimensions")
+    return t
+
+
 class SequenceMethods:
     """The methods below become Tensor's (see `methods.attach`)."""
 
     # ---- triangles, flips, repeats ------------------------------------------------------------
     def tril(self, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two axes: zeros above the `diagonal`-th diagonal."""
-        if self.ndim < 2:
-            raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-        return ops.Tril.apply(self, diagonal=int(diagonal))
+        return ops.Triangle.apply(_matrices(self, "tril"), diagonal=int(diagonal))
 
     def triu(self, diagonal: int = 0) -> Tensor:
         """The upper triangle of the last two axes: zeros below the `diagonal`-th diagonal."""
-        if self.ndim < 2:
-            raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-        return ops.Triu.apply(self, diagonal=int(diagonal))
+        return ops.Triangle.apply(_matrices(self, "triu"), diagonal=int(diagonal), upper=True)
 
     def flip(self, *dims: Any) -> Tensor:
         """The elements reversed along `dims` (a copy, as PyTorch's)."""

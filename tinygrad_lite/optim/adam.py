@@ -8,7 +8,13 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, flush_denormals_, grads
+from .optimizer import (
+    Optimizer,
+    add_square_,
+    check_adam_options,
+    flush_denormals_,
+    grads,
+)
 
 
 class Adam(Optimizer):
@@ -35,15 +41,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ):
-        check_lr(type(self).__name__, lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
             maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
@@ -51,33 +49,16 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        lr, (b1, b2), eps, weight_decay = (
-            group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        )  # fmt: skip
-        amsgrad, maximize, decoupled = (
-            group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
-        )  # fmt: skip
-        l2 = 0.0 if decoupled else weight_decay
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=l2):
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
-            tmp = self._scratch_for(p)
+        lr, (b1, b2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
+        for p, g in grads(group):  # with the decoupled weight decay, if any
+            state, t = self._step_state(p, "exp_avg", "exp_avg_sq")
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            state["step"] = t = state["step"] + 1
-            if decoupled and weight_decay != 0:
-                p.data *= 1 - lr * weight_decay
+            tmp = self._scratch_for(p)
             m *= b1
             np.multiply(g, 1 - b1, out=tmp)
             m += tmp  # m = b1 m + (1 - b1) g (torch's lerp_ rounds slightly differently)
             flush_denormals_(m, tmp)  # else a decaying m slows every pass over it ~10x
-            # v = b2 v + (1 - b2) g g
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
+            add_square_(v, g, b2, tmp)  # v = b2 v + (1 - b2) g g
             if amsgrad:
                 vmax = state.get("max_exp_avg_sq")
                 if vmax is None:

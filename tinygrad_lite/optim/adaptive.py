@@ -22,21 +22,16 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, flush_denormals_, grads, lerp_
-
-
-def _check_betas(betas: tuple) -> None:
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-
-
-def _check_nonnegative(**values: float) -> None:
-    for name, value in values.items():
-        if not 0.0 <= value:
-            label = "epsilon" if name == "eps" else name
-            raise ValueError(f"Invalid {label} value: {value}")
+from .optimizer import (
+    Optimizer,
+    add_square_,
+    check_adam_options,
+    check_lr,
+    check_nonnegative,
+    flush_denormals_,
+    grads,
+    lerp_,
+)
 
 
 class Adadelta(Optimizer):
@@ -57,34 +52,21 @@ class Adadelta(Optimizer):
         check_lr(type(self).__name__, lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        _check_nonnegative(eps=eps, weight_decay=weight_decay)
+        check_nonnegative(eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        lr, rho, eps, weight_decay, maximize = (
-            group["lr"], group["rho"], group["eps"], group["weight_decay"], group["maximize"]
-        )  # fmt: skip
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = np.zeros_like(p.data)
-                state["acc_delta"] = np.zeros_like(p.data)
-            state["step"] += 1
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        for p, g in grads(group):
+            state, _ = self._step_state(p, "square_avg", "acc_delta")
             sq, acc = state["square_avg"], state["acc_delta"]
             tmp = self._scratch_for(p)
-            sq *= rho
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - rho
-            sq += tmp  # sq = rho sq + (1 - rho) g g
+            add_square_(sq, g, rho, tmp)  # sq = rho sq + (1 - rho) g g
             delta = np.sqrt(acc + eps)
             delta /= np.sqrt(sq + eps)
             delta *= g
-            acc *= rho
-            np.multiply(delta, delta, out=tmp)
-            tmp *= 1 - rho
-            acc += tmp  # acc = rho acc + (1 - rho) delta delta
+            add_square_(acc, delta, rho, tmp)  # acc = rho acc + (1 - rho) delta delta
             delta *= lr
             p.data -= delta
             p._bump_version()
@@ -106,8 +88,8 @@ class Adagrad(Optimizer):
         maximize: bool = False,
     ):
         check_lr(type(self).__name__, lr)
-        _check_nonnegative(lr_decay=lr_decay, weight_decay=weight_decay)
-        _check_nonnegative(initial_accumulator_value=initial_accumulator_value, eps=eps)
+        check_nonnegative(lr_decay=lr_decay, weight_decay=weight_decay)
+        check_nonnegative(initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = dict(
             lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value, maximize=maximize,
@@ -131,13 +113,9 @@ class Adagrad(Optimizer):
             }
 
     def _update_group(self, group: dict) -> None:
-        lr, lr_decay, eps, weight_decay, maximize = (
-            group["lr"], group["lr_decay"], group["eps"], group["weight_decay"],
-            group["maximize"],
-        )  # fmt: skip
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
-            state = self.state[p]
-            state["step"] = t = state["step"] + 1
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        for p, g in grads(group):
+            state, t = self._step_state(p)  # made by add_param_group
             clr = lr / (1 + (t - 1) * lr_decay)
             acc = state["sum"]
             tmp = self._scratch_for(p)
@@ -166,26 +144,16 @@ class Adamax(Optimizer):
         *,
         maximize: bool = False,
     ):
-        check_lr(type(self).__name__, lr)
-        _check_nonnegative(eps=eps)
-        _check_betas(betas)
-        _check_nonnegative(weight_decay=weight_decay)
+        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
         )
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        lr, (b1, b2), eps, weight_decay, maximize = (
-            group["lr"], group["betas"], group["eps"], group["weight_decay"], group["maximize"]
-        )  # fmt: skip
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_inf"] = np.zeros_like(p.data)
-            state["step"] = t = state["step"] + 1
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        for p, g in grads(group):
+            state, t = self._step_state(p, "exp_avg", "exp_inf")
             m, u = state["exp_avg"], state["exp_inf"]
             tmp = self._scratch_for(p)
             lerp_(m, g, 1 - b1, tmp)  # m = b1 m + (1 - b1) g
@@ -219,10 +187,8 @@ class NAdam(Optimizer):
         *,
         maximize: bool = False,
     ):
-        check_lr(type(self).__name__, lr)
-        _check_nonnegative(eps=eps)
-        _check_betas(betas)
-        _check_nonnegative(weight_decay=weight_decay, momentum_decay=momentum_decay)
+        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
+        check_nonnegative(momentum_decay=momentum_decay)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
             momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
@@ -231,23 +197,9 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        lr, (b1, b2), eps, weight_decay = (
-            group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        )  # fmt: skip
-        psi, decoupled, maximize = (
-            group["momentum_decay"], group["decoupled_weight_decay"], group["maximize"]
-        )  # fmt: skip
-        l2 = 0.0 if decoupled else weight_decay
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=l2):
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["mu_product"] = 1.0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
-            state["step"] = t = state["step"] + 1
-            if decoupled and weight_decay != 0:
-                p.data *= 1 - lr * weight_decay
+        lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
+        for p, g in grads(group):  # with the decoupled weight decay, if any
+            state, t = self._step_state(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
             mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
             mu_product = float(np.float32(np.float32(state["mu_product"]) * np.float32(mu)))
@@ -257,10 +209,7 @@ class NAdam(Optimizer):
             tmp = self._scratch_for(p)
             lerp_(m, g, 1 - b1, tmp)  # m = b1 m + (1 - b1) g
             flush_denormals_(m, tmp)  # see flush_denormals_
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp  # v = b2 v + (1 - b2) g g
+            add_square_(v, g, b2, tmp)  # v = b2 v + (1 - b2) g g
             np.divide(v, 1 - b2**t, out=tmp)
             np.sqrt(tmp, out=tmp)
             tmp += eps  # d

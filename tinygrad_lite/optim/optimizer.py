@@ -73,6 +73,27 @@ def check_lr(name: str, lr: float) -> None:
         raise ValueError(f"{name}: Invalid learning rate: learning rate must be >= 0, got {lr}")
 
 
+def check_nonnegative(**values: float) -> None:
+    """ValueError "Invalid {name} value: {value}" (PyTorch's words; `eps` is "epsilon") for
+    the first of `values`, in the order given, that is not >= 0 (NaN is not)."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            label = "epsilon" if name == "eps" else name
+            raise ValueError(f"Invalid {label} value: {value}")
+
+
+def check_adam_options(name: str, lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
+    """The Adam family's checks (Adam, AdamW, Adamax, NAdam), in PyTorch's order and words:
+    lr >= 0, eps >= 0, 0 <= b1 < 1, 0 <= b2 < 1, weight_decay >= 0 (ValueError otherwise)."""
+    check_lr(name, lr)
+    check_nonnegative(eps=eps)
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    check_nonnegative(weight_decay=weight_decay)
+
+
 class Optimizer:
     """Base class: `Optimizer(params, defaults)`; subclasses implement `step()`.
 
@@ -189,6 +210,19 @@ class Optimizer:
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError
 
+    def _step_state(self, p: Tensor, *buffers: str, **values: float) -> tuple[dict, int]:
+        """`p`'s state and its step count t, advanced by one for the step being taken. On
+        `p`'s first step the state is made: "step" 0, then `values` (initial numbers), then
+        each of `buffers` as zeros shaped like `p`."""
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state.update(values)
+            for name in buffers:
+                state[name] = np.zeros_like(p.data)
+        state["step"] = t = state["step"] + 1
+        return state, t
+
     def _scratch_for(self, p: Tensor) -> np.ndarray:
         """A work array shaped like `p`, kept from step to step (not saved state)."""
         tmp = self._scratch.get(id(p))
@@ -245,18 +279,26 @@ class Optimizer:
         self.param_groups = saved_groups
 
 
-def grads(params: Iterable, *, maximize: bool, weight_decay: float) -> Iterator[tuple]:
-    """(p, g) for each p that has a grad: g = p.grad (negated if `maximize`) + weight_decay * p.
+def grads(group: dict) -> Iterator[tuple]:
+    """(p, g) for each p of `group` that has a grad, with the group's options: g = p.grad
+    (negated if "maximize") + weight_decay * p (L2). A group whose "decoupled_weight_decay"
+    is true (AdamW, NAdamW) decays the parameter instead, p *= 1 - lr * weight_decay, and g
+    is the gradient alone.
 
     g is the gradient's numpy array: the update itself is not recorded, as in PyTorch."""
-    for p in params:
+    weight_decay = group["weight_decay"]
+    decoupled = group.get("decoupled_weight_decay", False)
+    for p in group["params"]:
         if p.grad is None:
             continue
         g = p.grad.data
-        if maximize:
+        if group["maximize"]:
             g = -g
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            if decoupled:
+                p.data *= 1 - group["lr"] * weight_decay
+            else:
+                g = g + weight_decay * p.data
         yield p, g
 
 
@@ -296,8 +338,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        for p, g in grads(group["params"], maximize=group["maximize"],
-                          weight_decay=group["weight_decay"]):
+        for p, g in grads(group):
             if group["momentum"] != 0:
                 g = self._with_momentum(p, g, group)
             p.data -= group["lr"] * g
@@ -330,6 +371,15 @@ def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:
     else:
         tmp *= 1 - weight
         np.subtract(b, tmp, out=a)
+
+
+def add_square_(avg: np.ndarray, x: np.ndarray, decay: float, tmp: np.ndarray) -> None:
+    """avg = decay avg + (1 - decay) x^2 in place (`tmp`: scratch of avg's shape): the running
+    average of squares of Adam's v, RMSprop's and Adadelta's averages."""
+    avg *= decay
+    np.multiply(x, x, out=tmp)
+    tmp *= 1 - decay
+    avg += tmp
 
 
 def flush_denormals_(a: np.ndarray, tmp: np.ndarray) -> None:

@@ -7,7 +7,15 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_lr, flush_denormals_, grads, lerp_
+from .optimizer import (
+    Optimizer,
+    add_square_,
+    check_lr,
+    check_nonnegative,
+    flush_denormals_,
+    grads,
+    lerp_,
+)
 
 
 class RMSprop(Optimizer):
@@ -35,14 +43,7 @@ class RMSprop(Optimizer):
         maximize: bool = False,
     ):
         check_lr(type(self).__name__, lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_nonnegative(eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
             centered=centered, maximize=maximize,
@@ -50,23 +51,13 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:
-        lr, alpha, eps, weight_decay, momentum, centered, maximize = (
-            group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"],
-            group["centered"], group["maximize"],
-        )  # fmt: skip
-        for p, g in grads(group["params"], maximize=maximize, weight_decay=weight_decay):
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = np.zeros_like(p.data)
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        for p, g in grads(group):
+            state, _ = self._step_state(p, "square_avg")
             tmp = self._scratch_for(p)
-            state["step"] += 1
             sq = state["square_avg"]
-            sq *= alpha
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - alpha
-            sq += tmp  # sq = alpha sq + (1 - alpha) g g
-            if centered:
+            add_square_(sq, g, alpha, tmp)  # sq = alpha sq + (1 - alpha) g g
+            if group["centered"]:
                 ga = state.get("grad_avg")
                 if ga is None:
                     ga = state["grad_avg"] = np.zeros_like(p.data)

@@ -5,34 +5,8 @@ the one `DataLoader` of `tinygrad_lite.data` (re-exported, not copied).
     loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
 """
 
-from ..data.datasets import (
-    BatchSampler,
-    ConcatDataset,
-    Dataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    SubsetRandomSampler,
-    TensorDataset,
-    default_collate,
-    default_convert,
-    random_split,
-)
+from ..data import datasets as _datasets
+from ..data.datasets import *  # noqa: F403 - the datasets, samplers and collate functions
 from ..data.loader import DataLoader
 
-__all__ = [
-    "BatchSampler",
-    "ConcatDataset",
-    "DataLoader",
-    "Dataset",
-    "RandomSampler",
-    "Sampler",
-    "SequentialSampler",
-    "Subset",
-    "SubsetRandomSampler",
-    "TensorDataset",
-    "default_collate",
-    "default_convert",
-    "random_split",
-]
+__all__ = ["DataLoader", *_datasets.__all__]
