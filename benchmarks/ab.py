@@ -4,35 +4,51 @@ side in one process.
 
     python benchmarks/ab.py                    # against HEAD~1
     python benchmarks/ab.py cd406f7 --cases step32,tiny --repeats 9
+    python benchmarks/ab.py cd406f7 --threads default --tl-threads 2 --json ab.json
 
 `git archive` puts the earlier commit's `tinygrad_lite/` in a temporary folder as package
 `tl_base`; the working tree's is copied beside it as `tl_head`. Both are imported into this
 process (their imports are relative, so the two never mix), and every case runs them in
-turn, alternating which goes first, so a noisy machine slows both alike. Times are CPU time
-(`time.process_time`) with one BLAS thread, medians over the repeats; the ratio head/base is
-what a change costs (1.05 = 5% slower).
+turn, alternating which goes first, so a noisy machine slows both alike. Times are medians over
+the repeats; the ratio head/base is what a change costs (1.05 = 5% slower).
+
+--threads 1 (the default): one BLAS thread (the *_NUM_THREADS variables are set before numpy
+loads, unless already set), and the times are CPU time (`time.process_time`), which leaves out
+the time other processes held the CPU. --threads default: BLAS keeps its own thread count and
+the times are wall-clock (`time.perf_counter`), each timed call after a pause of SETTLE seconds
+(OpenBLAS's idle workers busy-wait for about 0.1 s after a threaded product); with
+--tl-threads N each engine's calls run as the examples run them, inside its own
+`tl.set_num_threads(N)` (BLAS on one thread, the engine's products on N threads).
+
+--json PATH also writes the medians of both clocks for each case, machine-readable:
+{"base", "threads", "tl_threads", "clock", "repeats", "cases": {case: {"base": {"wall", "cpu"},
+"head": {"wall", "cpu"}, "ratio"}}}, seconds; "clock" names the one the ratio and the table use.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, List, Optional
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
+if TYPE_CHECKING:
+    import numpy as np  # imported in main(), after the thread variables are set
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = ("step64", "step32", "epoch", "cnn", "tiny", "chain_build", "chain_back")
+THREADS = ("1", "default")
+SETTLE = 0.2  # s: with --threads default, the pause before each timed call
 
 
 def packages(base: str, folder: Path) -> dict:
@@ -72,6 +88,8 @@ def model_zoo(tl):
 
 def setup(tl, case: str, images: np.ndarray, labels: np.ndarray):
     """The case's work as a callable (and an untimed `prepare`, for chain_back)."""
+    import numpy as np
+
     models = model_zoo(tl)
     F = tl.nn.functional
     if case in ("step64", "step32"):  # the notebook's full-batch GD step, 784-10-10
@@ -134,37 +152,79 @@ def setup(tl, case: str, images: np.ndarray, labels: np.ndarray):
     return run, prepare
 
 
-def main() -> None:
+@contextlib.contextmanager
+def engine_threads(tl, n: Optional[int]) -> Iterator[None]:
+    """The block runs with `tl.set_num_threads(n)` (nothing when n is None)."""
+    if n is None:
+        yield
+        return
+    tl.set_num_threads(n)
+    try:
+        yield
+    finally:
+        tl.restore_num_threads()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("base", nargs="?", default="HEAD~1", help="commit to compare with")
     p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated: {CASES}")
     p.add_argument("--repeats", type=int, default=11)
-    args = p.parse_args()
+    p.add_argument("--threads", choices=THREADS, default="1",
+                   help="1: one BLAS thread, CPU time (the default); "
+                        "default: BLAS's own threads, wall-clock time")
+    p.add_argument("--tl-threads", type=int, default=None, metavar="N",
+                   help="with --threads default: each engine's calls inside its "
+                        "tl.set_num_threads(N)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the medians (both clocks) and ratios as JSON")
+    args = p.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     unknown = set(cases) - set(CASES)
     if unknown:
         p.error(f"unknown case(s) {sorted(unknown)}; choose from {CASES}")
+    if args.tl_threads is not None and (args.threads != "default" or args.tl_threads < 1):
+        p.error("--tl-threads takes a positive count, with --threads default")
+    if args.threads == "1":
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    clock = "cpu" if args.threads == "1" else "wall"
+    found: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         mods = packages(args.base, Path(tmp))
         data = importlib.import_module("tl_base.data")
         images, labels = data.load_mnist("train", root=REPO / "data" / "mnist")
-        print(f"| case | {args.base} (ms) | working tree (ms) | working tree / {args.base} |")
+        unit = "ms" if clock == "cpu" else "ms, wall"
+        print(f"| case | {args.base} ({unit}) | working tree ({unit}) "
+              f"| working tree / {args.base} |")
         print("| --- | --- | --- | --- |")
         for case in cases:
             fns = {name: setup(tl, case, images, labels) for name, tl in mods.items()}
-            times: dict = {name: [] for name in fns}
+            times: dict = {name: {"wall": [], "cpu": []} for name in fns}
             for rep in range(args.repeats + 1):  # the first round warms up, untimed
                 order = list(fns.items()) if rep % 2 else list(fns.items())[::-1]
                 for name, (run, prepare) in order:
-                    if prepare:
-                        prepare()
-                    start = time.process_time()
-                    run()
+                    with engine_threads(mods[name], args.tl_threads):
+                        if prepare:
+                            prepare()
+                        if clock == "wall":
+                            time.sleep(SETTLE)
+                        c0, t0 = time.process_time(), time.perf_counter()
+                        run()
+                        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
                     if rep:
-                        times[name].append(time.process_time() - start)
-            base, head = (float(np.median(times[n])) for n in ("tl_base", "tl_head"))
+                        times[name]["wall"].append(wall)
+                        times[name]["cpu"].append(cpu)
+            med = {name: {k: statistics.median(v) for k, v in t.items()}
+                   for name, t in times.items()}
+            base, head = med["tl_base"][clock], med["tl_head"][clock]
+            found[case] = {"base": med["tl_base"], "head": med["tl_head"], "ratio": head / base}
             print(f"| {case} | {base * 1e3:.1f} | {head * 1e3:.1f} | {head / base:.3f} |",
                   flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "base": args.base, "threads": args.threads, "tl_threads": args.tl_threads,
+            "clock": clock, "repeats": args.repeats, "cases": found}, indent=1))
 
 
 if __name__ == "__main__":

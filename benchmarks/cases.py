@@ -71,12 +71,13 @@ class Sizes:
     thread_cnn_images: int = 3_840  # `mnist_cnn.py --epochs 1 --limit` (30 batches of 128)
     thread_repeats: int = 3  # runs of each thread setting (interleaved)
     thread_limit: int = 0  # `--limit` of the thread-choice runs (0: the full training set)
+    baseline_repeats: int = 7  # benchmarks/ab.py's --repeats in the baseline case (run.py)
     gpt_iters: int = 10  # char_gpt training iterations per timing (benchmarks/seq_cases.py)
     makemore_steps: int = 200  # makemore MLP steps per timing
 
     @classmethod
     def smoke(cls) -> Sizes:
-        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500,
+        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500, 1,
                    gpt_iters=1, makemore_steps=5)
 
 

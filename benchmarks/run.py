@@ -22,6 +22,12 @@ with --smoke, unless --output is given) writes it to BENCHMARKS.md with the mach
            the cases step, epoch and cnn; plus the thread-choice check ("threads": short
            example runs with --threads 1, --threads 2 and the default, quiet and busy)
   both     default and 1;  all (the default): default, 1 and busy
+
+The "baseline" case (default and 1 thread) runs benchmarks/ab.py: the notebook step, the Adam
+epoch and the CNN step with tinygrad_lite at commit BASELINE (the engine before the core
+rebuild) and the working tree's, side by side in one process; the "now / at BASELINE" targets
+hold the working tree to no more than 1.05x. Without git or that commit, its rows say
+"not measured".
 """
 
 from __future__ import annotations
@@ -47,8 +53,8 @@ THREAD_VARS = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "memory", "load", "threads",
-         "accuracy", "seqops", "char_gpt", "makemore"]
+ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "baseline", "memory", "load",
+         "threads", "accuracy", "seqops", "char_gpt", "makemore"]
 BUSY_CASES = ["step", "epoch", "cnn"]  # what the busy configuration measures
 CONFIGS = {"default": ["default"], "1": ["1"], "busy": ["busy"], "both": ["default", "1"],
            "all": ["default", "1", "busy"]}
@@ -58,6 +64,15 @@ CONFIG_TITLES = {
     "busy": "busy machine",
 }
 THREAD_CHOICE_LIMIT = 1.2  # default <= 1.2x the better of 1 and 2 threads
+# The engine before the core rebuild: the "no slower than now" targets hold the working tree's
+# tinygrad_lite to its speed at this commit, both measured side by side (benchmarks/ab.py).
+BASELINE = "c254296"
+AB = Path(__file__).resolve().parent / "ab.py"
+# benchmarks/ab.py's cases that the baseline case runs: (ab.py's name, the report's name)
+BASELINE_CASES = [("step64", "notebook step f64"), ("step32", "notebook step f32"),
+                  ("epoch", "Adam epoch"), ("cnn", "CNN step")]
+SMOKE_BASELINE_CASES = ["step64", "step32"]  # --smoke: the cheap ones (ab.py has no sizes)
+NOW_LIMIT = 1.05  # now / at BASELINE: 5% for noise
 
 
 def config_title(config: str, run: Optional[dict] = None) -> str:
@@ -90,7 +105,7 @@ def sizes(args: argparse.Namespace):
 
     sz = cases.Sizes.smoke() if args.smoke else cases.Sizes()
     if args.repeats is not None:
-        sz.repeats = args.repeats
+        sz.repeats = sz.baseline_repeats = args.repeats
     return sz
 
 
@@ -153,9 +168,18 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
         sz = sizes(args)
         results: Dict[str, Dict[str, float]] = {}
         notes: List[str] = []
+        unmeasured: Dict[str, str] = {}  # case: why it has no figures
         for name in names:
             t0 = time.perf_counter()
-            times, case_notes = cases.CASES[name](sz)
+            if name == "baseline":
+                ab_cases = SMOKE_BASELINE_CASES if args.smoke else [c for c, _ in BASELINE_CASES]
+                times, case_notes, why = run_baseline(config, sz.baseline_repeats, ab_cases,
+                                                      cases.TL_THREADS)
+                if why:
+                    unmeasured[name] = why
+                    case_notes = [f"tinygrad_lite now / at {BASELINE}: not measured: {why}"]
+            else:
+                times, case_notes = cases.CASES[name](sz)
             results[name] = times
             notes.extend(case_notes)
             print(
@@ -167,7 +191,57 @@ def run_cases(args: argparse.Namespace, names: List[str], config: str) -> dict:
     facts["loadavg_start"] = load_start
     facts["probe_ms"] = [probe_start, speed_probe()]
     facts["others_busy"] = [others_start, busy_cores()]  # our busy loop has ended
-    return {"results": results, "notes": notes, "facts": facts, "sizes": vars(sz), **extra}
+    return {"results": results, "notes": notes, "facts": facts, "sizes": vars(sz),
+            "unmeasured": unmeasured, **extra}
+
+
+def run_baseline(
+    config: str, repeats: int, ab_cases: List[str], tl_threads: Optional[int],
+    base: str = BASELINE,
+) -> Tuple[Dict[str, float], List[str], Optional[str]]:
+    """benchmarks/ab.py's `ab_cases` at commit `base` and in the working tree, in a child
+    process: (times, notes, why not measured or None). Times are medians in seconds under
+    "base/<case>" and "now/<case>", wall-clock; in the 1-thread configuration also CPU time
+    under "cpu:" + key. At default threads each engine runs with tl.set_num_threads(tl_threads)
+    (as the examples run it) when tl_threads is set."""
+    try:
+        found = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet",
+                                f"{base}^{{commit}}"], capture_output=True, text=True)
+    except OSError as e:
+        return {}, [], f"git is not available ({e.strerror or e})"
+    if found.returncode != 0:
+        return {}, [], (f"commit {base} is not in this checkout (not a git clone, or a shallow "
+                        "one)")
+    mode = "1" if config == "1" else "default"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ab.json"
+        cmd = [sys.executable, str(AB), base, "--cases", ",".join(ab_cases), "--repeats",
+               str(max(repeats, 1)), "--threads", mode, "--json", str(out)]
+        if mode == "default" and tl_threads is not None:
+            cmd += ["--tl-threads", str(tl_threads)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        except subprocess.TimeoutExpired:
+            return {}, [], "benchmarks/ab.py ran past 30 minutes"
+        if proc.returncode != 0 or not out.exists():
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            return {}, [], f"benchmarks/ab.py failed (exit {proc.returncode}: {last})"
+        ab = json.loads(out.read_text())
+    times: Dict[str, float] = {}
+    for case, r in ab["cases"].items():
+        for key, side in (("base", "base"), ("now", "head")):
+            times[f"{key}/{case}"] = r[side]["wall"]
+            if mode == "1":
+                times[f"cpu:{key}/{case}"] = r[side]["cpu"]
+    threads = ("1 BLAS thread" if mode == "1" else
+               f"tl.set_num_threads({tl_threads}) on both" if tl_threads is not None else
+               "numpy's own BLAS threads")
+    note = (f"tinygrad_lite now / at {base}: benchmarks/ab.py {base} --cases "
+            f"{','.join(ab_cases)} --repeats {max(repeats, 1)} --threads {mode}: the package at "
+            f"{base} (the engine before the core rebuild) and the working tree's, in one process, "
+            f"run in turn (alternating which goes first), after a warm-up round; medians; "
+            f"{threads}")
+    return times, [note], None
 
 
 def speed_probe() -> float:
@@ -329,6 +403,16 @@ ROWS += [
     ("chain", "deep chain build: PyTorch", "build/pytorch", "build/pytorch"),
     ("chain", "deep chain backward: tinygrad_lite", "backward/tinygrad_lite", "backward/pytorch"),
     ("chain", "deep chain backward: PyTorch", "backward/pytorch", "backward/pytorch"),
+]
+ROWS += [
+    row
+    for case, title in BASELINE_CASES
+    for row in (
+        ("baseline", f"{title}: tinygrad_lite at {BASELINE}", f"base/{case}", f"base/{case}"),
+        ("baseline", f"{title}: tinygrad_lite now", f"now/{case}", f"base/{case}"),
+    )
+]
+ROWS += [
     ("memory", "peak RSS: mnist_two_layer.py (MiB)", "rss_mib/tinygrad_lite", "rss_mib/numpy"),
     ("memory", "peak RSS: hand-written reference (MiB)", "rss_mib/numpy", "rss_mib/numpy"),
     ("memory", "peak RSS: bare interpreter (MiB)", "rss_mib/interpreter", "rss_mib/numpy"),
@@ -353,28 +437,13 @@ ROWS += [
 # "busy"; without "busy" the busy run is held to the limit of the thread count it ran with).
 Limit = Union[float, Dict[str, float]]
 
-# "No slower than now": the ratio each of these measured in the committed BENCHMARKS.md when
-# the limits were set, plus 0.05 for noise (step f64 0.92 / 1.07 / 1.11 at default threads /
-# 1 thread / busy; step f32 0.81 / 0.85 / 0.69; Adam epoch 1.19 / 0.99 / 1.28; CNN step
-# 2.10 / 1.35 / 1.28, busy on 1 thread). Each is against the same implementation as then.
-NOW_STEP_F64 = {"default": 0.97, "1": 1.12, "busy": 1.16}
-NOW_STEP_F32 = {"default": 0.86, "1": 0.90, "busy": 0.74}
-NOW_EPOCH = {"default": 1.24, "1": 1.04, "busy": 1.33}
-NOW_CNN = {"default": 2.15, "1": 1.40, "busy": 1.33}
-
 TARGETS: List[Tuple[str, str, str, Optional[str], Limit]] = [
     ("tiny graph fwd+bwd: tinygrad_lite / PyTorch", "tiny", "core/tinygrad_lite",
      "core/pytorch", 0.85),
     ("10x10 add without grad: tinygrad_lite / PyTorch", "tiny", "add/tinygrad_lite",
      "add/pytorch", 1.0),
-    ("notebook step f64, no slower than now: tinygrad_lite / numpy", "step",
-     "tinygrad_lite/float64", "numpy/float64", NOW_STEP_F64),
-    ("notebook step f32, no slower than now: tinygrad_lite / numpy", "step",
-     "tinygrad_lite/float32", "numpy/float32", NOW_STEP_F32),
-    ("Adam epoch, no slower than now: tinygrad_lite / numpy", "epoch", "tinygrad_lite",
-     "numpy", NOW_EPOCH),
-    ("CNN step, no slower than now: tinygrad_lite / PyTorch", "cnn", "tinygrad_lite",
-     "pytorch", NOW_CNN),
+    *[(f"{title}: tinygrad_lite now / at {BASELINE}", "baseline", f"now/{case}",
+       f"base/{case}", NOW_LIMIT) for case, title in BASELINE_CASES],
     # measured floors: CPython's cyclic GC walks the graph's nodes as the chain is built
     ("100k-op chain build: tinygrad_lite / PyTorch", "chain", "build/tinygrad_lite",
      "build/pytorch", 2.0),
@@ -484,7 +553,7 @@ def targets_table(runs: Dict[str, dict]) -> Tuple[List[str], int]:
                 cells += ["-", "not run busy"] + [""] * _has_cpu(c, run)
                 continue
             if v is None or (den is not None and not d):
-                cells += ["n/a", "skipped"]
+                cells += ["n/a", "not measured" if case in run.get("unmeasured", {}) else "skipped"]
             else:
                 lim = limit_for(limit, c, run)
                 ok = (v / d if den is not None else v) <= lim
@@ -660,7 +729,8 @@ def report(
             f"{sizes_used['repeats']} repeats after {sizes_used['warmup']} warm-up; within a "
             "case the implementations run interleaved. Ratios are against the row named in the "
             "targets (numpy for the notebook step and the epoch, PyTorch for the CNN step, the "
-            "tiny graph, the 10x10 add and the deep chain, the reference for memory); they hold "
+            "tiny graph, the 10x10 add and the deep chain, the reference for memory, tinygrad_lite "
+            f"at commit {BASELINE} for the \"now\" rows); they hold "
             "better than times on a shared machine. Verdicts use wall-time ratios; each figure "
             "shows its limit beside it. The "
             "configurations: *default threads* = numpy's and PyTorch's own (OpenBLAS: one "

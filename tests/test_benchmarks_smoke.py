@@ -4,12 +4,14 @@ Marked `benchmark`, so the default `pytest` run leaves it out; run it with
 `pytest -m benchmark`. The checks read the report's tables against the script's own row and
 target lists (benchmarks/run.py's ROWS and TARGETS): every case that ran has rows with
 numbers, every ratio is the quotient of the figures it names, and every verdict follows from
-its figure and limit. They do not check the prose around the tables.
+its figure and limit. They do not check the prose around the tables. benchmarks/ab.py, which
+the report's "now / at the baseline commit" rows come from, is run once on its own too.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -23,11 +25,13 @@ pytestmark = pytest.mark.benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / "benchmarks" / "run.py"
+AB = REPO / "benchmarks" / "ab.py"
 
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "MiB": 1.0, "%": 1.0, "lines": 1.0, "files": 1.0}
 VALUE = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|us|MiB|%|lines|files)$")
 NUMBER = re.compile(r"^\d+\.\d+$")
 VERDICTS = ("PASS", "MISS")
+NO_VERDICT = {"skipped": "n/a", "not measured": "n/a", "not run busy": "-"}  # and its figure
 
 
 def _load_run_module():
@@ -109,6 +113,8 @@ def test_results_have_a_row_per_case_with_consistent_ratios(smoke_report, run_mo
         assert any(_seconds(row[i]) is not None for i in value_cols), row
 
     ran = [c for c in run_module.ORDER if c not in ("accuracy", "threads")]
+    if "| not measured |" in written:  # no git, or the baseline commit is not in this clone
+        ran.remove("baseline")
     for case in ran:
         assert any(rows_by_label[label][0] == case for label in shown), f"no row for {case}"
 
@@ -142,15 +148,12 @@ def test_targets_verdicts_follow_their_figures_and_limits(smoke_report, run_modu
     judged = 0
     for label, row in rows.items():
         den, limit = targets[label]
-        verdict_cols = [j for j, c in enumerate(row) if c in VERDICTS + ("skipped", "not run busy")]
+        verdict_cols = [j for j, c in enumerate(row) if c in VERDICTS + tuple(NO_VERDICT)]
         assert len(verdict_cols) == 3, row  # one verdict per configuration
         for j in verdict_cols:
             verdict, cell = row[j], row[j - 1]
-            if verdict == "skipped":
-                assert cell == "n/a", row
-                continue
-            if verdict == "not run busy":
-                assert cell == "-", row
+            if verdict in NO_VERDICT:
+                assert cell == NO_VERDICT[verdict], row
                 continue
             m = figure.match(cell)
             assert m, f"{label}: figure {cell!r}"
@@ -189,3 +192,36 @@ def test_thread_choice_rows_follow_their_limit(smoke_report, run_module) -> None
         assert ratio > 0, row
         if abs(ratio - run_module.THREAD_CHOICE_LIMIT) > 0.006:
             assert row[6] == ("PASS" if ratio <= run_module.THREAD_CHOICE_LIMIT else "MISS"), row
+
+
+def test_baseline_rows_say_not_measured_without_the_commit(run_module) -> None:
+    times, notes, why = run_module.run_baseline("1", 1, ["step32"], None, base="0000000")
+    assert times == {} and notes == [] and "0000000" in why
+    run = {"results": {"baseline": times}, "unmeasured": {"baseline": why}, "notes": []}
+    lines, misses = run_module.targets_table({"default": run, "1": run})
+    rows = [r for r in _tables("\n".join(lines))[0][1:] if " now / at " in r[0]]
+    assert len(rows) == len(run_module.BASELINE_CASES) and misses == 0
+    for row in rows:
+        assert row[1:5] == ["n/a", "not measured", "n/a", "not measured"], row
+
+
+def test_ab_default_threads_writes_json(tmp_path: Path) -> None:
+    """ab.py --threads default (wall-clock) --json: both clocks per side, the ratio of the
+    wall-clock medians. HEAD against the working tree, one repeat of the cheapest case."""
+    out = tmp_path / "ab.json"
+    proc = subprocess.run(
+        [sys.executable, str(AB), "HEAD", "--cases", "step32", "--repeats", "1",
+         "--threads", "default", "--json", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "| step32 |" in proc.stdout and "wall" in proc.stdout
+    found = json.loads(out.read_text())
+    assert (found["base"], found["threads"], found["clock"]) == ("HEAD", "default", "wall")
+    case = found["cases"]["step32"]
+    for side in ("base", "head"):
+        assert case[side]["wall"] > 0 and case[side]["cpu"] >= 0
+    assert case["ratio"] == pytest.approx(case["head"]["wall"] / case["base"]["wall"])
+    refused = subprocess.run([sys.executable, str(AB), "--tl-threads", "2"],
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert refused.returncode == 2 and "--tl-threads" in refused.stderr

@@ -276,3 +276,12 @@ def test_softmax_rows_far_below_the_maximum_and_masked_rows(dtype):
         want = torch.softmax(torch.from_numpy(a), -1).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13,
                                    atol=0)
+
+
+def test_float32_exact_gelu_is_zero_far_left_and_x_far_right_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([-672.0, -40.0, -6.0, -5.5, 5.5, 6.0, 40.0, 672.0], np.float32)
+    ours = tl.nn.functional.gelu(tl.tensor(x)).data
+    theirs = torch.nn.functional.gelu(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(ours[[0, 1, 6, 7]], theirs[[0, 1, 6, 7]])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)

@@ -237,7 +237,9 @@ def _erf_float32(x: np.ndarray) -> np.ndarray:
         q += c
         q *= z
     q += _ERF32_Q[-1]
-    return np.divide(p, q, out=p)
+    out = np.divide(p, q, out=p)
+    np.copyto(out, np.sign(x), where=np.abs(x) >= _ERF32_CLIP)  # +-1 exactly, as float32's erf
+    return out
 
 
 def _normal_cdf_fast(x: np.ndarray) -> np.ndarray:
