@@ -72,10 +72,13 @@ class Sizes:
     thread_repeats: int = 3  # runs of each thread setting (interleaved)
     thread_limit: int = 0  # `--limit` of the thread-choice runs (0: the full training set)
     baseline_repeats: int = 7  # benchmarks/ab.py's --repeats in the baseline case (run.py)
+    gpt_iters: int = 10  # char_gpt training iterations per timing (benchmarks/seq_cases.py)
+    makemore_steps: int = 200  # makemore MLP steps per timing
 
     @classmethod
     def smoke(cls) -> Sizes:
-        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500, 1)
+        return cls(1_000, 1_024, 20, 200, 1_000, 1, 1, 0, 1, 2, 0, 1, 500, 1,
+                   gpt_iters=1, makemore_steps=5)
 
 
 TL_THREADS: Optional[int] = None  # set by run.py: tinygrad_lite's side runs on the examples'
@@ -923,3 +926,9 @@ CASES = {
     "accuracy": case_accuracy,
     "seqops": case_seqops,
 }
+
+
+# the sequence models' cases: benchmarks/seq_cases.py
+from seq_cases import SEQ_CASES  # noqa: E402
+
+CASES.update(SEQ_CASES)

@@ -5,6 +5,7 @@
     python benchmarks/run.py --smoke          # tiny sizes, seconds (what the test runs)
     python benchmarks/run.py --long           # also time-to-accuracy of the examples (minutes)
     python benchmarks/run.py --only step,tiny --threads 1 --repeats 9
+    python benchmarks/run.py --only char_gpt,makemore --threads both   # the sequence models
 
 Prints a table of medians and ratios with the targets marked PASS/MISS, and (except
 with --smoke, unless --output is given) writes it to BENCHMARKS.md with the machine facts.
@@ -53,7 +54,7 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
 )
 ORDER = ["lines", "step", "epoch", "cnn", "tiny", "chain", "baseline", "memory", "load",
-         "threads", "accuracy", "seqops"]
+         "threads", "accuracy", "seqops", "char_gpt", "makemore"]
 BUSY_CASES = ["step", "epoch", "cnn"]  # what the busy configuration measures
 CONFIGS = {"default": ["default"], "1": ["1"], "busy": ["busy"], "both": ["default", "1"],
            "all": ["default", "1", "busy"]}
@@ -458,6 +459,18 @@ TARGETS: List[Tuple[str, str, str, Optional[str], Limit]] = [
      "softmax/tinygrad_lite", "softmax/pytorch", 2.0),
     ("exact GELU (32, 64, 128) fwd+bwd: tinygrad_lite / PyTorch", "seqops",
      "gelu/tinygrad_lite", "gelu/pytorch", 2.0),
+]
+
+# ---- sequence models (benchmarks/seq_cases.py): examples/char_gpt.py and examples/makemore.py
+ROWS += [
+    ("char_gpt", "char_gpt iteration: tinygrad_lite", "tinygrad_lite", "pytorch"),
+    ("char_gpt", "char_gpt iteration: PyTorch (nanoGPT's architecture)", "pytorch", "pytorch"),
+    ("makemore", "makemore MLP step: tinygrad_lite", "tinygrad_lite", "pytorch"),
+    ("makemore", "makemore MLP step: PyTorch", "pytorch", "pytorch"),
+]
+TARGETS += [
+    ("char_gpt iteration: tinygrad_lite / PyTorch", "char_gpt", "tinygrad_lite", "pytorch", 1.5),
+    ("makemore MLP step: tinygrad_lite / PyTorch", "makemore", "tinygrad_lite", "pytorch", 1.0),
 ]
 
 

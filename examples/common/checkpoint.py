@@ -30,7 +30,7 @@ from tinygrad_lite.errors import OneLineError
 
 from . import models
 
-__all__ = ["ARCH_KEY", "CheckpointError", "load_model", "save_checkpoint"]
+__all__ = ["ARCH_KEY", "CheckpointError", "load_model", "read_checkpoint", "save_checkpoint"]
 
 ARCH_KEY = "__arch__"
 PathLike = Union[str, "os.PathLike[str]"]
@@ -84,6 +84,12 @@ def _read(path: Path) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
     if not isinstance(arch, dict):
         raise CheckpointError(f"{path}: architecture entry is not a JSON object")
     return state, arch
+
+
+def read_checkpoint(path: PathLike) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+    """(state dict, architecture record) of any checkpoint written by :func:`save_checkpoint`,
+    for models that :func:`load_model` does not build (the character-level examples')."""
+    return _read(Path(path))
 
 
 def load_model(path: PathLike) -> Tuple[nn.Sequential, Dict[str, Any]]:
