@@ -6,46 +6,12 @@ import copy
 
 import numpy as np
 import pytest
+from test_optim_api import TOL, _assert_same, _params, _set_grads  # the same helpers
+from test_optim_api import _as_groups as _groups
+from test_optim_api import _torch_twins as _twins
 
 import tinygrad_lite as tl
 from tinygrad_lite import optim
-
-SHAPES = ((3, 2), (2,), (4,), (1, 3))
-TOL = dict(rtol=1e-12, atol=1e-12)
-
-
-def _params(rng):
-    return [tl.Tensor(rng.standard_normal(s), requires_grad=True) for s in SHAPES]
-
-
-def _twins(torch, params):
-    return [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
-
-
-def _groups(params, group_options):
-    if group_options is None:
-        return list(params)
-    half = len(params) // 2
-    return [
-        {"params": list(params[:half]), **group_options[0]},
-        {"params": list(params[half:]), **group_options[1]},
-    ]
-
-
-def _set_grads(torch, rng, ours, theirs, step):
-    """Random gradients; parameter 1 has none on step 0 and parameter 2 none on step 3."""
-    for i, (p, t) in enumerate(zip(ours, theirs)):
-        if (i, step) in ((1, 0), (2, 3)):
-            p.grad, t.grad = None, None
-        else:
-            g = rng.standard_normal(p.shape)
-            p.grad, t.grad = g.copy(), torch.tensor(g.copy())
-
-
-def _assert_same(ours, theirs):
-    for p, t in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), **TOL)
-
 
 CASES = [
     ("Adadelta", dict()),
