@@ -210,3 +210,25 @@ def test_onnx_embedding_with_max_norm_gives_the_renormed_rows():
         np.testing.assert_allclose(got, e(tl.tensor(idx)).data, rtol=1e-5, atol=1e-6)
     with pytest.raises(tl_onnx.ExportError):
         tl_onnx.export(nn.MultiheadAttention(4, 2, add_bias_kv=True), np.ones((3, 1, 4)))
+
+
+# ---- einsum's sublist form --------------------------------------------------------------------
+
+
+def test_einsum_sublist_form_matches_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+    for args in ([[0, 1, 2], [2, 3], [0, 1, 3]], [[0, 1, 2], [2, 3]], [[Ellipsis, 2], [2, 3]],
+                 [[Ellipsis, 2], [2, 3], [Ellipsis, 3]]):
+        x, y = tl.tensor(a, requires_grad=True), tl.tensor(b, requires_grad=True)
+        tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        ours = tl.einsum(x, args[0], y, *args[1:])
+        theirs = torch.einsum(tx, args[0], ty, *args[1:])
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), **TOL)
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), **TOL)
+        np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), **TOL)
+    with pytest.raises(ValueError, match="52"):
+        tl.einsum(tl.tensor(a), [0, 1, 60])
