@@ -75,17 +75,21 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.c_proj(y))
 
     def onnx_nodes(self, g: Graph, path: str, x: str, shape: Shape) -> Tuple[str, Shape]:
+        """forward's nodes (eval mode) for tl.onnx.export: the causal mask is a (T, T) constant."""
         B, T, C = shape
         hs = C // self.n_head
-        qkv, _ = g.layer(self.c_attn, x, shape)  # (B, T, 3C) -> (3, B, nh, T, hs)
-        qkv = g.node("Reshape", [qkv, g.const(join(path, "qkv_shape"), [0, T, 3, self.n_head, hs],
-                                              np.int64)], path)
-        qkv = g.node("Transpose", [qkv], path, perm=[2, 0, 3, 1, 4])
-        q, k, v = (g.node("Gather", [qkv, g.const(join(path, f"{n}_index"), i, np.int64)], path,
-                          axis=0) for i, n in enumerate("qkv"))
+
+        def const(name: str, value: Any) -> str:
+            return g.const(join(path, name), value, np.int64)
+
+        qkv, _ = g.layer(self.c_attn, x, shape)  # (B, T, 3C) -> (B, T, 3, nh, hs)
+        qkv = g.node("Reshape", [qkv, const("qkv_shape", [0, T, 3, self.n_head, hs])], path)
+        qkv = g.node("Transpose", [qkv], path, perm=[2, 0, 3, 1, 4])  # (3, B, nh, T, hs)
+        q, k, v = (g.node("Gather", [qkv, const(f"{n}_index", i)], path, axis=0)
+                   for i, n in enumerate("qkv"))
         y = attention_nodes(g, q, k, v, path, 1.0 / math.sqrt(hs), causal=T)
-        y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])
-        y = g.node("Reshape", [y, g.const(join(path, "merged_shape"), [0, T, C], np.int64)], path)
+        y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])  # the heads side by side again
+        y = g.node("Reshape", [y, const("merged_shape", [0, T, C])], path)
         return g.layer(self.c_proj, y, shape)
 
 

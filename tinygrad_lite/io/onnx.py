@@ -313,16 +313,12 @@ def _multihead_attention(g: Graph, m: nn.MultiheadAttention, path: str, x: str,
     return y if m.batch_first else g.node("Transpose", [y], path, perm=[1, 0, 2])
 
 
-def _call(module: Any, x: Tensor) -> Tensor:
-    """The module applied to one input as the graph computes it: self-attention's output for
-    MultiheadAttention, also inside a Sequential."""
-    if isinstance(module, nn.MultiheadAttention):
-        return module(x, x, x, need_weights=False)[0]
-    if _is_sequential(module):
-        for child in module._child_items():
-            x = _call(child[1], x)
-        return x
-    return module(x)
+def _call(layer: Any, x: Tensor) -> Tensor:
+    """The layer applied to one input as the graph computes it: self-attention's output for
+    MultiheadAttention."""
+    if isinstance(layer, nn.MultiheadAttention):
+        return layer(x, x, x, need_weights=False)[0]
+    return layer(x)
 
 
 EMITTERS: Dict[type, Emitter] = {
