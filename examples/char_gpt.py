@@ -11,6 +11,7 @@ validates. It prints the training loss every 100 iterations, then ``val loss X``
     python examples/char_gpt.py                          # about 1.9 val loss
     python examples/char_gpt.py --iters 200 --sample 100 # a quick look
     python examples/char_gpt.py --save gpt.npz           # then: --load gpt.npz --sample 2000
+    python examples/char_gpt.py --load gpt.npz --sample 0 --export-onnx gpt.onnx  # for ONNX Runtime
 
 The model is examples/common/gpt.py (nanoGPT's model.py, module for module); the flags and
 checkpoints live in examples/common/charlm.py.
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: examples.common
+
+import numpy as np
 
 import tinygrad_lite as tl
 from examples.common import charlm, cli
@@ -56,6 +59,15 @@ def estimate_loss(model: GPT, data, generator) -> float:
               for _ in range(eval_iters)]
     model.train()
     return sum(losses) / len(losses)
+
+
+def export_onnx(path: str, model: GPT) -> None:
+    """--export-onnx: the model (eval mode) as an ONNX graph of block_size tokens."""
+    tl.onnx.export(model, np.zeros((1, block_size), np.int64), path)
+    cli.note_saved(path)
+    print(f"exported {path} (ONNX opset {tl.onnx.OPSET}: 'input' (batch, {block_size}) int64 "
+          f"token ids -> 'output' (batch, {block_size}, {model.config.vocab_size}) logits of "
+          f"every position)")
 
 
 def train(args) -> int:
@@ -105,6 +117,8 @@ def train(args) -> int:
         print(f"trained {max_iters} iterations in {train_time:.1f} s "
               f"({train_time / max_iters * 1e3:.1f} ms per iteration)")
     charlm.save(args.save, model, arch)
+    if args.export_onnx:
+        export_onnx(args.export_onnx, model)
 
     # validation loss, then a sample
     val_loss = estimate_loss(model, val_data, charlm.generator(args.seed + 1))
@@ -126,6 +140,11 @@ def parser():
                                        "evaluate and sample the loaded model)")
     p.add_argument("--sample", type=cli.non_negative_int, default=500, metavar="N",
                    help="characters to sample after training (default 500; 0: none)")
+    p.add_argument("--export-onnx", metavar="PATH",
+                   help=f"also write the model (the one --save saves) as an ONNX graph for "
+                        f"ONNX Runtime: input 'input' (batch, {block_size}) int64 token ids, "
+                        f"output 'output' (batch, {block_size}, vocab) logits of every "
+                        f"position; needs the onnx extra ({tl.onnx.EXTRA_HINT})")
     return p
 
 

@@ -91,8 +91,9 @@ def interop_doc_blocks() -> list:
 
 def test_interop_doc_runs(tmp_path, monkeypatch):
     blocks = interop_doc_blocks()
-    assert [lang for lang, _, _ in blocks] == ["bash", "py", "py", "py", "text"]
-    monkeypatch.chdir(tmp_path)  # the blocks write cnn.npz and cnn.onnx
+    assert [lang for lang, _, _ in blocks] == \
+        ["bash", "py", "py", "py", "text", "bash", "py", "text", ""]
+    monkeypatch.chdir(tmp_path)  # the blocks write cnn.npz, cnn.onnx and gpt.onnx
     namespace: dict = {"__name__": "docs_interop"}
     for i, (lang, line, source) in enumerate(blocks):
         if lang != "py":
@@ -102,7 +103,12 @@ def test_interop_doc_runs(tmp_path, monkeypatch):
             exec(compile("\n" * (line - 1) + source, str(INTEROP_DOC), "exec"), namespace)
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert out.getvalue().strip() == blocks[i + 1][2].strip(), out.getvalue()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.npz", "cnn.onnx"]
-    # the command lines of the bash block name flags that exist
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.npz", "cnn.onnx", "gpt.onnx"]
+    # the command lines of the bash blocks name flags that exist
     flags = set(re.findall(r"--[a-z-]+", blocks[0][2]))
     assert flags <= set(re.findall(r"--[a-z-]+", mnist.cnn_parser().format_help()))
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    import char_gpt
+
+    flags = set(re.findall(r"--[a-z-]+", blocks[5][2]))
+    assert flags <= set(re.findall(r"--[a-z-]+", char_gpt.parser().format_help()))

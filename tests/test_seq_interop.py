@@ -130,7 +130,7 @@ def test_onnx_attention_nodes_causal():
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    g = tl_onnx._Graph(np.dtype(np.float64))
+    g = tl_onnx.Graph(np.dtype(np.float64))
     out = tl_onnx.attention_nodes(g, "q", "k", "v", "att", 0.5, causal=4)
     nodes = [helper.make_node(op, ins, outs, **attrs) for op, ins, outs, attrs in g.nodes]
     info = [helper.make_tensor_value_info(n, TensorProto.DOUBLE, [1, 2, 4, 3]) for n in "qkv"]

@@ -108,9 +108,16 @@ def add_common_flags(p: argparse.ArgumentParser, data: Path, iters_help: str,
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Refuse, before any work, a --save that would overwrite --data or --load."""
+    """Refuse, before any work, a --save (or --export-onnx) that would overwrite --data or
+    --load or cannot be written; --export-onnx also needs the onnx package."""
+    export = getattr(args, "export_onnx", None)
+    if export:
+        try:
+            tl.onnx.require_onnx()
+        except ImportError as e:
+            raise cli.UsageError(f"--export-onnx: {e}") from None
     inputs: Dict[str, Iterable[Optional[str]]] = {"--data": [args.data], "--load": [args.load]}
-    cli.check_paths(inputs=inputs, outputs={"--save": [args.save]})
+    cli.check_paths(inputs=inputs, outputs={"--save": [args.save], "--export-onnx": [export]})
 
 
 def generator(seed: int) -> Any:

@@ -14,6 +14,12 @@ residual projections (``c_proj``) N(0, (0.02 / sqrt(2 n_layer))²), biases 0, as
 
 Used by ``examples/char_gpt.py`` (nanoGPT's shakespeare_char configuration) and
 ``examples/makemore.py --model transformer`` (makemore's).
+
+``tl.onnx.export(model, idx[:1], "gpt.onnx")`` exports it (opset 17): each module below has an
+``onnx_nodes`` method, the exporter's hook, that adds the ONNX nodes of its forward in eval
+mode. The graph maps token ids ``"input"`` (batch, T) int64 to ``"output"``, the logits of
+every position (batch, T, vocab), as ``forward(idx, targets)`` returns them; T is the example's
+(the positions and the causal mask are constants), the batch size is free.
 """
 
 from __future__ import annotations
@@ -22,9 +28,14 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Tuple
 
+import numpy as np
+
 import tinygrad_lite as tl
 from tinygrad_lite import nn
+from tinygrad_lite.io.onnx import Graph, attention_nodes, join
 from tinygrad_lite.nn import functional as F
+
+Shape = Tuple[int, ...]
 
 __all__ = ["GPT", "GPTConfig"]
 
@@ -63,6 +74,24 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(B, T, C)  # the heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
+    def onnx_nodes(self, g: Graph, path: str, x: str, shape: Shape) -> Tuple[str, Shape]:
+        """forward's nodes (eval mode) for tl.onnx.export: the causal mask is a (T, T) constant."""
+        B, T, C = shape
+        hs = C // self.n_head
+
+        def const(name: str, value: Any) -> str:
+            return g.const(join(path, name), value, np.int64)
+
+        qkv, _ = g.layer(self.c_attn, x, shape)  # (B, T, 3C) -> (B, T, 3, nh, hs)
+        qkv = g.node("Reshape", [qkv, const("qkv_shape", [0, T, 3, self.n_head, hs])], path)
+        qkv = g.node("Transpose", [qkv], path, perm=[2, 0, 3, 1, 4])  # (3, B, nh, T, hs)
+        q, k, v = (g.node("Gather", [qkv, const(f"{n}_index", i)], path, axis=0)
+                   for i, n in enumerate("qkv"))
+        y = attention_nodes(g, q, k, v, path, 1.0 / math.sqrt(hs), causal=T)
+        y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])  # the heads side by side again
+        y = g.node("Reshape", [y, const("merged_shape", [0, T, C])], path)
+        return g.layer(self.c_proj, y, shape)
+
 
 class MLP(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
@@ -74,6 +103,9 @@ class MLP(nn.Module):
 
     def forward(self, x: tl.Tensor) -> tl.Tensor:
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+    def onnx_nodes(self, g: Graph, path: str, x: str, shape: Shape) -> Tuple[str, Shape]:
+        return g.layer(self.c_proj, *g.layer(self.gelu, *g.layer(self.c_fc, x, shape)))
 
 
 class Block(nn.Module):
@@ -87,6 +119,12 @@ class Block(nn.Module):
     def forward(self, x: tl.Tensor) -> tl.Tensor:
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
+
+    def onnx_nodes(self, g: Graph, path: str, x: str, shape: Shape) -> Tuple[str, Shape]:
+        a, _ = g.layer(self.attn, *g.layer(self.ln_1, x, shape))
+        x = g.node("Add", [x, a], path)
+        m, _ = g.layer(self.mlp, *g.layer(self.ln_2, x, shape))
+        return g.node("Add", [x, m], path), shape
 
 
 class GPT(nn.Module):
@@ -144,6 +182,21 @@ class GPT(nn.Module):
                                    ignore_index=-1)
             return logits, loss
         return self.lm_head(x[:, [-1], :]), None
+
+    def onnx_nodes(self, g: Graph, path: str, idx: str, shape: Shape) -> Tuple[str, Shape]:
+        """Token ids (B, T) -> the logits of every position (B, T, vocab): what
+        ``forward(idx, targets)`` returns, not forward(idx)'s last position alone."""
+        B, T = shape
+        if T > self.config.block_size:
+            raise ValueError(f"Cannot forward sequence of length {T}, block size is only "
+                             f"{self.config.block_size}")
+        tok, x_shape = g.layer(self.transformer.wte, idx, shape)
+        positions = g.const(join(path, "positions"), np.arange(T), np.int64)
+        pos, _ = g.layer(self.transformer.wpe, positions, (T,))
+        x = g.node("Add", [tok, pos], path)
+        for block in self.transformer.h:
+            x, x_shape = g.layer(block, x, x_shape)
+        return g.layer(self.lm_head, *g.layer(self.transformer.ln_f, x, x_shape))
 
     def configure_optimizers(self, weight_decay: float, learning_rate: float,
                              betas: Tuple[float, float]) -> tl.optim.AdamW:

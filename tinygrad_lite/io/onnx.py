@@ -17,10 +17,12 @@ Layers: Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, GELU (both forms), ELU,
 Hardtanh, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool2d, AvgPool2d, Flatten, Unflatten (of a
 non-batch axis), Dropout, Identity, Embedding (Gather; the input is then int64 indices),
 LayerNorm (LayerNormalization), MultiheadAttention as self-attention without masks (its output
-alone: MatMul, Softmax...) and Sequential of these, nested too. Anything else raises
-:class:`ExportError`, naming the layer. Opset 17, IR version 8: what ONNX Runtime 1.13 and
-later read. ``onnx`` is imported on first use only: ``import tinygrad_lite`` never needs it;
-without it, :func:`export` raises ImportError with one line, ``pip install
+alone: MatMul, Softmax...) and Sequential of these, nested too. A model of another shape (a
+GPT: residual connections, causal attention) exports when its modules describe their own
+nodes with an ``onnx_nodes`` method (see :func:`export`), built from the same pieces. Anything
+else raises :class:`ExportError`, naming the layer. Opset 17, IR version 8: what ONNX
+Runtime 1.13 and later read. ``onnx`` is imported on first use only: ``import tinygrad_lite``
+never needs it; without it, :func:`export` raises ImportError with one line, ``pip install
 "tinygrad_lite[onnx]"``.
 """
 
@@ -40,10 +42,12 @@ from ..version import __version__
 from .atomic import atomic_write
 from .optional import require
 
-__all__ = ["EXTRA_HINT", "IR_VERSION", "OPSET", "ExportError", "export", "require_onnx"]
+__all__ = ["EXTRA_HINT", "HOOK", "IR_VERSION", "OPSET", "ExportError", "Graph",
+           "attention_nodes", "export", "join", "require_onnx"]
 
 OPSET = 17
 IR_VERSION = 8
+HOOK = "onnx_nodes"  # the method by which a module adds its own nodes (see export)
 EXTRA_HINT = 'pip install "tinygrad_lite[onnx]"'
 INPUT, OUTPUT, BATCH = "input", "output", "batch"
 PathLike = Union[str, "os.PathLike[str]"]
@@ -58,14 +62,17 @@ def require_onnx() -> Any:
     return require("onnx", f"ONNX export needs the onnx package: {EXTRA_HINT}")
 
 
-class _Graph:
-    """Nodes and initializers collected while walking the model; names are unique."""
+class Graph:
+    """The ONNX graph being built: nodes and initializers, with unique names. A module's
+    ``onnx_nodes`` hook (see :func:`export`) adds its nodes with these methods."""
 
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
+    def __init__(self, dtype: np.dtype, paths: Optional[Dict[int, str]] = None) -> None:
+        self.dtype = dtype  # the model's float dtype
+        self.paths = paths or {}  # id(module) -> its dotted path in the exported model
         self.nodes: List[Tuple[str, List[str], List[str], Dict[str, Any]]] = []
         self.initializers: Dict[str, np.ndarray] = {}
         self.count = 0
+        self._shared: Dict[int, Tuple[str, np.ndarray]] = {}  # id(array) -> (name, array)
 
     def node(self, op: str, inputs: Sequence[str], name: str, **attrs: Any) -> str:
         """Add `op`(inputs) with attributes; returns the name of its one output."""
@@ -75,112 +82,128 @@ class _Graph:
         return out
 
     def weight(self, name: str, array: np.ndarray) -> str:
-        """An initializer (a copy of `array`) under `name`, made unique if taken."""
+        """An initializer (a copy of `array`) under `name`, made unique if taken. The same
+        array given again (a tied weight) is the same initializer, under its first name."""
+        if id(array) in self._shared:
+            return self._shared[id(array)][0]
         key, i = name, 1
         while key in self.initializers:
             key, i = f"{name}_{i}", i + 1
         self.initializers[key] = np.array(array, copy=True)
+        self._shared[id(array)] = (key, array)  # holding `array` keeps its id unique
         return key
 
     def const(self, name: str, value: Any, dtype: Any = None) -> str:
         """A constant initializer (scalars in the model's dtype unless `dtype` is given)."""
         return self.weight(name, np.asarray(value, dtype=dtype or self.dtype))
 
+    def layer(self, module: Any, x: str, shape: Tuple[int, ...]) -> Tuple[str, Tuple[int, ...]]:
+        """Add the nodes of `module` (a part of the exported model: a layer that exports, a
+        Sequential, or a module with an ``onnx_nodes`` hook) applied to `x`, of `shape`;
+        returns (output name, output shape). Its weights are named by its path in the model."""
+        if id(module) not in self.paths:
+            raise ExportError(f"tl.onnx.export: {type(module).__name__} is not a part of the "
+                              "exported model")
+        kind = np.int64 if isinstance(_first_layer(module), nn.Embedding) else self.dtype
+        name, y = _walk(self, module, self.paths[id(module)], x, Tensor(np.zeros(shape, kind)))
+        return name, tuple(y.shape)
 
-# ---- one emitter per layer: (graph, layer, path, input name, input shape) -> output name -----
 
-Emitter = Callable[[_Graph, Any, str, str, Tuple[int, ...]], str]
-
-
-def _dot(path: str, name: str) -> str:
+def join(path: str, name: str) -> str:
+    """The name `name` under the module path `path` ("path.name", or "name" at the root)."""
     return f"{path}.{name}" if path else name
 
 
-def _linear(g: _Graph, m: nn.Linear, path: str, x: str, shape: Tuple[int, ...]) -> str:
+# ---- one emitter per layer: (graph, layer, path, input name, input shape) -> output name -----
+
+Emitter = Callable[[Graph, Any, str, str, Tuple[int, ...]], str]
+
+
+def _linear(g: Graph, m: nn.Linear, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """y = x W^T + b: Gemm(transB=1) for (N, in) input, else MatMul with W^T, then Add."""
-    w = g.weight(_dot(path, "weight"), m.weight.data)
-    b = None if m.bias is None else g.weight(_dot(path, "bias"), m.bias.data)
+    w = g.weight(join(path, "weight"), m.weight.data)
+    b = None if m.bias is None else g.weight(join(path, "bias"), m.bias.data)
     if len(shape) == 2:
         return g.node("Gemm", [x, w] + ([b] if b else []), path, transB=1)
     y = g.node("MatMul", [x, g.node("Transpose", [w], path, perm=[1, 0])], path)
     return g.node("Add", [y, b], path) if b else y
 
 
-def _conv2d(g: _Graph, m: nn.Conv2d, path: str, x: str, shape: Tuple[int, ...]) -> str:
-    inputs = [x, g.weight(_dot(path, "weight"), m.weight.data)]
+def _conv2d(g: Graph, m: nn.Conv2d, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    inputs = [x, g.weight(join(path, "weight"), m.weight.data)]
     if m.bias is not None:
-        inputs.append(g.weight(_dot(path, "bias"), m.bias.data))
+        inputs.append(g.weight(join(path, "bias"), m.bias.data))
     ph, pw = m.padding
     return g.node("Conv", inputs, path, kernel_shape=list(m.kernel_size),
                   strides=list(m.stride), pads=[ph, pw, ph, pw])
 
 
-def _batch_norm(g: _Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _batch_norm(g: Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """Eval mode: (x - running_mean) / sqrt(running_var + eps) * weight + bias, per channel
     (axis 1). Without running statistics the batch's (biased) mean and variance."""
     c = m.num_features
     ones, zeros = np.ones(c, g.dtype), np.zeros(c, g.dtype)
-    w = g.weight(_dot(path, "weight"), ones if m.weight is None else m.weight.data)
-    b = g.weight(_dot(path, "bias"), zeros if m.bias is None else m.bias.data)
+    w = g.weight(join(path, "weight"), ones if m.weight is None else m.weight.data)
+    b = g.weight(join(path, "bias"), zeros if m.bias is None else m.bias.data)
     if m.track_running_stats:
-        mean = g.weight(_dot(path, "running_mean"), m.running_mean)
-        var = g.weight(_dot(path, "running_var"), m.running_var)
+        mean = g.weight(join(path, "running_mean"), m.running_mean)
+        var = g.weight(join(path, "running_var"), m.running_var)
         return g.node("BatchNormalization", [x, w, b, mean, var], path, epsilon=float(m.eps))
     axes = [0, *range(2, len(shape))]
     centred = g.node("Sub", [x, g.node("ReduceMean", [x], path, axes=axes, keepdims=1)], path)
     var = g.node("ReduceMean", [g.node("Mul", [centred, centred], path)], path, axes=axes,
                  keepdims=1)
-    std = g.node("Sqrt", [g.node("Add", [var, g.const(_dot(path, "eps"), m.eps)], path)], path)
-    per_channel = g.const(_dot(path, "channel_shape"), [1, c] + [1] * (len(shape) - 2), np.int64)
+    std = g.node("Sqrt", [g.node("Add", [var, g.const(join(path, "eps"), m.eps)], path)], path)
+    per_channel = g.const(join(path, "channel_shape"), [1, c] + [1] * (len(shape) - 2), np.int64)
     w, b = (g.node("Reshape", [t, per_channel], path) for t in (w, b))
     y = g.node("Div", [centred, std], path)
     return g.node("Add", [g.node("Mul", [y, w], path), b], path)
 
 
-def _gelu(g: _Graph, m: nn.GELU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _gelu(g: Graph, m: nn.GELU, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """x (1 + erf(x / sqrt 2)) / 2, or x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
     if m.approximate == "tanh":
         cube = g.node("Mul", [g.node("Mul", [x, x], path), x], path)
-        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(_dot(path, "kappa"), 0.044715)],
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(join(path, "kappa"), 0.044715)],
                                          path)], path)
-        scaled = g.node("Mul", [inner, g.const(_dot(path, "sqrt_2_over_pi"),
+        scaled = g.node("Mul", [inner, g.const(join(path, "sqrt_2_over_pi"),
                                                math.sqrt(2 / math.pi))], path)
         s = g.node("Tanh", [scaled], path)
     else:
-        s = g.node("Erf", [g.node("Mul", [x, g.const(_dot(path, "inv_sqrt_2"),
+        s = g.node("Erf", [g.node("Mul", [x, g.const(join(path, "inv_sqrt_2"),
                                                      1 / math.sqrt(2))], path)], path)
-    one_plus = g.node("Add", [s, g.const(_dot(path, "one"), 1.0)], path)
-    half_x = g.node("Mul", [x, g.const(_dot(path, "half"), 0.5)], path)
+    one_plus = g.node("Add", [s, g.const(join(path, "one"), 1.0)], path)
+    half_x = g.node("Mul", [x, g.const(join(path, "half"), 0.5)], path)
     return g.node("Mul", [half_x, one_plus], path)
 
 
-def _leaky_relu(g: _Graph, m: nn.LeakyReLU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _leaky_relu(g: Graph, m: nn.LeakyReLU, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """x where x >= 0, slope x elsewhere: PRelu with the slope in the model's dtype (LeakyRelu's
     alpha attribute is a float32, which would round a float64 model's slope)."""
-    return g.node("PRelu", [x, g.const(_dot(path, "negative_slope"), [m.negative_slope])], path)
+    return g.node("PRelu", [x, g.const(join(path, "negative_slope"), [m.negative_slope])], path)
 
 
-def _elu(g: _Graph, m: nn.ELU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _elu(g: Graph, m: nn.ELU, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """x where x > 0, alpha (exp(x) - 1) elsewhere: ONNX Elu in float32 (its alpha attribute
     is a float32); in float64, which ONNX Runtime's Elu lacks, Where(x > 0, x, alpha (exp(x) -
     1)) with alpha in the model's dtype."""
     if g.dtype != np.float64:
         return g.node("Elu", [x], path, alpha=float(m.alpha))
-    zero, one = g.const(_dot(path, "zero"), 0.0), g.const(_dot(path, "one"), 1.0)
-    negative = g.node("Mul", [g.const(_dot(path, "alpha"), m.alpha),
+    zero, one = g.const(join(path, "zero"), 0.0), g.const(join(path, "one"), 1.0)
+    negative = g.node("Mul", [g.const(join(path, "alpha"), m.alpha),
                               g.node("Sub", [g.node("Exp", [x], path), one], path)], path)
     return g.node("Where", [g.node("Greater", [x, zero], path), x, negative], path)
 
 
-def _silu(g: _Graph, m: nn.SiLU, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _silu(g: Graph, m: nn.SiLU, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """x sigmoid(x) (opset 17 has no Swish): Mul(x, Sigmoid(x))."""
     return g.node("Mul", [x, g.node("Sigmoid", [x], path)], path)
 
 
-def _hardtanh(g: _Graph, m: nn.Hardtanh, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _hardtanh(g: Graph, m: nn.Hardtanh, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """x clamped to [min_val, max_val]: Clip with its bounds as inputs in the model's dtype."""
-    low = g.const(_dot(path, "min_val"), m.min_val)
-    return g.node("Clip", [x, low, g.const(_dot(path, "max_val"), m.max_val)], path)
+    low = g.const(join(path, "min_val"), m.min_val)
+    return g.node("Clip", [x, low, g.const(join(path, "max_val"), m.max_val)], path)
 
 
 def _softmax_axis(dim: Optional[int], ndim: int) -> int:
@@ -191,7 +214,7 @@ def _log_softmax_axis(dim: Optional[int], ndim: int) -> int:
     return (0 if ndim in (0, 1, 3) else 1) if dim is None else dim  # PyTorch's implicit dim
 
 
-def _flatten(g: _Graph, m: nn.Flatten, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _flatten(g: Graph, m: nn.Flatten, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """Axes start_dim..end_dim merged: ONNX Flatten for (N, ...) -> (N, rest), else Reshape
     to [0 (kept) before start, -1, the sizes after end] (the batch axis stays dynamic)."""
     n = len(shape)
@@ -201,11 +224,11 @@ def _flatten(g: _Graph, m: nn.Flatten, path: str, x: str, shape: Tuple[int, ...]
     target = [0] * start + [-1] + list(shape[end + 1:])
     if start >= end:  # nothing to merge
         target = [0] * n
-    return g.node("Reshape", [x, g.const(_dot(path, "shape"), target, np.int64)], path)
+    return g.node("Reshape", [x, g.const(join(path, "shape"), target, np.int64)], path)
 
 
 def _pool(op: str, **extra: Any) -> Emitter:
-    def emit(g: _Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    def emit(g: Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
         ph, pw = m.padding
         return g.node(op, [x], path, kernel_shape=list(m.kernel_size), strides=list(m.stride),
                       pads=[ph, pw, ph, pw], **extra)
@@ -213,62 +236,62 @@ def _pool(op: str, **extra: Any) -> Emitter:
     return emit
 
 
-def _unflatten(g: _Graph, m: nn.Unflatten, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _unflatten(g: Graph, m: nn.Unflatten, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """Reshape to [0 (kept) before dim, the new sizes, the sizes after dim]."""
     dim = m.dim % len(shape)
     if dim == 0:
         raise ExportError(f"layer {path or 'model'} (Unflatten): the batch axis (dim 0) "
                           "cannot be split in the exported graph")
     target = [0] * dim + list(m.unflattened_size) + list(shape[dim + 1 :])
-    return g.node("Reshape", [x, g.const(_dot(path, "shape"), target, np.int64)], path)
+    return g.node("Reshape", [x, g.const(join(path, "shape"), target, np.int64)], path)
 
 
 def _simple(op: str, **attrs: Callable[[Any, Tuple[int, ...]], Any]) -> Emitter:
     """A one-node layer; each attribute is computed from (layer, input shape)."""
 
-    def emit(g: _Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
+    def emit(g: Graph, m: Any, path: str, x: str, shape: Tuple[int, ...]) -> str:
         return g.node(op, [x], path, **{k: f(m, shape) for k, f in attrs.items()})
 
     return emit
 
 
-def _embedding(g: _Graph, m: nn.Embedding, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _embedding(g: Graph, m: nn.Embedding, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """weight[indices]: Gather along axis 0. With max_norm, every row is stored rescaled as a
     lookup would rescale it, so the graph needs no renorm of its own."""
     w = m.weight.data
     if m.max_norm is not None:
         norms = np.linalg.norm(w, ord=m.norm_type, axis=1, keepdims=True)
         w = np.where(norms > m.max_norm, w * (m.max_norm / (norms + 1e-7)), w).astype(w.dtype)
-    return g.node("Gather", [g.weight(_dot(path, "weight"), w), x], path, axis=0)
+    return g.node("Gather", [g.weight(join(path, "weight"), w), x], path, axis=0)
 
 
-def _layer_norm(g: _Graph, m: nn.LayerNorm, path: str, x: str, shape: Tuple[int, ...]) -> str:
+def _layer_norm(g: Graph, m: nn.LayerNorm, path: str, x: str, shape: Tuple[int, ...]) -> str:
     """LayerNormalization over the last len(normalized_shape) axes (scale 1 without affine)."""
     k = len(m.normalized_shape)
     scale = (m.weight.data if m.weight is not None
              else np.ones(m.normalized_shape, g.dtype))
-    inputs = [x, g.weight(_dot(path, "weight"), scale)]
+    inputs = [x, g.weight(join(path, "weight"), scale)]
     if m.bias is not None:
-        inputs.append(g.weight(_dot(path, "bias"), m.bias.data))
+        inputs.append(g.weight(join(path, "bias"), m.bias.data))
     stash = 11 if g.dtype == np.float64 else 1  # mean and 1/sigma in double for a double model
     return g.node("LayerNormalization", inputs, path, axis=-k, epsilon=float(m.eps),
                   stash_type=stash)
 
 
-def attention_nodes(g: _Graph, q: str, k: str, v: str, path: str, scale: float,
+def attention_nodes(g: Graph, q: str, k: str, v: str, path: str, scale: float,
                     causal: Optional[int] = None) -> str:
     """softmax(q k^T * scale [+ causal mask]) v for q, k, v (..., L, d): MatMul, Mul, Softmax,
     MatMul. `causal` = L adds the (L, L) mask of -inf above the diagonal (a constant)."""
     kt = g.node("Transpose", [k], path, perm=[0, 1, 3, 2])
     scores = g.node("Mul", [g.node("MatMul", [q, kt], path),
-                            g.const(_dot(path, "scale"), scale)], path)
+                            g.const(join(path, "scale"), scale)], path)
     if causal is not None:
         mask = np.triu(np.full((causal, causal), -np.inf, g.dtype), 1)
-        scores = g.node("Add", [scores, g.const(_dot(path, "causal_mask"), mask)], path)
+        scores = g.node("Add", [scores, g.const(join(path, "causal_mask"), mask)], path)
     return g.node("MatMul", [g.node("Softmax", [scores], path, axis=-1), v], path)
 
 
-def _multihead_attention(g: _Graph, m: nn.MultiheadAttention, path: str, x: str,
+def _multihead_attention(g: Graph, m: nn.MultiheadAttention, path: str, x: str,
                          shape: Tuple[int, ...]) -> str:
     """Self-attention m(x, x, x)[0], no masks: per head softmax(Q K^T / sqrt(d)) V, then
     out_proj. Sequence-first input is transposed to (N, L, E) and back."""
@@ -279,33 +302,29 @@ def _multihead_attention(g: _Graph, m: nn.MultiheadAttention, path: str, x: str,
     e, h, d = m.embed_dim, m.num_heads, m.head_dim
     if not m.batch_first:
         x = g.node("Transpose", [x], path, perm=[1, 0, 2])
-    heads = g.const(_dot(path, "heads_shape"), [0, 0, h, d], np.int64)
+    heads = g.const(join(path, "heads_shape"), [0, 0, h, d], np.int64)
     parts = []
     for i, name in enumerate("qkv"):
         w = m.in_proj_weight.data[i * e:(i + 1) * e]
-        y = g.node("MatMul", [x, g.weight(_dot(path, f"{name}_proj_weight_t"), w.T)], path)
+        y = g.node("MatMul", [x, g.weight(join(path, f"{name}_proj_weight_t"), w.T)], path)
         if m.in_proj_bias is not None:
             b = m.in_proj_bias.data[i * e:(i + 1) * e]
-            y = g.node("Add", [y, g.weight(_dot(path, f"{name}_proj_bias"), b)], path)
+            y = g.node("Add", [y, g.weight(join(path, f"{name}_proj_bias"), b)], path)
         y = g.node("Reshape", [y, heads], path)
         parts.append(g.node("Transpose", [y], path, perm=[0, 2, 1, 3]))  # (N, h, L, d)
     y = attention_nodes(g, *parts, path, 1.0 / math.sqrt(d))
     y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])
-    y = g.node("Reshape", [y, g.const(_dot(path, "merged_shape"), [0, 0, e], np.int64)], path)
-    y = _linear(g, m.out_proj, _dot(path, "out_proj"), y, (0, 0, e))
+    y = g.node("Reshape", [y, g.const(join(path, "merged_shape"), [0, 0, e], np.int64)], path)
+    y = _linear(g, m.out_proj, join(path, "out_proj"), y, (0, 0, e))
     return y if m.batch_first else g.node("Transpose", [y], path, perm=[1, 0, 2])
 
 
-def _call(module: Any, x: Tensor) -> Tensor:
-    """The module applied to one input as the graph computes it: self-attention's output for
-    MultiheadAttention, also inside a Sequential."""
-    if isinstance(module, nn.MultiheadAttention):
-        return module(x, x, x, need_weights=False)[0]
-    if _is_sequential(module):
-        for child in module._child_items():
-            x = _call(child[1], x)
-        return x
-    return module(x)
+def _call(layer: Any, x: Tensor) -> Tensor:
+    """The layer applied to one input as the graph computes it: self-attention's output for
+    MultiheadAttention."""
+    if isinstance(layer, nn.MultiheadAttention):
+        return layer(x, x, x, need_weights=False)[0]
+    return layer(x)
 
 
 EMITTERS: Dict[type, Emitter] = {
@@ -348,14 +367,36 @@ def _is_sequential(module: Any) -> bool:
 
 
 def _supported() -> str:
-    return ", ".join(sorted({c.__name__ for c in EMITTERS} | {"Sequential"}))
+    return (", ".join(sorted({c.__name__ for c in EMITTERS} | {"Sequential"}))
+            + f", and modules with an {HOOK} method")
 
 
-def _walk(g: _Graph, module: Any, path: str, x_name: str, x: Tensor) -> Tuple[str, Tensor]:
-    """Emit `module` applied to `x_name` (whose example value is `x`): (output name, value)."""
+def _hook(module: Any, path: str) -> Optional[Callable[..., Tuple[str, Tuple[int, ...]]]]:
+    """`module`'s ``onnx_nodes`` method, if it has one; ExportError if a subclass overrides
+    forward below the class that wrote the hook (the hook would describe another forward)."""
+    hook = getattr(module, HOOK, None)
+    if hook is None:
+        return None
+    mro = type(module).__mro__
+    owner = next(c for c in mro if HOOK in vars(c))
+    forward_owner = next(c for c in mro if "forward" in vars(c))
+    if not issubclass(owner, forward_owner):
+        where = f"layer {path!r}" if path else "the model"
+        raise ExportError(f"tl.onnx.export: {where} ({type(module).__name__}) overrides "
+                          f"forward but keeps {owner.__name__}'s {HOOK}")
+    return hook
+
+
+def _walk(g: Graph, module: Any, path: str, x_name: str, x: Tensor) -> Tuple[str, Tensor]:
+    """Emit `module` applied to `x_name` (whose example value is `x`): (output name, value).
+    After a hook the value is a stand-in: zeros of the output shape in the model's dtype."""
+    hook = _hook(module, path)
+    if hook is not None:
+        name, shape = hook(g, path, x_name, tuple(x.shape))
+        return name, Tensor(np.zeros(shape, g.dtype))
     if _is_sequential(module):
         for name, child in list(module._child_items()):
-            x_name, x = _walk(g, child, _dot(path, name), x_name, x)
+            x_name, x = _walk(g, child, join(path, name), x_name, x)
         return x_name, x
     emit = _emitter(module)
     if emit is None:
@@ -365,11 +406,12 @@ def _walk(g: _Graph, module: Any, path: str, x_name: str, x: Tensor) -> Tuple[st
     return emit(g, module, path, x_name, tuple(x.shape)), _call(module, x)
 
 
-def _output_shape(model: nn.Module, x: Tensor, y: Tensor) -> List[Any]:
-    """y's shape with "batch" where it is the batch size (at this batch and twice it), None
-    where it changes otherwise (e.g. batch x channels after Flatten(0, 1))."""
-    with no_grad():
-        y2 = _call(model, Tensor(np.concatenate([x.data, x.data])))
+def _output_shape(g: Graph, model: nn.Module, x: Tensor, y: Tensor) -> List[Any]:
+    """y's shape with "batch" where it is the batch size (at this batch and twice it, walked
+    into a scratch graph), None where it changes otherwise (e.g. batch x channels after
+    Flatten(0, 1))."""
+    scratch = Graph(g.dtype, g.paths)
+    _, y2 = _walk(scratch, model, "", INPUT, Tensor(np.concatenate([x.data, x.data])))
     n = x.shape[0]
     return [d if d == d2 else BATCH if (d, d2) == (n, 2 * n) else None
             for d, d2 in zip(y.shape, y2.shape)]
@@ -400,7 +442,15 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
 
     `example_input` (a Tensor or array, e.g. one batch of one) fixes the dtype and every axis
     but the first, which is the dynamic "batch" axis of "input" and "output". With
-    ``path=None`` nothing is written.
+    ``path=None`` nothing is written; a path that cannot be written raises OSError naming it.
+
+    A module of another kind exports through its own hook, a method
+    ``onnx_nodes(self, g, path, x, shape) -> (output name, output shape)``: it adds the nodes
+    of its forward in evaluation mode to `g` (a :class:`Graph`), applied to the value named `x`
+    of `shape`, with ``g.node``, ``g.const``, ``g.weight``, :func:`attention_nodes`, and
+    ``g.layer(child, x, shape)`` for its children (whose weights are then named as in the
+    state dict); `path` is its own dotted path, for naming its nodes and constants. Its output
+    is in the model's float dtype. ``examples/common/gpt.py`` is an example.
     """
     onnx = require_onnx()
     from onnx import TensorProto, helper, numpy_helper
@@ -409,21 +459,25 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
                   else example_input)
     if x.ndim < 1:
         raise ExportError("tl.onnx.export: example_input needs a batch axis, got a 0-d input")
-    # integer lookups of a first Embedding: int64 in the graph
-    indices = np.dtype(x.dtype).kind in "iu" and isinstance(_first_layer(model), nn.Embedding)
+    # integer lookups of a first Embedding (or of a model with a hook): int64 in the graph
+    first = _first_layer(model)
+    indices = np.dtype(x.dtype).kind in "iu" and (isinstance(first, nn.Embedding)
+                                                  or hasattr(first, HOOK))
     if indices:
         x = as_tensor(x.data.astype(np.int64))
     elif np.dtype(x.dtype) not in _ONNX_TYPES:
         raise ExportError(f"tl.onnx.export: example_input must be a float tensor (integer "
-                          f"indices for a model that starts with an Embedding), got {x.dtype}")
+                          f"indices for a model that starts with an Embedding or has an "
+                          f"{HOOK} hook), got {x.dtype}")
     elem = TensorProto.INT64 if indices else getattr(TensorProto, _ONNX_TYPES[np.dtype(x.dtype)])
-    g = _Graph(np.dtype(_model_dtype(model) if indices else x.dtype))
+    paths = {id(m): name for name, m in model.named_modules()}
+    g = Graph(np.dtype(_model_dtype(model) if indices else x.dtype), paths)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         with no_grad():
             last, y = _walk(g, model, "", INPUT, x)
-        out_shape = _output_shape(model, x, y)
+            out_shape = _output_shape(g, model, x, y)
     finally:
         for m, training in modes:
             m.training = training
@@ -447,5 +501,10 @@ def export(model: nn.Module, example_input: Any, path: Optional[PathLike] = None
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
         data = proto.SerializeToString()
-        atomic_write(path, lambda f: f.write(data))
+        try:
+            atomic_write(path, lambda f: f.write(data))
+        except OSError as e:  # named by the path asked for, not by the temporary file
+            if e.errno is None:
+                raise
+            raise type(e)(e.errno, e.strerror, os.fspath(path)) from None
     return proto
