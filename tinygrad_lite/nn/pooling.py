@@ -9,6 +9,7 @@ from typing import Any, Callable
 from ..core.tensor import Tensor
 from ..ops.conv import check_layer_input
 from ..ops.conv_options import pool_args
+from ..signatures import init_from_signature, self_and
 from . import functional as F
 from .module import Module
 
@@ -30,24 +31,15 @@ class _Pool2d(Module):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         given = inspect.signature(cls._pool).parameters
-        first = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        signature = inspect.Signature([first] + [given[name] for name in cls._options])
+        signature = self_and(*(given[name] for name in cls._options))
+        cls.__init__ = init_from_signature(signature, _Pool2d._keep)  # type: ignore[method-assign]
 
-        def __init__(self: _Pool2d, *args: Any, **kwargs: Any) -> None:
-            try:
-                bound = signature.bind(self, *args, **kwargs)
-            except TypeError as e:  # as Python words it for a written-out __init__
-                raise TypeError(f"{__init__.__qualname__}() {e}") from None
-            bound.apply_defaults()
-            options = {name: bound.arguments[name] for name in cls._options}
-            for name, value in options.items():
-                setattr(self, name, value)
-            pairs = pool_args(type(self).__name__, **options)
-            self.kernel_size, self.stride, self.padding = pairs
-
-        __init__.__signature__ = signature  # type: ignore[attr-defined]
-        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-        cls.__init__ = __init__  # type: ignore[method-assign]
+    def _keep(self, options: dict) -> None:
+        """Keep the options as attributes; kernel_size, stride, padding as checked pairs."""
+        for name, value in options.items():
+            setattr(self, name, value)
+        pairs = pool_args(type(self).__name__, **options)
+        self.kernel_size, self.stride, self.padding = pairs
 
     def forward(self, x: Tensor) -> Tensor:
         check_layer_input(repr(self), _batched_shape(x.shape), self.kernel_size, self.padding)
