@@ -30,9 +30,10 @@ class Adam(Optimizer):
 
     __init__ = options_init(
         dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False),
-        dict(maximize=False, decoupled_weight_decay=False),
+        dict(foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+             decoupled_weight_decay=False),
         checks=("eps", check_betas, "weight_decay"),
-    )
+    )  # fmt: skip
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
@@ -67,7 +68,7 @@ class AdamW(Adam):
 
     __init__ = options_init(  # PyTorch's AdamW signature: Adam's, less decoupled_weight_decay
         dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False),
-        dict(maximize=False),
+        dict(maximize=False, foreach=None, capturable=False, differentiable=False, fused=None),
         checks=("eps", check_betas, "weight_decay"),
         decoupled_weight_decay=True,
     )

@@ -42,8 +42,8 @@ class Adadelta(Optimizer):
     State per parameter: "step", "square_avg", "acc_delta"."""
 
     __init__ = options_init(
-        dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0),
-        dict(maximize=False),
+        dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, foreach=None),
+        dict(capturable=False, maximize=False, differentiable=False),
         checks=(_check_rho, "eps", "weight_decay"),
     )
 
@@ -68,10 +68,11 @@ class Adagrad(Optimizer):
     ("step" 0, "sum" filled with `initial_accumulator_value`) is made by the constructor."""
 
     __init__ = options_init(
-        dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10),
-        dict(maximize=False),
+        dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+             foreach=None),
+        dict(maximize=False, differentiable=False, fused=None),
         checks=("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
-    )
+    )  # fmt: skip
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group, and make its parameters' state at once. As PyTorch's constructor,
@@ -110,8 +111,8 @@ class Adamax(Optimizer):
     State per parameter: "step", "exp_avg", "exp_inf"."""
 
     __init__ = options_init(
-        dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0),
-        dict(maximize=False),
+        dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, foreach=None),
+        dict(maximize=False, differentiable=False, capturable=False),
         checks=("eps", check_betas, "weight_decay"),
     )
 
@@ -143,7 +144,7 @@ class NAdam(Optimizer):
     __init__ = options_init(
         dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
              decoupled_weight_decay=False),
-        dict(maximize=False),
+        dict(foreach=None, maximize=False, capturable=False, differentiable=False),
         checks=("eps", check_betas, "weight_decay", "momentum_decay"),
     )  # fmt: skip
 

@@ -91,6 +91,22 @@ def check_betas(options: dict) -> None:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
+def check_implementation(options: dict) -> None:
+    """PyTorch's switches between implementations of one update: `foreach` and `fused` (any
+    value: one numpy implementation serves them all; both True is PyTorch's RuntimeError),
+    `capturable` (CUDA graphs) and `differentiable` (a recorded update), False only."""
+    if options.get("fused") and options.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if options.get("capturable"):
+        raise AssertionError(
+            "If capturable=True, params and state_steps must be on supported devices; "
+            "tinygrad_lite runs on the CPU only"
+        )
+    if options.get("differentiable"):
+        raise NotImplementedError("differentiable=True is not implemented: an optimizer's "
+                                  "step is not recorded in the graph")
+
+
 def options_init(
     positional: dict, keyword_only: dict, checks: tuple = (), **fixed: Any
 ) -> Callable[..., None]:
@@ -100,7 +116,9 @@ def options_init(
     words (ValueError): lr >= 0 first, then each of `checks`, an option's name (it must be
     >= 0) or a function of the options; and hands them, with `fixed` (options the class sets
     itself, as AdamW its decoupled weight decay), to `Optimizer.__init__` as the defaults of
-    every group. An option whose default is a tuple (betas) is kept as a tuple."""
+    every group. An option whose default is a tuple (betas) is kept as a tuple. PyTorch's
+    implementation switches are accepted where PyTorch's signature has them
+    (`check_implementation`)."""
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     signature = self_and(
         inspect.Parameter("params", kind),
@@ -119,6 +137,7 @@ def options_init(
                 check(options)
             else:
                 check_nonnegative(**{check: options[check]})
+        check_implementation(options)
         Optimizer.__init__(self, params, {**options, **fixed})
 
     return init_from_signature(signature, init)
@@ -358,7 +377,7 @@ class SGD(Optimizer):
 
     __init__ = options_init(
         dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False),
-        dict(maximize=False),
+        dict(maximize=False, foreach=None, differentiable=False, fused=None),
         checks=(_check_sgd,),
     )
 

@@ -28,10 +28,11 @@ class RMSprop(Optimizer):
     """
 
     __init__ = options_init(
-        dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False),
-        dict(maximize=False),
+        dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+             capturable=False, foreach=None, maximize=False, differentiable=False),
+        {},
         checks=("eps", "momentum", "weight_decay", "alpha"),
-    )
+    )  # fmt: skip
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
