@@ -129,3 +129,17 @@ def test_pool_layers_keep_their_options_as_attributes():
         nn.MaxPool2d(2, dilation=2)
     with pytest.raises(ValueError):
         nn.AvgPool2d(2, stride=0)
+
+
+def test_a_pool_layer_subclass_may_write_its_own_constructor():
+    class Halve(nn.MaxPool2d):
+        def __init__(self):
+            super().__init__(2)
+
+    class Padded(nn.AvgPool2d):
+        pass
+
+    assert Halve().kernel_size == (2, 2) and Halve().ceil_mode is False
+    assert Padded(3, padding=1).padding == (1, 1)
+    x = tl.Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    np.testing.assert_array_equal(Halve()(x).data, nn.MaxPool2d(2)(x).data)

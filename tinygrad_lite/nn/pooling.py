@@ -30,6 +30,8 @@ class _Pool2d(Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls) or "_options" not in vars(cls):
+            return  # a subclass that writes its own constructor, or keeps its parent's
         given = inspect.signature(cls._pool).parameters
         signature = self_and(*(given[name] for name in cls._options))
         cls.__init__ = init_from_signature(signature, _Pool2d._keep)  # type: ignore[method-assign]
