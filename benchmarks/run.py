@@ -397,6 +397,8 @@ ROWS += [
     ("tiny", "10x10 add: numpy", "add/numpy", "add/pytorch"),
     ("tiny", "10x10 add: tinygrad_lite", "add/tinygrad_lite", "add/pytorch"),
     ("tiny", "10x10 add: tinygrad_lite, requires_grad", "add/tinygrad_lite_grad", "add/pytorch"),
+    ("tiny", "10x10 add: a Function's least work (node, forward, wrap; floor)",
+     "add/function_floor", "add/pytorch"),
     ("tiny", "10x10 add: PyTorch", "add/pytorch", "add/pytorch"),
     ("tiny", "10x10 add: PyTorch, requires_grad", "add/pytorch_grad", "add/pytorch"),
     ("chain", "deep chain build: tinygrad_lite", "build/tinygrad_lite", "build/pytorch"),

@@ -108,7 +108,7 @@ def test_embedding_errors():
     with pytest.raises(AssertionError):
         nn.Embedding(5, 2, padding_idx=5)
     with pytest.raises(NotImplementedError):
-        nn.Embedding(5, 2, max_norm=1.0)
+        nn.Embedding(5, 2, sparse=True)
 
 
 @pytest.mark.parametrize("rows, n, width", [(5, 7, 3), (27, 600, 10), (3000, 200, 4)])

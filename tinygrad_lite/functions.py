@@ -105,13 +105,13 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     return as_tensor(input) ** exponent
 
 
-def einsum(equation: str, *operands: Any) -> Tensor:
+def einsum(equation: Any, *operands: Any) -> Tensor:
     """Sums of products over named axes, numpy's and PyTorch's notation (`"bij,bjk->bik"`,
-    `"ii"`, `"...ij,...jk"`); the operands may also come as one list. Differentiable to any
-    order (ops/einsum.py)."""
+    `"ii"`, `"...ij,...jk"`); the operands may also come as one list, or in the sublist form
+    `einsum(x, [0, 1], y, [1, 2], [0, 2])` (integers in [0, 52) name axes, `...` the broadcast
+    ones). Differentiable to any order (ops/einsum.py)."""
     if not isinstance(equation, str):
-        raise TypeError("einsum(): the first argument must be the equation string (the "
-                        "sublist form is not supported)")
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     tensors = [x if isinstance(x, Tensor) else as_tensor(x) for x in operands]
@@ -121,6 +121,28 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got "
                            f"{sorted(str(x.dtype) for x in tensors)}")
     return einsum_ops.Einsum.apply(*tensors, equation=equation)
+
+
+def _sublist_equation(args: tuple) -> tuple:
+    """(equation, operands) of einsum's sublist form: operand, sublist, ..., [output]."""
+    def letters(sublist: Any) -> str:
+        out = ""
+        for i in sublist:
+            if i is Ellipsis:
+                out += "..."
+            elif isinstance(i, (int, np.integer)) and 0 <= i < 52:
+                out += chr(ord("A") + i) if i < 26 else chr(ord("a") + i - 26)
+            else:
+                raise ValueError(f"einsum(): subscript in subscript list is not within the "
+                                 f"valid range [0, 52), got {i!r}")
+        return out
+
+    pairs = len(args) // 2
+    operands = tuple(args[0:2 * pairs:2])
+    equation = ",".join(letters(s) for s in args[1:2 * pairs:2])
+    if len(args) % 2:
+        equation += "->" + letters(args[-1])
+    return equation, operands
 
 
 __all__ = [name for name, value in list(globals().items())

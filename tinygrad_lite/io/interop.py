@@ -186,13 +186,16 @@ _SEQ_LAYERS = (nn.Embedding, nn.LayerNorm, nn.MultiheadAttention)
 def _seq_to_torch(tnn: Any, m: Any, dtype: Any) -> Any:
     if isinstance(m, nn.Embedding):
         return tnn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
-                             dtype=dtype)
+                             max_norm=m.max_norm, norm_type=m.norm_type,
+                             scale_grad_by_freq=m.scale_grad_by_freq, dtype=dtype)
     if isinstance(m, nn.LayerNorm):
         return tnn.LayerNorm(m.normalized_shape, eps=m.eps,
                              elementwise_affine=m.elementwise_affine,
                              bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
     return tnn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
-                                  bias=m.in_proj_bias is not None, kdim=m.kdim, vdim=m.vdim,
+                                  bias=m.in_proj_bias is not None,
+                                  add_bias_kv=m.bias_k is not None,
+                                  add_zero_attn=m.add_zero_attn, kdim=m.kdim, vdim=m.vdim,
                                   batch_first=m.batch_first, dtype=dtype)
 
 
@@ -200,18 +203,19 @@ def _seq_from_torch(torch: Any, m: Any, path: str) -> nn.Module:
     tnn = torch.nn
     dtype = _numpy_dtype(torch, _torch_dtype_of(torch, m), _where(path))
     if isinstance(m, tnn.Embedding):
-        if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
-            _refuse(path, m, "max_norm, scale_grad_by_freq or sparse")
+        if m.sparse:
+            _refuse(path, m, "sparse=True (sparse gradients)")
         return nn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
-                            dtype=dtype)
+                            max_norm=m.max_norm, norm_type=m.norm_type,
+                            scale_grad_by_freq=m.scale_grad_by_freq, dtype=dtype)
     if isinstance(m, tnn.LayerNorm):
         return nn.LayerNorm(tuple(m.normalized_shape), eps=m.eps,
                             elementwise_affine=m.elementwise_affine,
                             bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
-    if m.bias_k is not None or m.add_zero_attn:
-        _refuse(path, m, "add_bias_kv or add_zero_attn")
     return nn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
-                                 bias=m.in_proj_bias is not None, kdim=m.kdim, vdim=m.vdim,
+                                 bias=m.in_proj_bias is not None,
+                                 add_bias_kv=m.bias_k is not None,
+                                 add_zero_attn=m.add_zero_attn, kdim=m.kdim, vdim=m.vdim,
                                  batch_first=m.batch_first, dtype=dtype)
 
 

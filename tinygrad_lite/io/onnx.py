@@ -233,8 +233,13 @@ def _simple(op: str, **attrs: Callable[[Any, Tuple[int, ...]], Any]) -> Emitter:
 
 
 def _embedding(g: _Graph, m: nn.Embedding, path: str, x: str, shape: Tuple[int, ...]) -> str:
-    """weight[indices]: Gather along axis 0."""
-    return g.node("Gather", [g.weight(_dot(path, "weight"), m.weight.data), x], path, axis=0)
+    """weight[indices]: Gather along axis 0. With max_norm, every row is stored rescaled as a
+    lookup would rescale it, so the graph needs no renorm of its own."""
+    w = m.weight.data
+    if m.max_norm is not None:
+        norms = np.linalg.norm(w, ord=m.norm_type, axis=1, keepdims=True)
+        w = np.where(norms > m.max_norm, w * (m.max_norm / (norms + 1e-7)), w).astype(w.dtype)
+    return g.node("Gather", [g.weight(_dot(path, "weight"), w), x], path, axis=0)
 
 
 def _layer_norm(g: _Graph, m: nn.LayerNorm, path: str, x: str, shape: Tuple[int, ...]) -> str:
@@ -267,9 +272,10 @@ def _multihead_attention(g: _Graph, m: nn.MultiheadAttention, path: str, x: str,
                          shape: Tuple[int, ...]) -> str:
     """Self-attention m(x, x, x)[0], no masks: per head softmax(Q K^T / sqrt(d)) V, then
     out_proj. Sequence-first input is transposed to (N, L, E) and back."""
-    if not m._qkv_same_embed_dim or len(shape) != 3:
+    if not m._qkv_same_embed_dim or len(shape) != 3 or m.bias_k is not None or m.add_zero_attn:
         raise ExportError(f"layer {path or 'model'} (MultiheadAttention): only batched "
-                          "self-attention with kdim = vdim = embed_dim exports")
+                          "self-attention with kdim = vdim = embed_dim, without add_bias_kv "
+                          "or add_zero_attn, exports")
     e, h, d = m.embed_dim, m.num_heads, m.head_dim
     if not m.batch_first:
         x = g.node("Transpose", [x], path, perm=[1, 0, 2])

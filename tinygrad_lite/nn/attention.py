@@ -12,6 +12,7 @@ from ..ops.attention import mask_array as _mask_array
 from ..ops.attention import safe_softmax as _safe_softmax
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401 - nn.attention's too
 from ..ops.conv import Dropout
+from ..ops.factories import cat
 from ..random import get_rng
 from . import init
 from .layers import Linear
@@ -71,6 +72,9 @@ class MultiheadAttention(Module):
     Parameters as PyTorch names them: `in_proj_weight` (3 E, E) holding W_q, W_k, W_v
     (xavier-uniform), or `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when kdim or vdim
     differ from E; `in_proj_bias` (3 E,) zeros; `out_proj` a Linear whose bias starts at 0.
+    add_bias_kv appends a learned key `bias_k` and value `bias_v` (1, 1, E) (xavier-normal)
+    to the projected keys and values, add_zero_attn a key and value of zeros to each head's;
+    masks let every query attend to these extra keys.
     Inputs are (L, N, E) sequences first, (N, L, E) with batch_first, or unbatched (L, E).
     forward returns (output, weights): weights (N, L, S) averaged over heads, (N, heads, L, S)
     with average_attn_weights=False, None with need_weights=False.
@@ -83,9 +87,6 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
-                                      "not supported here")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -104,8 +105,12 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(np.empty((embed_dim, self.vdim), dtype=dtype))
         self.in_proj_bias = Parameter(np.empty(3 * embed_dim, dtype=dtype)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = add_zero_attn
+        if add_bias_kv:  # one more key and value, learned, that every query may attend to
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn  # one more key and value of zeros, per head
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -117,6 +122,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self, query: Tensor, key: Tensor, value: Tensor) -> Tuple[Tensor, ...]:
         e = self.embed_dim
@@ -172,12 +180,23 @@ class MultiheadAttention(Module):
                                  f"{value.shape}")
         q, k, v = self._projections(query, key, value)
         h, d = self.num_heads, self.head_dim
+        mask = _merge_masks(attn_mask, key_padding_mask, q.dtype, batch, h, length, source)
+        extra = 0  # keys added after the given ones, which no mask hides
+        if self.bias_k is not None:
+            k = cat([k, self.bias_k.expand(1, batch, e)])
+            v = cat([v, self.bias_v.expand(1, batch, e)])
+            extra += 1
 
         def heads(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, h, n, d)
             return t.reshape(n, batch, h, d).permute(1, 2, 0, 3)
 
-        q, k, v = heads(q, length), heads(k, source), heads(v, source)
-        mask = _merge_masks(attn_mask, key_padding_mask, q.dtype, batch, h, length, source)
+        q, k, v = heads(q, length), heads(k, source + extra), heads(v, source + extra)
+        if self.add_zero_attn:
+            zeros = np.zeros((batch, h, 1, d), q.dtype)
+            k, v = cat([k, zeros], dim=2), cat([v, zeros], dim=2)
+            extra += 1
+        if mask is not None and extra:
+            mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
         scores = (q * (1.0 / math.sqrt(d))) @ k.transpose(-2, -1)
         if mask is not None:
             scores = scores + mask

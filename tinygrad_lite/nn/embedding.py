@@ -35,12 +35,33 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None,
               max_norm: Optional[float] = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """weight[input]: the rows of `weight` (num_embeddings, D) at the integer `input`, of shape
-    input.shape + (D,). No gradient reaches row `padding_idx`."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse "
-                                  "gradients are not supported here")
+    input.shape + (D,). No gradient reaches row `padding_idx`. With `max_norm`, the rows
+    looked up are first rescaled in place to a `norm_type`-norm of at most max_norm (as
+    PyTorch's embedding_renorm_); `scale_grad_by_freq` divides each lookup's gradient by how
+    often its row occurs in `input`."""
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported here (there "
+                                  "are no sparse tensors); use sparse=False")
     padding = _padding(padding_idx, weight.shape[0])
-    return EmbeddingOp.apply(weight, indices=_indices(input), padding_idx=padding)
+    index = _indices(input)
+    if max_norm is not None:
+        _renorm_rows_(weight, index, max_norm, norm_type)
+    return EmbeddingOp.apply(weight, indices=index, padding_idx=padding,
+                             scale_grad_by_freq=scale_grad_by_freq)
+
+
+def _renorm_rows_(weight: Tensor, index: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """w[r] *= max_norm / (||w[r]||_p + 1e-7) for each row r in `index` whose p-norm exceeds
+    max_norm: an in-place change of the weight outside the graph (its version counts it)."""
+    rows = np.unique(index)
+    rows = rows[(rows >= 0) & (rows < weight.shape[0])]  # the lookup reports a bad index
+    w = weight.data
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        scale = (max_norm / (norms[over] + 1e-7)).astype(w.dtype)
+        w[rows[over]] *= scale[:, None]
+        weight._bump_version()
 
 
 class Embedding(Module):
@@ -55,9 +76,9 @@ class Embedding(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight: Any = None, _freeze: bool = False,
                  device: Any = None, dtype: Any = np.float32):
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse "
-                                      "gradients are not supported here")
+        if sparse:
+            raise NotImplementedError("Embedding: sparse gradients are not supported here "
+                                      "(there are no sparse tensors); use sparse=False")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding(padding_idx, num_embeddings)
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -80,7 +101,8 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
-        return embedding(input, self.weight, self.padding_idx)
+        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                         self.scale_grad_by_freq)
 
     @classmethod
     def from_pretrained(cls, embeddings: Any, freeze: bool = True,
@@ -99,4 +121,12 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+            if self.norm_type != 2:
+                s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s

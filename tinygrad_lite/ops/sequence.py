@@ -62,14 +62,20 @@ class Embedding(Function):
     shape (y: idx.shape + (D,));  dL/dW = scatter_add(g, idx): row r gets the sum of g over
     the lookups of r, and no gradient at all for r = padding_idx.
 
-    `zero_padding` makes y 0 at the lookups of padding_idx: the adjoint of the scatter
-    (EmbeddingBackward), which its own backward uses.
+    With `scale_grad_by_freq`, each lookup's g is divided by how often its row is looked up
+    in idx: g[i] / count(idx[i]). `zero_padding` makes y 0 at the lookups of padding_idx: the
+    adjoint of the scatter (EmbeddingBackward), which its own backward uses.
     """
 
-    def forward(self, weight, indices=None, padding_idx=None, zero_padding=False):
+    def forward(self, weight, indices=None, padding_idx=None, zero_padding=False,
+                scale_grad_by_freq=False):
         index = np.asarray(indices)
         _check_indices(index, weight.shape[0])
         self.index, self.padding_idx, self.num_rows = index, padding_idx, weight.shape[0]
+        self.per_lookup = None
+        if scale_grad_by_freq:  # 1 / count(idx[i]), one per lookup, broadcast over D
+            counts = np.bincount(index.reshape(-1), minlength=weight.shape[0])
+            self.per_lookup = (1.0 / counts[index])[..., None].astype(weight.dtype)
         y = weight[index]
         if zero_padding and padding_idx is not None:
             y[index == padding_idx] = 0
@@ -78,18 +84,25 @@ class Embedding(Function):
     def backward(self, g):
         if isinstance(g, Tensor):
             return EmbeddingBackward.apply(g, indices=self.index, num_rows=self.num_rows,
-                                           padding_idx=self.padding_idx)
+                                           padding_idx=self.padding_idx,
+                                           per_lookup=self.per_lookup)
+        if self.per_lookup is not None:
+            g = g * self.per_lookup
         width = g.shape[-1]
         return scatter_rows(g.reshape(-1, width), self.index.reshape(-1), self.num_rows,
                             self.padding_idx)
 
 
 class EmbeddingBackward(Function):
-    """y = scatter_add(g, idx) into `num_rows` rows (row padding_idx left 0);
-    dL/dg = u[idx], 0 at the lookups of padding_idx (u = dL/dy): the lookup again."""
+    """y = scatter_add(g * s, idx) into `num_rows` rows (row padding_idx left 0; s the
+    optional `per_lookup` scale of scale_grad_by_freq);
+    dL/dg = u[idx], 0 at the lookups of padding_idx (u = dL/dy): the lookup again, without s,
+    as PyTorch's embedding double backward."""
 
-    def forward(self, g, indices=None, num_rows=0, padding_idx=None):
+    def forward(self, g, indices=None, num_rows=0, padding_idx=None, per_lookup=None):
         self.index, self.padding_idx = np.asarray(indices), padding_idx
+        if per_lookup is not None:
+            g = g * per_lookup
         width = g.shape[-1]
         return scatter_rows(g.reshape(-1, width), self.index.reshape(-1), num_rows, padding_idx)
 
