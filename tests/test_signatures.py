@@ -143,3 +143,13 @@ def test_a_pool_layer_subclass_may_write_its_own_constructor():
     assert Padded(3, padding=1).padding == (1, 1)
     x = tl.Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     np.testing.assert_array_equal(Halve()(x).data, nn.MaxPool2d(2)(x).data)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(padding_idx=1), dict(max_norm=1.0), dict(norm_type=1.0),
+     dict(max_norm=0.5, norm_type=3.0, scale_grad_by_freq=True)],
+)
+def test_embedding_repr_shows_the_options_torch_shows(kwargs):
+    torch = pytest.importorskip("torch")
+    assert repr(nn.Embedding(5, 3, **kwargs)) == repr(torch.nn.Embedding(5, 3, **kwargs))
