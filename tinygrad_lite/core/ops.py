@@ -83,15 +83,26 @@ class Neg(Function):
         return -g
 
 
-class Cast(Function):
-    """y = x converted to `dtype`;  dL/dx = g converted back to x's dtype."""
+class _Converted(Function):
+    """y = x.<convert>(value), the one option a new shape or dtype;  dL/dx = g converted back,
+    g.<convert>(x.<attribute>): Reshape and Cast."""
 
-    def forward(self, x, dtype):
-        self.input_dtype = x.dtype
-        return x.astype(dtype)
+    convert: str  # the array (and Tensor) method that sets
+    attribute: str  # this attribute of theirs
+
+    def forward(self, x, **option):
+        (value,) = option.values()
+        self.before = getattr(x, self.attribute)
+        return getattr(x, self.convert)(value)
 
     def backward(self, g):
-        return g.astype(self.input_dtype)
+        return getattr(g, self.convert)(self.before)
+
+
+class Cast(_Converted):
+    """y = x converted to `dtype`;  dL/dx = g converted back to x's dtype."""
+
+    convert, attribute = "astype", "dtype"
 
 
 # ---- products ---------------------------------------------------------------------------------
@@ -224,17 +235,11 @@ class Mean(Function):
         return broadcast_to(g.reshape(self.kept) / self.n, self.shape)
 
 
-class Reshape(Function):
-    """y = x with a new shape (a view when numpy can make one);  dL/dx = g reshaped back."""
+class Reshape(_Converted):
+    """y = x with a new `shape` (a view when numpy can make one);  dL/dx = g reshaped back."""
 
     is_view = True
-
-    def forward(self, x, shape):
-        self.input_shape = x.shape
-        return x.reshape(shape)
-
-    def backward(self, g):
-        return g.reshape(self.input_shape)
+    convert, attribute = "reshape", "shape"
 
 
 class Transpose(Function):

@@ -85,7 +85,7 @@ def _to_torch_layer(torch: Any, m: Any, kind: type, path: str) -> Any:
     if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
         return _recurrent_layer(tnn, m, kind, dtype)
     if isinstance(m, _SEQ_LAYERS):
-        return _seq_to_torch(tnn, m, dtype)
+        return _seq_layer(tnn, m, next(c for c in _SEQ_LAYERS if isinstance(m, c)), dtype)
     if isinstance(m, nn.Linear):
         return tnn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
     if isinstance(m, nn.Conv2d):
@@ -183,16 +183,20 @@ def to_torch(module: nn.Module) -> Any:
 _SEQ_LAYERS = (nn.Embedding, nn.LayerNorm, nn.MultiheadAttention)
 
 
-def _seq_to_torch(tnn: Any, m: Any, dtype: Any) -> Any:
-    if isinstance(m, nn.Embedding):
-        return tnn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
+def _seq_layer(lib: Any, m: Any, kind: type, dtype: Any) -> Any:
+    """An Embedding, LayerNorm or MultiheadAttention (`kind`'s name) of the library `lib`
+    (``torch.nn`` or ``tinygrad_lite.nn``) with the options of `m` (the layer of the other
+    library) and parameters of `dtype`."""
+    name = kind.__name__
+    if name == "Embedding":
+        return lib.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
                              max_norm=m.max_norm, norm_type=m.norm_type,
                              scale_grad_by_freq=m.scale_grad_by_freq, dtype=dtype)
-    if isinstance(m, nn.LayerNorm):
-        return tnn.LayerNorm(m.normalized_shape, eps=m.eps,
+    if name == "LayerNorm":
+        return lib.LayerNorm(tuple(m.normalized_shape), eps=m.eps,
                              elementwise_affine=m.elementwise_affine,
                              bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
-    return tnn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
+    return lib.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
                                   bias=m.in_proj_bias is not None,
                                   add_bias_kv=m.bias_k is not None,
                                   add_zero_attn=m.add_zero_attn, kdim=m.kdim, vdim=m.vdim,
@@ -202,21 +206,10 @@ def _seq_to_torch(tnn: Any, m: Any, dtype: Any) -> Any:
 def _seq_from_torch(torch: Any, m: Any, path: str) -> nn.Module:
     tnn = torch.nn
     dtype = _numpy_dtype(torch, _torch_dtype_of(torch, m), _where(path))
-    if isinstance(m, tnn.Embedding):
-        if m.sparse:
-            _refuse(path, m, "sparse=True (sparse gradients)")
-        return nn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx,
-                            max_norm=m.max_norm, norm_type=m.norm_type,
-                            scale_grad_by_freq=m.scale_grad_by_freq, dtype=dtype)
-    if isinstance(m, tnn.LayerNorm):
-        return nn.LayerNorm(tuple(m.normalized_shape), eps=m.eps,
-                            elementwise_affine=m.elementwise_affine,
-                            bias=m.bias is not None or not m.elementwise_affine, dtype=dtype)
-    return nn.MultiheadAttention(m.embed_dim, m.num_heads, dropout=m.dropout,
-                                 bias=m.in_proj_bias is not None,
-                                 add_bias_kv=m.bias_k is not None,
-                                 add_zero_attn=m.add_zero_attn, kdim=m.kdim, vdim=m.vdim,
-                                 batch_first=m.batch_first, dtype=dtype)
+    if isinstance(m, tnn.Embedding) and m.sparse:
+        _refuse(path, m, "sparse=True (sparse gradients)")
+    kinds = (tnn.Embedding, tnn.LayerNorm, tnn.MultiheadAttention)
+    return _seq_layer(nn, m, next(c for c in kinds if isinstance(m, c)), dtype)
 
 
 # ---- torch -> tinygrad_lite -------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 from ..core.tensor import Tensor
 from ..ops.sequence import Embedding as EmbeddingOp
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, options_repr
 
 
 def _indices(input: Any) -> np.ndarray:
@@ -120,13 +120,7 @@ class Embedding(Module):
                    _freeze=freeze)
 
     def extra_repr(self) -> str:
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-            if self.norm_type != 2:
-                s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq:
-            s += ", scale_grad_by_freq=True"
-        return s
+        return options_repr(
+            self, f"{self.num_embeddings}, {self.embedding_dim}", padding_idx=None,
+            max_norm=None, norm_type=2, scale_grad_by_freq=False,
+        )  # fmt: skip

@@ -306,6 +306,19 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
+def options_repr(module: Module, head: str, **defaults: Any) -> str:
+    """PyTorch's extra_repr form: `head`, then ", name=value" for each option of `defaults`
+    whose value on `module` is not its default (`is not` for None and bools, `!=` otherwise,
+    as PyTorch's tests; a module without the attribute has the default)."""
+    s = head
+    for name, default in defaults.items():
+        value = getattr(module, name, default)
+        exact = default is None or isinstance(default, bool)
+        if (value is not default) if exact else (value != default):
+            s += f", {name}={value}"
+    return s
+
+
 class ModuleList(Module):
     """A list of modules whose parameters are registered (named "0", "1", ...)."""
 

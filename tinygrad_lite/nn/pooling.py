@@ -1,11 +1,15 @@
-"""Pooling layers."""
+"""Pooling layers: a layer keeps the options of its functional (`F.max_pool2d`,
+`F.avg_pool2d`) as attributes, and its forward is the functional with them."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import inspect
+from typing import Any, Callable
 
 from ..core.tensor import Tensor
-from ..ops.conv import check_layer_input, pair
+from ..ops.conv import check_layer_input
+from ..ops.conv_options import pool_args
+from ..signatures import init_from_signature, self_and
 from . import functional as F
 from .module import Module
 
@@ -15,16 +19,33 @@ def _batched_shape(shape: tuple) -> tuple:
 
 
 class _Pool2d(Module):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
-        name = type(self).__name__
-        self.kernel_size = pair(kernel_size, f"{name} kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, f"{name} stride")
-        self.padding = pair(padding, f"{name} padding")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(
-                f"{name}: kernel_size and stride must be positive and padding non-negative, got "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-            )
+    """A pooling layer: `_pool` (its functional) applied to the input with the layer's
+    options. `_options` names them in PyTorch's order for the layer; the constructor takes
+    them with the functional's defaults (so `inspect.signature` shows them) and keeps each as
+    an attribute, kernel_size, stride and padding as the checked pairs of `pool_args`, the
+    functional's own check."""
+
+    _pool: Callable
+    _options: tuple
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls) or "_options" not in vars(cls):
+            return  # a subclass that writes its own constructor, or keeps its parent's
+        given = inspect.signature(cls._pool).parameters
+        signature = self_and(*(given[name] for name in cls._options))
+        cls.__init__ = init_from_signature(signature, _Pool2d._keep)  # type: ignore[method-assign]
+
+    def _keep(self, options: dict) -> None:
+        """Keep the options as attributes; kernel_size, stride, padding as checked pairs."""
+        for name, value in options.items():
+            setattr(self, name, value)
+        pairs = pool_args(type(self).__name__, **options)
+        self.kernel_size, self.stride, self.padding = pairs
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_layer_input(repr(self), _batched_shape(x.shape), self.kernel_size, self.padding)
+        return self._pool(x, **{name: getattr(self, name) for name in self._options})
 
     def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
@@ -36,54 +57,25 @@ class MaxPool2d(_Pool2d):
     """Maximum over kh x kw windows: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW),
     OH = (H + 2p - kh) // s + 1 (rounded up with `ceil_mode`, PyTorch's rule).
 
-    `stride` defaults to `kernel_size` (non-overlapping windows); padding counts as -inf. The
-    gradient goes to each window's maximum. `dilation` 1 and `return_indices=False` only.
+    `MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+    ceil_mode=False)`: `stride` defaults to `kernel_size` (non-overlapping windows); padding
+    counts as -inf. The gradient goes to each window's maximum. `dilation` 1 and
+    `return_indices=False` only.
     """
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ):
-        super().__init__(kernel_size, stride, padding)
-        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-        if pair(dilation, "MaxPool2d dilation") != (1, 1) or return_indices:
-            raise NotImplementedError(
-                "MaxPool2d: dilation other than 1 and return_indices=True are not implemented"
-            )
-
-    def forward(self, x: Tensor) -> Tensor:
-        check_layer_input(repr(self), _batched_shape(x.shape), self.kernel_size, self.padding)
-        return F.max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode
-        )
+    _pool = staticmethod(F.max_pool2d)
+    _options = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
 
 
 class AvgPool2d(_Pool2d):
     """Mean over kh x kw windows: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW); zero padding
     is counted unless `count_include_pad=False`; `ceil_mode` and `divisor_override` as
-    PyTorch."""
+    PyTorch.
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        divisor_override: Optional[int] = None,
-    ):
-        super().__init__(kernel_size, stride, padding)
-        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
-        self.divisor_override = divisor_override
+    `AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None)`."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        check_layer_input(repr(self), _batched_shape(x.shape), self.kernel_size, self.padding)
-        return F.avg_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-            self.count_include_pad, self.divisor_override,
-        )  # fmt: skip
+    _pool = staticmethod(F.avg_pool2d)
+    _options = (
+        "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
+    )  # fmt: skip

@@ -22,7 +22,7 @@ from ..core.tensor import Tensor
 from ..ops.factories import cat, stack, zeros
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, options_repr
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
@@ -121,13 +121,8 @@ class RNNCellBase(Module):
         _uniform_init(self)
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        nonlinearity = getattr(self, "nonlinearity", "tanh")
-        if nonlinearity != "tanh":
-            s += f", nonlinearity={nonlinearity}"
-        return s
+        head = f"{self.input_size}, {self.hidden_size}"
+        return options_repr(self, head, bias=True, nonlinearity="tanh")
 
     def _batched(self, x: Tensor, hx: Optional[Tensor], what: str) -> Tuple[Tensor, bool]:
         """x as (N, input_size), checked as PyTorch; and whether it came batched."""
@@ -315,20 +310,10 @@ class RNNBase(Module):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.proj_size != 0:
-            s += f", proj_size={self.proj_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+        return options_repr(
+            self, f"{self.input_size}, {self.hidden_size}", proj_size=0, num_layers=1,
+            bias=True, batch_first=False, dropout=0, bidirectional=False,
+        )  # fmt: skip
 
     # ---- checks, as PyTorch's ------------------------------------------------------------
     def _check_input(self, x: Tensor) -> None:

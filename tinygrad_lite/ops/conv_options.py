@@ -182,10 +182,25 @@ def _pool_size(size: int, k: int, s: int, p: int, ceil_mode: bool) -> tuple:
     return out, max(0, (out - 1) * s + k - (size + 2 * p))
 
 
-def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> tuple:
-    kernel = ops_nn.pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] else ops_nn.pair(stride, "stride")
-    return kernel, stride, ops_nn.pair(padding, "padding")
+def pool_args(name: str, kernel_size: Any, stride: Any, padding: Any, **options: Any) -> tuple:
+    """(kernel, stride, padding) pairs of a pool's arguments, checked: those of max_pool2d and
+    avg_pool2d, and of their layers (`name` says whose). stride None (or []) is kernel_size.
+    TypeError for a size that is not an int or a pair, ValueError unless the kernel and the
+    stride are positive and the padding non-negative; NotImplementedError for the options
+    this framework lacks: `dilation` other than 1, `return_indices=True`."""
+    kernel = ops_nn.pair(kernel_size, f"{name} kernel_size")
+    stride = kernel if stride is None or stride == [] else ops_nn.pair(stride, f"{name} stride")
+    padding = ops_nn.pair(padding, f"{name} padding")
+    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(
+            f"{name}: kernel_size and stride must be positive and padding non-negative, got "
+            f"kernel_size={kernel}, stride={stride}, padding={padding}"
+        )
+    if ops_nn.pair(options.get("dilation", 1), f"{name} dilation") != (1, 1):
+        raise NotImplementedError(f"{name}: dilation other than 1 is not implemented")
+    if options.get("return_indices", False):
+        raise NotImplementedError(f"{name}: return_indices=True is not implemented")
+    return kernel, stride, padding
 
 
 def max_pool2d(
@@ -202,11 +217,9 @@ def max_pool2d(
     (PyTorch's rule). `dilation` 1 and `return_indices=False` only (NotImplementedError
     otherwise)."""
     x = _as_tensor(x)
-    kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    if ops_nn.pair(dilation, "dilation") != (1, 1):
-        raise NotImplementedError("max_pool2d: dilation other than 1 is not implemented")
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not implemented")
+    kernel, stride, padding = pool_args(
+        "max_pool2d", kernel_size, stride, padding, dilation=dilation, return_indices=return_indices
+    )
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
@@ -243,7 +256,7 @@ def avg_pool2d(
     counted; its count of input elements when `count_include_pad=False`; or
     `divisor_override`). `stride` defaults to `kernel_size`; `ceil_mode` as max_pool2d."""
     x = _as_tensor(x)
-    kernel, stride, padding = _pool_args(kernel_size, stride, padding)
+    kernel, stride, padding = pool_args("avg_pool2d", kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     unbatched = x.ndim == 3

@@ -306,42 +306,41 @@ class Min(Max):
 # ---- elementwise --------------------------------------------------------------------------
 
 
-class Exp(Function):
+class _Elementwise(Function):
+    """y = f(x) elementwise;  dL/dx = rule(g, v), v the x or the y that forward kept.
+
+    Each op is a subclass that states its math in one line, `math = f, "x" or "y", rule`:
+    it keeps y where its derivative is cheaper in the output (exp, sqrt, sigmoid, tanh)."""
+
+    math: tuple
+
+    def forward(self, x):
+        f, keeps, _ = self.math
+        y = f(x)
+        self.save_for_backward(y if keeps == "y" else x)
+        return y
+
+    def backward(self, g):
+        (v,) = self.saved_tensors
+        return self.math[2](g, v)
+
+
+class Exp(_Elementwise):
     """y = exp(x);  dL/dx = g exp(x) = g y."""
 
-    def forward(self, x):
-        y = np.exp(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g * y
+    math = np.exp, "y", lambda g, y: g * y
 
 
-class Log(Function):
+class Log(_Elementwise):
     """y = log(x);  dL/dx = g / x."""
 
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log(x)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return g / x
+    math = np.log, "x", lambda g, x: g / x
 
 
-class Sqrt(Function):
+class Sqrt(_Elementwise):
     """y = sqrt(x);  dL/dx = g / (2 sqrt(x)) = g / (2 y)."""
 
-    def forward(self, x):
-        y = np.sqrt(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g / (2 * y)
+    math = np.sqrt, "y", lambda g, y: g / (2 * y)
 
 
 def sigmoid(x: Any) -> Any:
@@ -349,30 +348,16 @@ def sigmoid(x: Any) -> Any:
     return Sigmoid.apply(x) if isinstance(x, Tensor) else 0.5 * (np.tanh(0.5 * x) + 1)
 
 
-class Sigmoid(Function):
+class Sigmoid(_Elementwise):
     """y = 1 / (1 + exp(-x));  dL/dx = g y (1 - y)."""
 
-    def forward(self, x):
-        y = sigmoid(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g * y * (1 - y)
+    math = sigmoid, "y", lambda g, y: g * y * (1 - y)
 
 
-class Tanh(Function):
+class Tanh(_Elementwise):
     """y = tanh(x);  dL/dx = g (1 - y**2)."""
 
-    def forward(self, x):
-        y = np.tanh(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g * (1 - y * y)
+    math = np.tanh, "y", lambda g, y: g * (1 - y * y)
 
 
 def _require_floating(name: str, x: np.ndarray, axis: int) -> None:
@@ -417,19 +402,28 @@ def softmax(x: Any, axis: int) -> Any:
 
 
 class Softmax(Function):
-    """s = exp(x) / sum(exp(x)) along `axis`;  dL/dx = s (g - sum(g s))."""
+    """s = exp(x) / sum(exp(x)) along `axis`;  dL/dx = s (g - sum(g s)).
+
+    Forward computes `of(x, axis)` and keeps its output for `grad`, the rule in terms of it:
+    LogSoftmax is this op with log_softmax and its own rule."""
+
+    of = staticmethod(softmax)
 
     def forward(self, x, axis=-1):
         self.axis = axis = normalize_axis(axis, x.ndim)
-        _require_floating("softmax", x, axis)
-        s = softmax(x, axis)
-        self.save_for_backward(s)
-        return s
+        _require_floating(self.of.__name__, x, axis)
+        y = self.of(x, axis)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, g):
-        (s,) = self.saved_tensors
+        (y,) = self.saved_tensors
+        return self.grad(g, y, self.axis)
+
+    @staticmethod
+    def grad(g, s, axis):
         gs = g * s
-        return gs - s * _row_sum(gs, self.axis)
+        return gs - s * _row_sum(gs, axis)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
@@ -442,70 +436,43 @@ def log_softmax(x: Any, axis: int) -> Any:
     return shifted
 
 
-class LogSoftmax(Function):
-    """y = x - logsumexp(x) along `axis`;  dL/dx = g - exp(y) sum(g)."""
+class LogSoftmax(Softmax):
+    """y = x - logsumexp(x) along `axis`;  dL/dx = g - exp(y) sum(g) (Softmax's forward and
+    backward, with log_softmax and this rule)."""
 
-    def forward(self, x, axis=-1):
-        self.axis = axis = normalize_axis(axis, x.ndim)
-        _require_floating("log_softmax", x, axis)
-        y = log_softmax(x, axis)
-        self.save_for_backward(y)
-        return y
+    of = staticmethod(log_softmax)
 
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g - np.exp(y) * _row_sum(g, self.axis)
+    @staticmethod
+    def grad(g, y, axis):
+        return g - np.exp(y) * _row_sum(g, axis)
 
 
 # ---- PyTorch-named elementwise and shape ops ------------------------------------------------
 
 
-class Abs(Function):
-    """y = |x|;  dL/dx = g sign(x) (0 at x = 0, as PyTorch)."""
+class Abs(_Elementwise):
+    """y = |x|;  dL/dx = g sign(x) (0 at x = 0, as PyTorch; sign(x) is an array also for a
+    Tensor x: a constant)."""
 
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.abs(x)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return g * np.sign(x)  # an array also for a Tensor x: sign is a constant
+    math = np.abs, "x", lambda g, x: g * np.sign(x)
 
 
-class Sin(Function):
+class Sin(_Elementwise):
     """y = sin(x);  dL/dx = g cos(x)."""
 
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.sin(x)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return g * np.cos(x)
+    math = np.sin, "x", lambda g, x: g * np.cos(x)
 
 
-class Cos(Function):
+class Cos(_Elementwise):
     """y = cos(x);  dL/dx = -g sin(x)."""
 
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.cos(x)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return -g * np.sin(x)
+    math = np.cos, "x", lambda g, x: -g * np.sin(x)
 
 
-class Log1p(Function):
+class Log1p(_Elementwise):
     """y = log(1 + x) (accurate for small x);  dL/dx = g / (1 + x)."""
 
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log1p(x)
-
-    def backward(self, g):
-        (x,) = self.saved_tensors
-        return g / (1 + x)
+    math = np.log1p, "x", lambda g, x: g / (1 + x)
 
 
 class Clamp(Function):

@@ -4,16 +4,15 @@ buffers: no array is allocated per step (except for L2 `weight_decay` or `maximi
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 from .optimizer import (
     Optimizer,
     add_square_,
-    check_adam_options,
+    check_betas,
     flush_denormals_,
     grads,
+    options_init,
 )
 
 
@@ -29,24 +28,12 @@ class Adam(Optimizer):
     State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq" with amsgrad).
     """
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1e-3,
-        betas: tuple = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-        decoupled_weight_decay: bool = False,
-    ):
-        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
-        defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
-        )  # fmt: skip
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False),
+        dict(foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+             decoupled_weight_decay=False),
+        checks=("eps", check_betas, "weight_decay"),
+    )  # fmt: skip
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
@@ -79,11 +66,9 @@ class AdamW(Adam):
     """Adam with decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step,
     instead of adding weight_decay * p to the gradient. PyTorch's default weight_decay 1e-2."""
 
-    def __init__(  # PyTorch's AdamW signature: Adam's, less decoupled_weight_decay
-        self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-        weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
-    ):  # fmt: skip
-        super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-            decoupled_weight_decay=True,
-        )  # fmt: skip
+    __init__ = options_init(  # PyTorch's AdamW signature: Adam's, less decoupled_weight_decay
+        dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False),
+        dict(maximize=False, foreach=None, capturable=False, differentiable=False, fused=None),
+        checks=("eps", check_betas, "weight_decay"),
+        decoupled_weight_decay=True,
+    )

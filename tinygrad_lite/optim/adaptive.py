@@ -18,20 +18,22 @@ PyTorch). NAdam's "mu_product" is rounded to float32 after each product, as PyTo
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 from .optimizer import (
     Optimizer,
     add_square_,
-    check_adam_options,
-    check_lr,
-    check_nonnegative,
+    check_betas,
     flush_denormals_,
     grads,
     lerp_,
+    options_init,
 )
+
+
+def _check_rho(options: dict) -> None:
+    if not 0.0 <= options["rho"] <= 1.0:
+        raise ValueError(f"Invalid rho value: {options['rho']}")
 
 
 class Adadelta(Optimizer):
@@ -39,22 +41,11 @@ class Adadelta(Optimizer):
 
     State per parameter: "step", "square_avg", "acc_delta"."""
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1.0,
-        rho: float = 0.9,
-        eps: float = 1e-6,
-        weight_decay: float = 0.0,
-        *,
-        maximize: bool = False,
-    ):
-        check_lr(type(self).__name__, lr)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        check_nonnegative(eps=eps, weight_decay=weight_decay)
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, foreach=None),
+        dict(capturable=False, maximize=False, differentiable=False),
+        checks=(_check_rho, "eps", "weight_decay"),
+    )
 
     def _update_group(self, group: dict) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
@@ -76,26 +67,12 @@ class Adagrad(Optimizer):
     """Adagrad (Duchi et al.), PyTorch's form. As in PyTorch, every parameter's state
     ("step" 0, "sum" filled with `initial_accumulator_value`) is made by the constructor."""
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
-        eps: float = 1e-10,
-        *,
-        maximize: bool = False,
-    ):
-        check_lr(type(self).__name__, lr)
-        check_nonnegative(lr_decay=lr_decay, weight_decay=weight_decay)
-        check_nonnegative(initial_accumulator_value=initial_accumulator_value, eps=eps)
-        defaults = dict(
-            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, maximize=maximize,
-        )  # fmt: skip
-        super().__init__(params, defaults)
-        self._constructed = True
+    __init__ = options_init(
+        dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+             foreach=None),
+        dict(maximize=False, differentiable=False, fused=None),
+        checks=("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+    )  # fmt: skip
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group, and make its parameters' state at once. As PyTorch's constructor,
@@ -104,8 +81,7 @@ class Adagrad(Optimizer):
         from its own (PyTorch makes no state for it and fails at its first step)."""
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        constructing = not getattr(self, "_constructed", False)
-        start = self.defaults if constructing else group
+        start = group if self._constructed else self.defaults
         for p in group["params"]:
             self.state[p] = {
                 "step": 0,
@@ -134,21 +110,11 @@ class Adamax(Optimizer):
 
     State per parameter: "step", "exp_avg", "exp_inf"."""
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 2e-3,
-        betas: tuple = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        *,
-        maximize: bool = False,
-    ):
-        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
-        defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
-        )
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, foreach=None),
+        dict(maximize=False, differentiable=False, capturable=False),
+        checks=("eps", check_betas, "weight_decay"),
+    )
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
@@ -175,26 +141,12 @@ class NAdam(Optimizer):
 
     State per parameter: "step", "mu_product", "exp_avg", "exp_avg_sq"."""
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 2e-3,
-        betas: tuple = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum_decay: float = 4e-3,
-        decoupled_weight_decay: bool = False,
-        *,
-        maximize: bool = False,
-    ):
-        check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
-        check_nonnegative(momentum_decay=momentum_decay)
-        defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-            momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-            maximize=maximize,
-        )  # fmt: skip
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+             decoupled_weight_decay=False),
+        dict(foreach=None, maximize=False, capturable=False, differentiable=False),
+        checks=("eps", check_betas, "weight_decay", "momentum_decay"),
+    )  # fmt: skip
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]

@@ -11,6 +11,7 @@ first `step()` that updates `p`. Parameters are told apart by identity, never by
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Iterator, MutableMapping
 from typing import Any, Callable, Iterable, Optional
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..core.tensor import Tensor
+from ..signatures import init_from_signature, self_and
 
 
 class _Required:
@@ -82,16 +84,63 @@ def check_nonnegative(**values: float) -> None:
             raise ValueError(f"Invalid {label} value: {value}")
 
 
-def check_adam_options(name: str, lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
-    """The Adam family's checks (Adam, AdamW, Adamax, NAdam), in PyTorch's order and words:
-    lr >= 0, eps >= 0, 0 <= b1 < 1, 0 <= b2 < 1, weight_decay >= 0 (ValueError otherwise)."""
-    check_lr(name, lr)
-    check_nonnegative(eps=eps)
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    check_nonnegative(weight_decay=weight_decay)
+def check_betas(options: dict) -> None:
+    """The Adam family's betas: 0 <= b1 < 1 and 0 <= b2 < 1 (PyTorch's words)."""
+    for i, beta in enumerate(options["betas"][:2]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def check_implementation(options: dict) -> None:
+    """PyTorch's switches between implementations of one update: `foreach` and `fused` (any
+    value: one numpy implementation serves them all; both True is PyTorch's RuntimeError),
+    `capturable` (CUDA graphs) and `differentiable` (a recorded update), False only."""
+    if options.get("fused") and options.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if options.get("capturable"):
+        raise AssertionError(
+            "If capturable=True, params and state_steps must be on supported devices; "
+            "tinygrad_lite runs on the CPU only"
+        )
+    if options.get("differentiable"):
+        raise NotImplementedError("differentiable=True is not implemented: an optimizer's "
+                                  "step is not recorded in the graph")
+
+
+def options_init(
+    positional: dict, keyword_only: dict, checks: tuple = (), **fixed: Any
+) -> Callable[..., None]:
+    """An optimizer's constructor, `__init__(self, params, <positional>, *, <keyword_only>)`:
+    PyTorch's signature for it, stated once as the options with their defaults, in order
+    (`inspect.signature` shows them). It checks the values given, in PyTorch's order and
+    words (ValueError): lr >= 0 first, then each of `checks`, an option's name (it must be
+    >= 0) or a function of the options; and hands them, with `fixed` (options the class sets
+    itself, as AdamW its decoupled weight decay), to `Optimizer.__init__` as the defaults of
+    every group. An option whose default is a tuple (betas) is kept as a tuple. PyTorch's
+    implementation switches are accepted where PyTorch's signature has them
+    (`check_implementation`)."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = self_and(
+        inspect.Parameter("params", kind),
+        *(inspect.Parameter(k, kind, default=v) for k, v in positional.items()),
+        *(inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
+          for k, v in keyword_only.items()),
+    )  # fmt: skip
+    tuples = [k for k, v in {**positional, **keyword_only}.items() if isinstance(v, tuple)]
+
+    def init(self: Optimizer, options: dict) -> None:
+        params = options.pop("params")
+        options.update({k: tuple(options[k]) for k in tuples})
+        check_lr(type(self).__name__, options["lr"])
+        for check in checks:
+            if callable(check):
+                check(options)
+            else:
+                check_nonnegative(**{check: options[check]})
+        check_implementation(options)
+        Optimizer.__init__(self, params, {**options, **fixed})
+
+    return init_from_signature(signature, init)
 
 
 class Optimizer:
@@ -112,6 +161,7 @@ class Optimizer:
         self.state = ParamState()
         self._scratch: dict = {}  # id(p) -> a work array shaped like p (not saved state)
         self.param_groups: list = []
+        self._constructed = False  # until the constructor's groups are in (Adagrad's state)
         param_groups = list(params)
         if not param_groups:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
@@ -119,6 +169,7 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+        self._constructed = True
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -305,6 +356,17 @@ def grads(group: dict) -> Iterator[tuple]:
 # ---- the update every other optimizer refines: plain gradient descent ------------------------
 
 
+def _check_sgd(options: dict) -> None:
+    """SGD's checks after lr's, in PyTorch's order and words (a NaN momentum passes)."""
+    momentum, weight_decay = options["momentum"], options["weight_decay"]
+    if momentum < 0.0:
+        raise ValueError(f"Invalid momentum value: {momentum}")
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if options["nesterov"] and (momentum <= 0 or options["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
 class SGD(Optimizer):
     """g = grad (negated if `maximize`) + weight_decay * p; with momentum
     buf = momentum * buf + (1 - dampening) * g (buf = g on the first step), and
@@ -313,29 +375,11 @@ class SGD(Optimizer):
     State per parameter: "momentum_buffer" (only when momentum != 0).
     """
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
-        nesterov: bool = False,
-        *,
-        maximize: bool = False,
-    ):
-        check_lr(type(self).__name__, lr)
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(
-            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov, maximize=maximize,
-        )  # fmt: skip
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False),
+        dict(maximize=False, foreach=None, differentiable=False, fused=None),
+        checks=(_check_sgd,),
+    )
 
     def _update_group(self, group: dict) -> None:
         for p, g in grads(group):

@@ -3,18 +3,15 @@ centered variant, weight decay and `maximize`."""
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 from .optimizer import (
     Optimizer,
     add_square_,
-    check_lr,
-    check_nonnegative,
     flush_denormals_,
     grads,
     lerp_,
+    options_init,
 )
 
 
@@ -30,25 +27,12 @@ class RMSprop(Optimizer):
     State per parameter: "step", "square_avg" (and "momentum_buffer", "grad_avg").
     """
 
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1e-2,
-        alpha: float = 0.99,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
-        centered: bool = False,
-        *,
-        maximize: bool = False,
-    ):
-        check_lr(type(self).__name__, lr)
-        check_nonnegative(eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
-        defaults = dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered, maximize=maximize,
-        )  # fmt: skip
-        super().__init__(params, defaults)
+    __init__ = options_init(
+        dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+             capturable=False, foreach=None, maximize=False, differentiable=False),
+        {},
+        checks=("eps", "momentum", "weight_decay", "alpha"),
+    )  # fmt: skip
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
