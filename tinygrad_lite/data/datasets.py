@@ -184,7 +184,7 @@ class RandomSampler(Sampler):
     ) -> None:
         self.data_source, self.replacement, self._num_samples = (
             data_source, replacement, num_samples
-        )  # fmt: skip
+        )
         self.generator = generator
         if not isinstance(replacement, bool):
             raise TypeError(

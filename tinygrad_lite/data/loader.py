@@ -141,7 +141,7 @@ class DataLoader:
         self.persistent_workers, self.in_order = persistent_workers, in_order
         self.multiprocessing_context, self.pin_memory_device = (
             multiprocessing_context, pin_memory_device
-        )  # fmt: skip
+        )
         if collate_fn is None:
             collate_fn = default_collate if batch_sampler is not None else default_convert
         self.collate_fn = collate_fn

@@ -123,4 +123,4 @@ class Embedding(Module):
         return options_repr(
             self, f"{self.num_embeddings}, {self.embedding_dim}", padding_idx=None,
             max_norm=None, norm_type=2, scale_grad_by_freq=False,
-        )  # fmt: skip
+        )

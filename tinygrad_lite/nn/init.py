@@ -46,7 +46,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
     linear_fns = [
         "linear", "conv1d", "conv2d", "conv3d",
         "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    ]  # fmt: skip
+    ]
     if nonlinearity in linear_fns or nonlinearity == "sigmoid":
         return 1
     if nonlinearity == "tanh":

@@ -78,4 +78,4 @@ class AvgPool2d(_Pool2d):
     _pool = staticmethod(F.avg_pool2d)
     _options = (
         "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
-    )  # fmt: skip
+    )

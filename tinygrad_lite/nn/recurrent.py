@@ -313,7 +313,7 @@ class RNNBase(Module):
         return options_repr(
             self, f"{self.input_size}, {self.hidden_size}", proj_size=0, num_layers=1,
             bias=True, batch_first=False, dropout=0, bidirectional=False,
-        )  # fmt: skip
+        )
 
     # ---- checks, as PyTorch's ------------------------------------------------------------
     def _check_input(self, x: Tensor) -> None:

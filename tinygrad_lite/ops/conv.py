@@ -102,7 +102,7 @@ def _windows(xc: np.ndarray, kernel: tuple, stride: tuple, out_hw: tuple) -> np.
     """View (C, N, OH, OW, kh, kw) of the windows of a padded (C, N, Hp, Wp) array."""
     view = sliding_window_view(xc, kernel, axis=(2, 3))
     return view[:, :, : (out_hw[0] - 1) * stride[0] + 1 : stride[0],
-                : (out_hw[1] - 1) * stride[1] + 1 : stride[1]]  # fmt: skip
+                : (out_hw[1] - 1) * stride[1] + 1 : stride[1]]
 
 
 def _offset_slices(i: int, j: int, stride: tuple, out_hw: tuple) -> tuple:

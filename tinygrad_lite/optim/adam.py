@@ -33,7 +33,7 @@ class Adam(Optimizer):
         dict(foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
              decoupled_weight_decay=False),
         checks=("eps", check_betas, "weight_decay"),
-    )  # fmt: skip
+    )
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]

@@ -72,7 +72,7 @@ class Adagrad(Optimizer):
              foreach=None),
         dict(maximize=False, differentiable=False, fused=None),
         checks=("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
-    )  # fmt: skip
+    )
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group, and make its parameters' state at once. As PyTorch's constructor,
@@ -146,7 +146,7 @@ class NAdam(Optimizer):
              decoupled_weight_decay=False),
         dict(foreach=None, maximize=False, capturable=False, differentiable=False),
         checks=("eps", check_betas, "weight_decay", "momentum_decay"),
-    )  # fmt: skip
+    )
 
     def _update_group(self, group: dict) -> None:
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]

@@ -659,7 +659,7 @@ class CyclicLR(LRScheduler):
             scale_factor = (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         lrs = [base + (high - base) * scale_factor * scale
-               for base, high in zip(self.base_lrs, self.max_lrs)]  # fmt: skip
+               for base, high in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
             for low, high, group in zip(
                 self.base_momentums, self.max_momentums, self.optimizer.param_groups
@@ -735,7 +735,7 @@ class OneCycleLR(LRScheduler):
 
         def phase(end_step: float, lrs: tuple, momenta: tuple) -> dict:
             return {"end_step": end_step, "start_lr": lrs[0], "end_lr": lrs[1],
-                    "start_momentum": momenta[0], "end_momentum": momenta[1]}  # fmt: skip
+                    "start_momentum": momenta[0], "end_momentum": momenta[1]}
 
         low, high = "base_momentum", "max_momentum"
         if three_phase:

@@ -125,7 +125,7 @@ def options_init(
         *(inspect.Parameter(k, kind, default=v) for k, v in positional.items()),
         *(inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
           for k, v in keyword_only.items()),
-    )  # fmt: skip
+    )
     tuples = [k for k, v in {**positional, **keyword_only}.items() if isinstance(v, tuple)]
 
     def init(self: Optimizer, options: dict) -> None:

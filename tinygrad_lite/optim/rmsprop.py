@@ -32,7 +32,7 @@ class RMSprop(Optimizer):
              capturable=False, foreach=None, maximize=False, differentiable=False),
         {},
         checks=("eps", "momentum", "weight_decay", "alpha"),
-    )  # fmt: skip
+    )
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
