@@ -1,0 +1,108 @@
+"""The PyTorch API that real model and training programs lean on, each usage checked against
+PyTorch itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_lite as tl
+from tinygrad_lite.tools.testing import arrays, check_gradgrad, check_gradient, shapes
+
+REPO = Path(__file__).resolve().parent.parent
+FAST = settings(max_examples=20, deadline=None)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _pair(torch, array):
+    """The same float64 leaf in both libraries."""
+    return (tl.tensor(array, requires_grad=True),
+            torch.tensor(array, requires_grad=True))
+
+
+# ---- contiguous --------------------------------------------------------------------------
+def test_contiguous_then_view_after_a_transpose_matches_torch():
+    torch = _torch()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    a, b = _pair(torch, x)
+    ya = a.transpose(1, 2)
+    yb = b.transpose(1, 2)
+    assert ya.is_contiguous() == yb.is_contiguous() is False
+    with pytest.raises(RuntimeError):
+        ya.view(2, 4, 15)  # as torch: a view needs a layout it can reinterpret
+    with pytest.raises(RuntimeError):
+        yb.view(2, 4, 15)
+    za, zb = ya.contiguous().view(2, 4, 15), yb.contiguous().view(2, 4, 15)
+    assert za.is_contiguous() and zb.is_contiguous()
+    w = np.random.default_rng(1).standard_normal((2, 4, 15))
+    (za * tl.tensor(w)).sum().backward()
+    (zb * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(za.detach().numpy(), zb.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+def test_contiguous_of_a_contiguous_tensor_is_itself():
+    torch = _torch()
+    a = tl.ones(3, 4)
+    assert a.contiguous() is a
+    assert torch.ones(3, 4).contiguous().is_contiguous()
+    t = a.t()
+    assert t.contiguous() is not t and t.contiguous().is_contiguous()
+
+
+# ---- roll --------------------------------------------------------------------------------
+ROLLS = [((1,), {}), ((-2, 1), {}), ((7, 0), {}), (((1, -1), (0, 2)), {}),
+         (([2], [-1]), {}), ((), {"shifts": 3}), ((), {"shifts": 1, "dims": 1})]
+
+
+@pytest.mark.parametrize("args, kwargs", ROLLS)
+def test_roll_matches_torch_values_and_gradients(args, kwargs):
+    torch = _torch()
+    x = np.random.default_rng(2).standard_normal((3, 4, 2))
+    w = np.random.default_rng(3).standard_normal((3, 4, 2))
+    a, b = _pair(torch, x)
+    ya, yb = tl.roll(a, *args, **kwargs), torch.roll(b, *args, **kwargs)
+    np.testing.assert_array_equal(ya.detach().numpy(), yb.detach().numpy())
+    (ya * tl.tensor(w)).sum().backward()
+    (yb * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+    np.testing.assert_array_equal(a.roll(*args, **kwargs).numpy(), ya.detach().numpy())
+
+
+def test_roll_of_integer_indices_as_a_character_model_shifts_its_context():
+    torch = _torch()
+    idx = np.arange(12).reshape(3, 4)
+    ours, theirs = tl.roll(tl.tensor(idx), 1, 1), torch.roll(torch.tensor(idx), 1, 1)
+    ours[:, 0] = 99
+    theirs[:, 0] = 99
+    assert ours.dtype == tl.int64
+    assert ours.tolist() == theirs.tolist()
+    assert tl.tensor(3.0).roll(2).item() == torch.tensor(3.0).roll(2).item()
+
+
+@pytest.mark.parametrize("args, error", [
+    (((1, 2),), RuntimeError), (((1, 2), 0), RuntimeError), ((1, (0, 1)), RuntimeError),
+    ((1, 3), IndexError), (((), ()), RuntimeError)])
+def test_roll_errors_as_torch(args, error):
+    torch = _torch()
+    with pytest.raises(error):
+        tl.zeros(2, 3).roll(*args)
+    with pytest.raises(error):
+        torch.zeros(2, 3).roll(*args)
+
+
+@FAST
+@given(arrays(shapes(min_dims=1)), st.data())
+def test_roll_gradients_first_and_second_order(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    shift = data.draw(st.integers(-4, 4))
+    assert check_gradient(lambda a: a.roll(shift, dim) * a, x)
+    assert check_gradient(lambda a: a.roll(shift) ** 2, x)
+    assert check_gradgrad(lambda a: a.roll((shift,), (dim,)) * a, x)
