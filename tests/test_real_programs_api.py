@@ -106,3 +106,57 @@ def test_roll_gradients_first_and_second_order(x, data):
     assert check_gradient(lambda a: a.roll(shift, dim) * a, x)
     assert check_gradient(lambda a: a.roll(shift) ** 2, x)
     assert check_gradgrad(lambda a: a.roll((shift,), (dim,)) * a, x)
+
+
+# ---- inference_mode ----------------------------------------------------------------------
+def _modes(lib):
+    """What grad mode and inference mode read in each way of entering inference_mode."""
+    seen = []
+
+    def probe():
+        seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+
+    probe()
+    with lib.inference_mode():
+        probe()
+        with lib.inference_mode(False):
+            probe()
+        probe()
+    with lib.no_grad():
+        with lib.inference_mode(False):
+            probe()
+    lib.inference_mode()  # made, not entered: nothing changes
+    probe()
+
+    @lib.inference_mode()
+    def called():
+        probe()
+        return 1
+
+    @lib.inference_mode
+    def bare():
+        probe()
+
+    def generator():
+        for _ in range(2):
+            probe()
+            yield
+
+    assert called() == 1
+    bare()
+    list(lib.inference_mode()(generator)())
+    probe()
+    return seen
+
+
+def test_inference_mode_switches_modes_as_torch():
+    torch = _torch()
+    assert _modes(tl) == _modes(torch)
+
+
+def test_inference_mode_records_nothing():
+    x = tl.ones(3, requires_grad=True)
+    with tl.inference_mode():
+        y = (x * 2).sum()
+    assert not y.requires_grad
+    assert (x * 2).sum().requires_grad
