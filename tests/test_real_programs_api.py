@@ -160,3 +160,51 @@ def test_inference_mode_records_nothing():
         y = (x * 2).sum()
     assert not y.requires_grad
     assert (x * 2).sum().requires_grad
+
+
+# ---- modules -----------------------------------------------------------------------------
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_module_zero_grad_as_torch(set_to_none):
+    torch = _torch()
+    ours, theirs = tl.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    ours(tl.ones(4, 3)).sum().backward()
+    theirs(torch.ones(4, 3)).sum().backward()
+    ours.zero_grad(set_to_none=set_to_none)
+    theirs.zero_grad(set_to_none=set_to_none)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert (p.grad is None) == (q.grad is None) == set_to_none
+        if not set_to_none:
+            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    ours.zero_grad()
+    assert all(p.grad is None for p in ours.parameters())
+
+
+def test_module_zero_grad_keeps_the_gradient_object_when_zeroing():
+    layer = tl.nn.Linear(2, 2)
+    layer(tl.ones(1, 2)).sum().backward()
+    before = layer.weight.grad
+    layer.zero_grad(set_to_none=False)
+    assert layer.weight.grad is before and not before.numpy().any()
+
+
+def _masked(lib):
+    class Masked(lib.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.register_buffer("mask", lib.tril(lib.ones(n, n)).view(1, n, n))
+            self.scale = lib.nn.Parameter(lib.ones(n))
+
+        def forward(self, x):
+            return x.masked_fill(self.mask[:, : x.shape[1], : x.shape[1]] == 0, 0.0) * self.scale
+
+    return Masked(4)
+
+
+def test_double_casts_a_buffer_registered_as_a_tensor():
+    torch = _torch()
+    ours, theirs = _masked(tl).double(), _masked(torch).double()
+    assert ours.mask.dtype == tl.float64 and theirs.mask.dtype == torch.float64
+    assert [(k, str(np.asarray(v).dtype)) for k, v in ours.state_dict().items()] == [
+        (k, str(v.numpy().dtype)) for k, v in theirs.state_dict().items()]
+    ours.float()
+    assert ours.mask.dtype == tl.float32 and isinstance(ours.mask, tl.Tensor)
