@@ -3,6 +3,7 @@ PyTorch itself."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,41 @@ def test_double_casts_a_buffer_registered_as_a_tensor():
         (k, str(v.numpy().dtype)) for k, v in theirs.state_dict().items()]
     ours.float()
     assert ours.mask.dtype == tl.float32 and isinstance(ours.mask, tl.Tensor)
+
+
+# ---- data --------------------------------------------------------------------------------
+def test_torch_utils_data_submodules_import_as_in_torch():
+    from tinygrad_lite.utils.data.dataloader import DataLoader, default_collate
+    from tinygrad_lite.utils.data.dataset import Dataset, TensorDataset
+    from tinygrad_lite.utils.data.sampler import RandomSampler, SequentialSampler
+
+    assert DataLoader is tl.utils.data.DataLoader and Dataset is tl.utils.data.Dataset
+    assert RandomSampler is tl.utils.data.RandomSampler
+    assert tl.utils.data.dataloader.DataLoader is DataLoader
+    ds = TensorDataset(tl.arange(6).view(3, 2))
+    assert list(SequentialSampler(ds)) == [0, 1, 2]
+    assert default_collate([1, 2]).tolist() == [1, 2]
+
+
+def test_random_sampler_with_replacement_streams_its_draws():
+    class Items(tl.utils.data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return tl.tensor([i, 2 * i])
+
+    sampler = tl.utils.data.RandomSampler(Items(), replacement=True, num_samples=10**10)
+    assert len(sampler) == 10**10
+    first = list(itertools.islice(iter(sampler), 100))
+    assert len(first) == 100 and set(first) <= set(range(5)) and len(set(first)) > 1
+    loader = tl.utils.data.DataLoader(Items(), batch_size=8, sampler=sampler)
+    batch = next(iter(loader))
+    assert batch.shape == (8, 2)
+    seeded = [list(tl.utils.data.RandomSampler(range(9), True, 40, generator=np.random
+                                               .default_rng(3))) for _ in range(2)]
+    assert seeded[0] == seeded[1] and len(seeded[0]) == 40
+    tl.manual_seed(4)
+    a = list(tl.utils.data.RandomSampler(range(9), True, 40))
+    tl.manual_seed(4)
+    assert list(tl.utils.data.RandomSampler(range(9), True, 40)) == a
