@@ -3,6 +3,7 @@ PyTorch itself."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from pathlib import Path
 
@@ -247,3 +248,53 @@ def test_random_sampler_with_replacement_streams_its_draws():
     a = list(tl.utils.data.RandomSampler(range(9), True, 40))
     tl.manual_seed(4)
     assert list(tl.utils.data.RandomSampler(range(9), True, 40)) == a
+
+
+# ---- AdamW's implementation switches -----------------------------------------------------
+def test_adamw_signature_is_torchs():
+    torch = _torch()
+    for name in ("Adam", "AdamW"):
+        ours = inspect.signature(getattr(tl.optim, name)).parameters
+        theirs = inspect.signature(getattr(torch.optim, name)).parameters
+        assert list(ours) == list(theirs)
+        assert [p.default for p in ours.values()][1:] == [p.default for p in theirs.values()][1:]
+    assert "fused" in inspect.signature(tl.optim.AdamW).parameters
+
+
+@pytest.mark.parametrize("switch", [{}, {"fused": True}, {"foreach": True}, {"fused": False}])
+def test_adamw_fused_and_foreach_give_torchs_numbers(switch):
+    torch = _torch()
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((4, 3))
+    ours, theirs = _pair(torch, w)
+    opt = tl.optim.AdamW([ours], lr=0.05, weight_decay=0.1, **switch)
+    topt = torch.optim.AdamW([theirs], lr=0.05, weight_decay=0.1, **switch)
+    for _ in range(3):
+        g = rng.standard_normal((4, 3))
+        ours.grad, theirs.grad = tl.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-12)
+    for key in ("foreach", "fused", "capturable", "differentiable"):
+        assert opt.param_groups[0][key] == topt.param_groups[0][key]
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"fused": True, "foreach": True}, RuntimeError),
+    ({"fused": True, "differentiable": True}, RuntimeError)])
+def test_adamw_switch_conflicts_raise_as_torch(options, error):
+    torch = _torch()
+    with pytest.raises(error):
+        tl.optim.AdamW([tl.nn.Parameter(tl.ones(2))], **options)
+    with pytest.raises(error):
+        torch.optim.AdamW([torch.nn.Parameter(torch.ones(2))], **options)
+
+
+def test_adamw_capturable_needs_a_gpu_as_in_torch():
+    torch = _torch()
+    with pytest.raises(AssertionError):
+        tl.optim.AdamW([tl.nn.Parameter(tl.ones(2))], capturable=True)
+    p = torch.nn.Parameter(torch.ones(2))
+    p.grad = torch.ones(2)
+    with pytest.raises(AssertionError):  # torch finds out at the first step
+        torch.optim.AdamW([p], capturable=True).step()

@@ -4,7 +4,7 @@ buffers: no array is allocated per step (except for L2 `weight_decay` or `maximi
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from .optimizer import (
     Optimizer,
     add_square_,
     check_adam_options,
+    check_implementation_options,
     flush_denormals_,
     grads,
 )
@@ -27,6 +28,10 @@ class Adam(Optimizer):
         p -= lr / (1 - b1^t) * m / (sqrt(v or vmax) / sqrt(1 - b2^t) + eps)
 
     State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq" with amsgrad).
+
+    PyTorch's implementation switches are accepted and kept in the groups: `foreach` and
+    `fused` (one vectorised numpy update serves all three, with the same numbers), while
+    `capturable` (CUDA graphs) and `differentiable` raise (see check_implementation_options).
     """
 
     def __init__(
@@ -38,13 +43,20 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: Optional[bool] = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: Optional[bool] = None,
         decoupled_weight_decay: bool = False,
     ):
         check_adam_options(type(self).__name__, lr, betas, eps, weight_decay)
+        check_implementation_options(foreach, capturable, differentiable, fused)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize, foreach=foreach, capturable=capturable,
+            differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
         )  # fmt: skip
         super().__init__(params, defaults)
 
@@ -82,8 +94,11 @@ class AdamW(Adam):
     def __init__(  # PyTorch's AdamW signature: Adam's, less decoupled_weight_decay
         self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
         weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+        foreach: Optional[bool] = None, capturable: bool = False, differentiable: bool = False,
+        fused: Optional[bool] = None,
     ):  # fmt: skip
         super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+            capturable=capturable, differentiable=differentiable, fused=fused,
             decoupled_weight_decay=True,
         )  # fmt: skip

@@ -94,6 +94,25 @@ def check_adam_options(name: str, lr: float, betas: tuple, eps: float, weight_de
     check_nonnegative(weight_decay=weight_decay)
 
 
+def check_implementation_options(foreach: Any, capturable: bool, differentiable: bool,
+                                 fused: Any) -> None:
+    """PyTorch's `foreach`, `capturable`, `differentiable` and `fused` switches, as the CPU
+    takes them: `fused` and `foreach` are both the one numpy update here, and cannot both be
+    True, as in PyTorch; `capturable` needs a CUDA device (PyTorch's AssertionError, raised
+    at construction here); `differentiable` (recording the update itself) is not
+    supported."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if capturable:
+        raise AssertionError("If capturable=True, params and state_steps must be on supported "
+                             "devices: ['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
+    if differentiable:
+        raise NotImplementedError("differentiable=True: tinygrad_lite's optimizers update "
+                                  "the parameters in place, without recording a graph")
+
+
 class Optimizer:
     """Base class: `Optimizer(params, defaults)`; subclasses implement `step()`.
 
