@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -298,3 +299,119 @@ def test_adamw_capturable_needs_a_gpu_as_in_torch():
     p.grad = torch.ones(2)
     with pytest.raises(AssertionError):  # torch finds out at the first step
         torch.optim.AdamW([p], capturable=True).step()
+
+
+# ---- a small causal language model written once for both libraries ------------------------
+def _tiny_lm(lib, vocab=11, block=8, width=12, heads=3, manual=True):
+    """A causal LM in the style of GPT programs, using only `lib`'s PyTorch API."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(width, 3 * width)
+            self.out = nn.Linear(width, width, bias=False)
+            self.fast = hasattr(F, "scaled_dot_product_attention") and not manual
+            self.register_buffer("causal", lib.tril(lib.ones(block, block))
+                                 .view(1, 1, block, block))
+
+        def forward(self, x):
+            b, t, c = x.size()
+            q, k, v = [z.view(b, t, heads, c // heads).transpose(1, 2)
+                       for z in self.qkv(x).split(width, dim=2)]
+            if self.fast:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+                scores = scores.masked_fill(self.causal[:, :, :t, :t] == 0, float("-inf"))
+                y = F.softmax(scores, dim=-1) @ v
+            return self.out(y.transpose(1, 2).contiguous().view(b, t, c))
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.parts = nn.ModuleDict(dict(
+                tok=nn.Embedding(vocab, width), pos=nn.Embedding(block, width),
+                layers=nn.ModuleList([Attention() for _ in range(2)]),
+                norm=nn.LayerNorm(width)))
+            self.head = nn.Linear(width, vocab, bias=False)
+            self.parts.tok.weight = self.head.weight  # tied by assignment
+            self.apply(self._init)
+
+        @staticmethod
+        def _init(m):
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                lib.nn.init.normal_(m.weight, mean=0.0, std=0.2)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                lib.nn.init.zeros_(m.bias)
+
+        def forward(self, idx, targets=None):
+            t = idx.size(1)
+            x = self.parts.tok(idx) + self.parts.pos(lib.arange(0, t, dtype=lib.long,
+                                                                device=idx.device))
+            for layer in self.parts.layers:
+                x = x + layer(x)
+            x = self.parts.norm(x)
+            if targets is None:
+                return self.head(x[:, [-1], :]), None
+            logits = self.head(x)
+            return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
+                                           ignore_index=-1)
+
+        @lib.no_grad()
+        def sample(self, idx, steps, temperature, top_k):
+            for _ in range(steps):
+                logits = self(idx[:, -block:])[0][:, -1, :] / temperature
+                v, _ = lib.topk(logits, top_k)
+                logits[logits < v[:, [-1]]] = -float("Inf")
+                nxt = lib.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+                idx = lib.cat((idx, nxt), dim=1)
+            return idx
+
+    return LM()
+
+
+@pytest.mark.parametrize("manual", [True, False])
+def test_tiny_lm_written_for_torch_gives_torchs_numbers(manual):
+    torch = _torch()
+    torch.manual_seed(0)
+    theirs = _tiny_lm(torch, manual=manual).double()
+    ours = _tiny_lm(tl, manual=manual).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert sum(p.numel() for p in ours.parameters()) == sum(
+        p.numel() for p in theirs.parameters())
+
+    def groups(model, lib):
+        params = [p for p in model.parameters() if p.requires_grad]
+        return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
+    opt = tl.optim.AdamW(groups(ours, tl), lr=1e-2, betas=(0.9, 0.95))
+    topt = torch.optim.AdamW(groups(theirs, torch), lr=1e-2, betas=(0.9, 0.95))
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        idx, targets = rng.integers(0, 11, (3, 8)), rng.integers(0, 11, (3, 8))
+        targets[0, :2] = -1
+        (la, loss_a), (lb, loss_b) = ours(tl.tensor(idx), tl.tensor(targets)), theirs(
+            torch.tensor(idx), torch.tensor(targets))
+        np.testing.assert_allclose(la.detach().numpy(), lb.detach().numpy(), atol=1e-9)
+        assert abs(loss_a.item() - loss_b.item()) < 1e-9
+        loss_a.backward()
+        loss_b.backward()
+        for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), atol=1e-9, err_msg=name)
+        norms = (tl.nn.utils.clip_grad_norm_(ours.parameters(), 0.5).item(),
+                 torch.nn.utils.clip_grad_norm_(theirs.parameters(), 0.5).item())
+        assert abs(norms[0] - norms[1]) < 1e-9
+        opt.step()
+        topt.step()
+        opt.zero_grad(set_to_none=True)
+        topt.zero_grad(set_to_none=True)
+    start = rng.integers(0, 11, (2, 3))
+    ours.eval()
+    theirs.eval()
+    # at a tiny temperature the sample is the most likely token: the same in both
+    a = ours.sample(tl.tensor(start), 10, temperature=1e-9, top_k=4)
+    b = theirs.sample(torch.tensor(start), 10, temperature=1e-9, top_k=4)
+    assert a.tolist() == b.tolist()
