@@ -1,11 +1,24 @@
-"""The PyTorch API that real model and training programs lean on, each usage checked against
-PyTorch itself."""
+"""The PyTorch API that real model and training programs lean on (GPT-style language models,
+character-level models, their training loops and samplers), each usage checked against
+PyTorch itself: `Tensor.contiguous`, `torch.roll`, `torch.inference_mode`,
+`Module.zero_grad(set_to_none=...)`, `Module.double()` on a buffer registered as a tensor,
+`torch.utils.data.dataloader` and an endless `RandomSampler(replacement=True)`, and
+AdamW's `fused` / `foreach` switches. A small causal language model written once against
+either library (`_tiny_lm`) uses the rest: weight tying by assignment, `apply(init)`, a
+registered causal mask, `masked_fill`, `split`, `topk` with masked assignment, `multinomial`,
+`ignore_index=-1`, gradient clipping and AdamW parameter groups.
+
+benchmarks/real_programs.py runs nanoGPT's model.py and makemore's makemore.py themselves
+(paths given by the user) the same way.
+"""
 
 from __future__ import annotations
 
 import inspect
 import itertools
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -415,3 +428,41 @@ def test_tiny_lm_written_for_torch_gives_torchs_numbers(manual):
     a = ours.sample(tl.tensor(start), 10, temperature=1e-9, top_k=4)
     b = theirs.sample(torch.tensor(start), 10, temperature=1e-9, top_k=4)
     assert a.tolist() == b.tolist()
+
+
+# ---- the script that runs the real programs ----------------------------------------------
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_programs",
+                                                  REPO / "benchmarks" / "real_programs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_points_only_the_import_lines_at_tinygrad_lite():
+    source = "\n".join([
+        "import math", "import torch", "import torch.nn as nn",
+        "from torch.nn import functional as F", "from torch.utils.data import Dataset",
+        "from torch.utils.tensorboard import SummaryWriter", "x = torch.zeros(3)",
+        "    import torch.nn", ""])
+    swapped, changed = _script().swap_imports(source, "tinygrad_lite")
+    assert swapped.splitlines() == [
+        "import math", "import tinygrad_lite as torch", "import tinygrad_lite.nn as nn",
+        "from tinygrad_lite.nn import functional as F",
+        "from tinygrad_lite.utils.data import Dataset",
+        "SummaryWriter = None  # tensorboard: not run here", "x = torch.zeros(3)",
+        "    import tinygrad_lite.nn; import tinygrad_lite as torch"]
+    assert [n for n, _, _ in changed] == [2, 3, 4, 5, 6, 8]
+    unchanged, changed = _script().swap_imports(source, "torch")
+    assert [n for n, _, _ in changed] == [6] and unchanged.count("import torch") == 3
+
+
+def test_script_names_a_missing_file_in_one_line(tmp_path):
+    missing = tmp_path / "model.py"
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "real_programs.py"),
+                          "--nanogpt", str(missing)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and str(missing) in run.stderr
