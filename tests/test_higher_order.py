@@ -39,6 +39,7 @@ from tinygrad_lite.ops import einsum as ops_einsum
 from tinygrad_lite.ops import inplace as ops_inplace
 from tinygrad_lite.ops import loss as ops_loss
 from tinygrad_lite.ops import math as ops
+from tinygrad_lite.ops import roll as ops_roll
 from tinygrad_lite.ops import sequence as ops_sequence
 from tinygrad_lite.ops import shape as ops_shape
 from tinygrad_lite.tools.testing import (
@@ -790,6 +791,16 @@ def test_flip_repeat_cumsum(x, data, seed):
     assert ggc(lambda a: a.cumsum(dim) ** 2, x, seed=seed)
 
 
+@covers(ops_roll.Roll)
+@FAST
+@given(arrays(shapes(min_dims=1)), st.data(), gradient_seeds())
+def test_roll(x, data, seed):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    shift = data.draw(st.integers(-5, 5))
+    assert ggc(lambda a: a.roll(shift, dim) * a, x, seed=seed)
+    assert ggc(lambda a: a.roll(shift) ** 2, x, seed=seed)
+
+
 @covers(ops_shape.TakeAlong, ops_shape.PutAlong)
 @FAST
 @given(separated_arrays(shapes(min_dims=1)), st.data(), gradient_seeds())
@@ -893,7 +904,7 @@ def test_dilated_and_grouped_convolution(dh, dw, groups, seed):
 def _op_classes():
     found = set()
     for module in (core_ops, ops, ops_loss, ops_activation, ops_nn, ops_inplace, ops_shape,
-                   ops_einsum, ops_conv_options, ops_sequence):
+                   ops_einsum, ops_conv_options, ops_sequence, ops_roll):
         for name, value in vars(module).items():
             if (isinstance(value, type) and issubclass(value, tl.Function)
                     and value is not tl.Function and not name.startswith("_")

@@ -21,6 +21,7 @@ from .autograd import once_differentiable
 from .core.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Function, ShapeError, Tensor
 from .devices import accelerator, backends, cuda, device
+from .inference_mode import inference_mode, is_inference_mode_enabled
 from .io import (
     interop,  # imports torch when a function needs it
     load,
@@ -148,7 +149,9 @@ __all__ = [
     "cuda",
     "device",
     "get_rng_state",
+    "inference_mode",
     "initial_seed",
+    "is_inference_mode_enabled",
     "multinomial",
     "randint",
     "randperm",

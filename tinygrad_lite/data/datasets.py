@@ -203,13 +203,24 @@ class RandomSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         rng, n = _numpy_generator(self.generator), len(self.data_source)
         if self.replacement:
-            return iter(rng.integers(0, n, size=self.num_samples).tolist())
+            if self.generator is None:  # a generator of its own, seeded from the global one
+                rng = np.random.default_rng(int(rng.integers(2**63)))
+            return _draws_with_replacement(rng, n, self.num_samples)
         reps, rest = divmod(self.num_samples, n)
         order = [rng.permutation(n) for _ in range(reps)] + [rng.permutation(n)[:rest]]
         return iter(np.concatenate(order).tolist())
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _draws_with_replacement(rng: np.random.Generator, n: int, count: int) -> Iterator[int]:
+    """`count` indices in [0, n), drawn 32 at a time as they are consumed (as PyTorch): a
+    sampler with num_samples=10**10 is an endless stream, not an array of them."""
+    while count > 0:
+        chunk = min(count, 32)
+        yield from rng.integers(0, n, size=chunk).tolist()
+        count -= chunk
 
 
 class SubsetRandomSampler(Sampler):

@@ -170,15 +170,24 @@ class Module:
         """Evaluation mode: `train(False)`."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: `.grad = None` (the default, as PyTorch), or
+        with `set_to_none=False` fill them with zeros in place (a gradient that has a graph,
+        from `backward(create_graph=True)`, is replaced by zeros)."""
         for p in self.parameters():
-            p.grad = None
+            if p.grad is None or set_to_none:
+                p.grad = None
+            elif p.grad.grad_fn is not None:
+                p.grad = np.zeros_like(p.data)
+            else:
+                p.grad.data[...] = 0
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating parameters (and their grads) and floating buffers to a dtype (e.g.
-        np.float64), as PyTorch takes it: `to(dtype)`, `to('cpu')`, `to(device, dtype)`,
-        `to(tensor)`. A parameter whose dtype changes gets a new array and a version bump;
-        one already of that dtype is left alone. A device other than the CPU raises."""
+        """Cast floating parameters (and their grads) and floating buffers (arrays or
+        Tensors) to a dtype (e.g. np.float64), as PyTorch takes it: `to(dtype)`, `to('cpu')`,
+        `to(device, dtype)`, `to(tensor)`. A parameter whose dtype changes gets a new array
+        and a version bump; one already of that dtype is left alone. A device other than the
+        CPU raises."""
         _, dtype, _ = devices.to_args(args, kwargs)
         if dtype is None:
             return self
@@ -192,6 +201,8 @@ class Module:
             for name, value in list(module._own_buffers()):
                 if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                     setattr(module, name, value.astype(dtype, copy=False))
+                elif isinstance(value, Tensor) and value.data.dtype.kind == "f":
+                    setattr(module, name, value.to(dtype))  # a buffer registered as a Tensor
         return self
 
     def cpu(self) -> Module:

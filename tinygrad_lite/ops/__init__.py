@@ -14,7 +14,9 @@ from . import (  # noqa: F401
     inplace,
     loss,
     math,
+    memory_layout,
     methods,
+    roll,
     shape,
     tensor_ops,
 )
