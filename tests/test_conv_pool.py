@@ -73,7 +73,7 @@ def pool_reference(x, kernel, stride, padding, reduce, pad_value):
     for p in range(oh):
         for q in range(ow):
             patch = xp[:, :, p * stride[0] : p * stride[0] + kernel[0],
-                       q * stride[1] : q * stride[1] + kernel[1]]  # fmt: skip
+                       q * stride[1] : q * stride[1] + kernel[1]]
             y[:, :, p, q] = reduce(patch, axis=(2, 3))
     return y
 

@@ -18,7 +18,7 @@ def run_example(script, *args, timeout=120):
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), *map(str, args)],
         capture_output=True, text=True, timeout=timeout, cwd=EXAMPLES.parent,
-    )  # fmt: skip
+    )
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -53,7 +53,7 @@ def test_mnist_cnn_trains_saves_loads_and_plots(small_mnist, tmp_path):
     ckpt, plot = tmp_path / "cnn.npz", tmp_path / "cnn.png"
     small = ["--channels", 8, 16, "--hidden", 32, "--batch-size", 32, "--no-progress"]
     r = run_example("mnist_cnn.py", "--data", small_mnist, "--epochs", 1, "--seed", 1,
-                    *small, "--save", ckpt, "--plot", plot)  # fmt: skip
+                    *small, "--save", ckpt, "--plot", plot)
     assert r.returncode == 0, r.stderr
     assert "parameters" in r.stdout and "epoch 1:" in r.stdout
     test_acc = accuracy_of(r.stdout, "test")

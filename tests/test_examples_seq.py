@@ -20,7 +20,7 @@ def run_example(script: str, *args, timeout: float = 180) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--threads", "1", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-    )  # fmt: skip
+    )
 
 
 def loss_of(stdout: str, name: str) -> float:

@@ -28,7 +28,7 @@ def test_erf_matches_math_erf_to_1e_12():
         np.linspace(-30, 30, 120_001),
         np.linspace(-1e-3, 1e-3, 2001),
         [0.46875, -0.46875, 4.0, -4.0, np.nextafter(4.0, 5), 5e-324, -0.0, 26.5, 28.0, 1e300],
-    ])  # fmt: skip
+    ])
     ref = np.array([math.erf(v) for v in x])
     assert np.max(np.abs(erf(x) - ref)) <= 1e-12
     refc = np.array([math.erfc(v) for v in x])
@@ -145,13 +145,13 @@ def test_sequential_from_ordered_dict():
     model = nn.Sequential(OrderedDict([("fc", nn.Linear(4, 3)), ("act", nn.ReLU()),
                                        ("out", nn.Linear(3, 2))]))
     assert [n for n, _ in model.named_parameters()] == [
-        "fc.weight", "fc.bias", "out.weight", "out.bias"]  # fmt: skip
+        "fc.weight", "fc.bias", "out.weight", "out.bias"]
     assert list(model.state_dict()) == ["fc.weight", "fc.bias", "out.weight", "out.bias"]
     assert len(model) == 3 and model[0] is model.fc and model[-1] is model.out
     assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear"]
     head = model[1:]
     assert isinstance(head, nn.Sequential) and [n for n, _ in head.named_children()] == [
-        "act", "out"]  # fmt: skip
+        "act", "out"]
     assert model(tl.ones(5, 4)).shape == (5, 2)
     assert repr(model).splitlines()[1] == "  (fc): Linear(in_features=4, out_features=3, bias=True)"
     model.append(nn.Tanh())
@@ -199,7 +199,7 @@ def test_module_dict():
     assert d.keys() == ["enc", "act", "dec"] and isinstance(d["enc"], nn.Linear)
     assert [k for k, _ in d.items()] == d.keys() and len(d.values()) == 3
     assert [n for n, _ in d.named_parameters()] == ["enc.weight", "enc.bias", "dec.weight",
-                                                    "dec.bias"]  # fmt: skip
+                                                    "dec.bias"]
     old = d["enc"]
     d["enc"] = nn.Linear(2, 3)  # replacing keeps the position
     assert d.keys()[0] == "enc" and d["enc"] is not old
@@ -225,7 +225,7 @@ def test_module_dict():
 
     net, other = Net(), Net()
     assert list(net.state_dict()) == ["heads.a.weight", "heads.a.bias", "heads.b.weight",
-                                      "heads.b.bias"]  # fmt: skip
+                                      "heads.b.bias"]
     other.load_state_dict(net.state_dict())
     np.testing.assert_array_equal(other.heads["b"].weight.data, net.heads["b"].weight.data)
 
@@ -288,7 +288,7 @@ def test_cast_invalidates_graphs_that_saved_the_old_weight():
 # ---- nn.init ---------------------------------------------------------------------------------
 GAIN_CASES = [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None),
               ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 0),
-              ("leaky_relu", math.sqrt(5)), ("selu", None)]  # fmt: skip
+              ("leaky_relu", math.sqrt(5)), ("selu", None)]
 FAN_SHAPES = [(3, 5), (7, 2, 3, 3), (4, 6, 2), (1, 1), (2, 3, 1, 4, 5)]
 
 

@@ -77,7 +77,7 @@ def test_batchnorm2d_running_stats_momentum_and_unbiased_var():
     assert [name for name, _ in bn.named_parameters()] == ["weight", "bias"]
     assert [name for name, _ in bn.named_buffers()] == [
         "running_mean", "running_var", "num_batches_tracked",
-    ]  # fmt: skip
+    ]
     x1 = rng.standard_normal((4, 3, 5, 5)).astype(np.float32) * 2 + 3
     x2 = rng.standard_normal((4, 3, 5, 5)).astype(np.float32) - 1
     bn(tl.Tensor(x1))

@@ -164,7 +164,7 @@ def test_two_schedulers_chain_as_in_torch():
     opt, topt = optim.SGD(ours, lr=0.1), torch.optim.SGD(theirs, lr=0.1)
     mine = [lr_scheduler.ExponentialLR(opt, 0.9), lr_scheduler.StepLR(opt, 3, 0.5)]
     ref = [torch.optim.lr_scheduler.ExponentialLR(topt, 0.9),
-           torch.optim.lr_scheduler.StepLR(topt, 3, 0.5)]  # fmt: skip
+           torch.optim.lr_scheduler.StepLR(topt, 3, 0.5)]
     for step in range(8):
         _set_grads(torch, rng, ours, theirs, step)
         opt.step()

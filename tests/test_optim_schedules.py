@@ -162,7 +162,7 @@ def test_adamw_with_cosine_trains_a_small_cnn():
     model = nn.Sequential(
         nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
         nn.Dropout(0.1), nn.Flatten(), nn.Linear(36, 2),
-    )  # fmt: skip
+    )
     opt = optim.AdamW(model.parameters(), lr=0.05)
     sched = optim.CosineAnnealingLR(opt, T_max=40)
     for _ in range(40):

@@ -50,7 +50,7 @@ def _mnist(n_train: int, n_test: int) -> tuple:
     return (
         prepare(x_train[:n_train]), y_train[:n_train].astype(np.int64),
         prepare(x_test[:n_test]), y_test[:n_test].astype(np.int64),
-    )  # fmt: skip
+    )
 
 
 def _run_quiet(fn, *args) -> str:

@@ -13,12 +13,10 @@ refuses; here they are ordinary tensors that do not require grad, as under `no_g
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 from typing import Any, Callable
 
-from .core.autograd import set_grad_enabled
+from .core.autograd import run_inside, set_grad_enabled
 
 __all__ = ["inference_mode", "is_inference_mode_enabled"]
 
@@ -58,27 +56,7 @@ class inference_mode:  # noqa: N801 - PyTorch's name
 
     def __call__(self, func: Callable) -> Callable:
         mode = self.mode
-        if inspect.isgeneratorfunction(func):
-
-            @functools.wraps(func)
-            def generator(*args: Any, **kwargs: Any) -> Any:
-                gen, sent = func(*args, **kwargs), None
-                while True:  # each step of the generator runs in the mode
-                    with inference_mode(mode):
-                        try:
-                            item = gen.send(sent)
-                        except StopIteration as stop:
-                            return stop.value
-                    sent = yield item
-
-            return generator
-
-        @functools.wraps(func)
-        def function(*args: Any, **kwargs: Any) -> Any:
-            with inference_mode(mode):
-                return func(*args, **kwargs)
-
-        return function
+        return run_inside(lambda: inference_mode(mode), func)
 
     def clone(self) -> inference_mode:
         return type(self)(self.mode)

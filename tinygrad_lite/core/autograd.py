@@ -56,27 +56,33 @@ class set_grad_enabled:  # noqa: N801 - PyTorch's name
 
     def __call__(self, func: Callable) -> Callable:
         grad_mode.enabled, mode = self.previous, self.mode  # a decorator waits for the call
-        if inspect.isgeneratorfunction(func):
+        return run_inside(lambda: set_grad_enabled(mode), func)
 
-            @functools.wraps(func)
-            def generator(*args: Any, **kwargs: Any) -> Any:
-                gen, sent = func(*args, **kwargs), None
-                while True:  # each step of the generator runs in the mode
-                    with set_grad_enabled(mode):
-                        try:
-                            item = gen.send(sent)
-                        except StopIteration as stop:
-                            return stop.value
-                    sent = yield item
 
-            return generator
+def run_inside(context: Callable[[], Any], func: Callable) -> Callable:
+    """`func` with each call inside `with context():`; for a generator function, each step
+    of the generator, so the mode holds only while its own code runs."""
+    if inspect.isgeneratorfunction(func):
 
         @functools.wraps(func)
-        def function(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            gen, sent = func(*args, **kwargs), None
+            while True:
+                with context():
+                    try:
+                        item = gen.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+                sent = yield item
 
-        return function
+        return generator
+
+    @functools.wraps(func)
+    def function(*args: Any, **kwargs: Any) -> Any:
+        with context():
+            return func(*args, **kwargs)
+
+    return function
 
 
 class no_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
