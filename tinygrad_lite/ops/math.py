@@ -19,6 +19,7 @@ from ..core.blas import row_sums
 from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
 from ..core.tensor import Function, Tensor, sum_to
+from . import parallel
 
 
 def _expand(g: Any, shape: tuple, axes: Optional[tuple]) -> Any:
@@ -397,23 +398,58 @@ def softmax(x: Any, axis: int) -> Any:
 
     Along the last axis the shift is first the maximum of the whole array (one fast reduction,
     no per-row broadcast); a row whose largest exponential falls below ~exp(-20) (it would
-    lose accuracy to underflow) sends the whole array to the per-row maximum instead.
+    lose accuracy to underflow) is computed again with its own maximum. The rows are shared
+    out over `tl.set_num_threads` threads (ops/parallel.py).
     """
     if isinstance(x, Tensor):
         return Softmax.apply(x, axis=axis)
     if axis == x.ndim - 1 and x.size and x.dtype in (np.float32, np.float64):
         top = x.max()
         if np.isfinite(top):
-            e = np.asarray(x - top)
-            np.exp(e, out=e)
-            total = _row_sum(e, axis)
-            if total.min() >= _LOWEST_ROW_SUM:
-                e /= total
-                return e
+            x2 = x.reshape(-1, x.shape[-1])
+            out = np.empty_like(x2)
+            parallel.over_rows(lambda lo, hi: _softmax_rows(x2[lo:hi], top, out[lo:hi]),
+                               x2.shape[0], x2.size)
+            return out.reshape(x.shape)
     e = np.asarray(x - x.max(axis=axis, keepdims=True))
     np.exp(e, out=e)
     e /= _row_sum(e, axis)
     return e
+
+
+def _softmax_rows(x: np.ndarray, top: Any, out: np.ndarray) -> None:
+    """out = softmax of each row of a 2-D x, shifted by `top` (>= every entry) unless a
+    row's sum of exponentials is under _LOWEST_ROW_SUM; then by the row's own maximum."""
+    np.subtract(x, top, out=out)
+    np.exp(out, out=out)
+    total = row_sums(out)
+    low = np.flatnonzero(total < _LOWEST_ROW_SUM)
+    if low.size:
+        rows = x[low]
+        e = np.exp(rows - rows.max(axis=1, keepdims=True))
+        out[low] = e
+        total[low] = row_sums(e)
+    out /= total[:, None]
+
+
+def softmax_grad(g: Any, s: Any, axis: int) -> Any:
+    """dL/dx = s (g - sum(g s)) along `axis` for s = softmax(x): an array (its rows shared
+    out over threads, ops/parallel.py), or Tensors recorded."""
+    if type(g) is not np.ndarray or type(s) is not np.ndarray or axis != s.ndim - 1 or (
+            g.shape != s.shape or g.dtype != s.dtype or s.size == 0):
+        gs = g * s
+        return gs - s * _row_sum(gs, axis)
+    s2 = s.reshape(-1, s.shape[-1])
+    g2 = g.reshape(s2.shape)
+    out = np.empty_like(s2)
+
+    def rows(lo: int, hi: int) -> None:
+        dot = np.einsum("ij,ij->i", g2[lo:hi], s2[lo:hi])  # sum(g s) of each row
+        np.subtract(g2[lo:hi], dot[:, None], out=out[lo:hi])
+        out[lo:hi] *= s2[lo:hi]
+
+    parallel.over_rows(rows, s2.shape[0], s2.size)
+    return out.reshape(s.shape)
 
 
 class Softmax(Function):
@@ -428,8 +464,7 @@ class Softmax(Function):
 
     def backward(self, g):
         (s,) = self.saved_tensors
-        gs = g * s
-        return gs - s * _row_sum(gs, self.axis)
+        return softmax_grad(g, s, self.axis)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
