@@ -13,7 +13,9 @@ from typing import Optional
 
 import numpy as np
 
+from ..core.blas import column_sums, row_sums
 from ..core.tensor import Function, Tensor
+from . import parallel
 
 # ---- embedding ------------------------------------------------------------------------------
 
@@ -106,6 +108,36 @@ class EmbeddingBackward(Function):
 # ---- layer norm -----------------------------------------------------------------------------
 
 
+def _layer_norm_rows(x: np.ndarray, gamma: Optional[np.ndarray], beta: Optional[np.ndarray],
+                     eps: float, xhat: np.ndarray, rstd: np.ndarray, y: np.ndarray) -> None:
+    """For the rows of a 2-D x: xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps) (a column)
+    and y = xhat gamma + beta, written into the arrays given."""
+    width = x.shape[1]
+    np.subtract(x, row_sums(x)[:, None] * x.dtype.type(1.0 / max(width, 1)), out=xhat)
+    var = np.einsum("ij,ij->i", xhat, xhat)  # no (rows, width) temporary
+    var *= 1.0 / max(width, 1)
+    var += eps
+    np.sqrt(var, out=var)
+    np.divide(1.0, var, out=rstd[:, 0])
+    xhat *= rstd
+    if gamma is None:
+        np.copyto(y, xhat)
+    else:
+        np.multiply(xhat, gamma, out=y)
+    if beta is not None:
+        y += beta
+
+
+def _layer_norm_grad_rows(dx: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, mean_g: np.ndarray,
+                          mean_gx: np.ndarray, scratch: np.ndarray) -> None:
+    """dx = rstd (g' - mean(g') - xhat mean(g' xhat)) for rows, in place: dx holds g' = g gamma
+    on entry; mean_g, mean_gx: the rows' means (1-d); scratch: an array of dx's shape."""
+    dx -= mean_g[:, None]
+    np.multiply(xhat, mean_gx[:, None], out=scratch)
+    dx -= scratch
+    dx *= rstd
+
+
 class LayerNorm(Function):
     """Normalise over the last k axes (k = len(normalized_shape)), then scale and shift:
 
@@ -123,26 +155,18 @@ class LayerNorm(Function):
 
     def forward(self, x, *params, k=1, eps=1e-5, affine=(False, False)):
         self.k, self.eps, self.affine = k, eps, affine
-        lead = x.shape[: x.ndim - k]
         width = int(np.prod(x.shape[x.ndim - k:], dtype=np.int64))
         x2 = x.reshape(-1, width)
-        inv_n = 1.0 / max(width, 1)
-        xhat = x2 - x2 @ np.full((width, 1), inv_n, x.dtype)  # a matrix-vector mean: fast
-        var = np.einsum("ij,ij->i", xhat, xhat).reshape(-1, 1)  # no (M, width) temporary
-        var *= inv_n
-        var += eps
-        rstd = np.sqrt(var, out=var)
-        np.divide(1.0, rstd, out=rstd)
-        xhat *= rstd
-        gamma = params[0].reshape(1, width) if affine[0] else None
-        if gamma is None:
-            y = xhat.copy()
-        else:
-            y = xhat * gamma
-        if affine[1]:
-            y += params[1].reshape(1, width)
+        gamma = params[0].reshape(width) if affine[0] else None
+        beta = params[1].reshape(width) if affine[1] else None
+        xhat, y = np.empty_like(x2), np.empty_like(x2)
+        rstd = np.empty((x2.shape[0], 1), x2.dtype)
+
+        def rows(lo: int, hi: int) -> None:
+            _layer_norm_rows(x2[lo:hi], gamma, beta, eps, xhat[lo:hi], rstd[lo:hi], y[lo:hi])
+
+        parallel.over_rows(rows, x2.shape[0], x2.size)
         self.save_for_backward(x, gamma if gamma is None else params[0], xhat, rstd)
-        self.lead = lead
         return y.reshape(x.shape)
 
     def backward(self, g):
@@ -152,24 +176,41 @@ class LayerNorm(Function):
         shape = x.shape
         width = xhat.shape[1]
         g2 = g.reshape(-1, width)
-        grads = [None]
-        if self.needs_input_grad[0]:
-            gp = g2 * gamma.reshape(1, width) if gamma is not None else g2.copy()
-            ones = np.full((width, 1), 1.0 / width, gp.dtype)
-            mean_g = gp @ ones
-            mean_gx = np.einsum("ij,ij->i", gp, xhat).reshape(-1, 1)
-            mean_gx *= 1.0 / width
-            gp -= mean_g
-            gp -= xhat * mean_gx
-            gp *= rstd
-            grads[0] = gp.reshape(shape)
         pshape = shape[len(shape) - self.k:]
+        want_dx, want_dgamma = self.needs_input_grad[0], self.affine[0] and (
+            self.needs_input_grad[1])
+        dx = np.empty_like(xhat) if want_dx else None
+        gx = np.empty_like(xhat) if want_dx or want_dgamma else None  # g xhat, then scratch
+        rows = xhat.shape[0]
+        mean_g, mean_gx = np.empty(rows, xhat.dtype), np.empty(rows, xhat.dtype)
+        inv_n = 1.0 / max(width, 1)
+        w = (np.full(width, inv_n, xhat.dtype) if gamma is None
+             else gamma.reshape(width) * inv_n)  # mean(g gamma v) over a row = (g v) @ w
+
+        def products(lo: int, hi: int) -> None:
+            np.multiply(g2[lo:hi], xhat[lo:hi], out=gx[lo:hi])
+            if want_dx:
+                np.matmul(gx[lo:hi], w, out=mean_gx[lo:hi])
+                np.matmul(g2[lo:hi], w, out=mean_g[lo:hi])
+                if gamma is None:
+                    dx[lo:hi] = g2[lo:hi]
+                else:
+                    np.multiply(g2[lo:hi], gamma.reshape(width), out=dx[lo:hi])
+
+        def input_grad(lo: int, hi: int) -> None:
+            _layer_norm_grad_rows(dx[lo:hi], xhat[lo:hi], rstd[lo:hi], mean_g[lo:hi],
+                                  mean_gx[lo:hi], gx[lo:hi])
+
+        if gx is not None:
+            parallel.over_rows(products, rows, g2.size)
+        dgamma = column_sums(gx) if want_dgamma else None  # before gx becomes scratch
+        if want_dx:
+            parallel.over_rows(input_grad, rows, g2.size)
+        grads = [None if dx is None else dx.reshape(shape)]
         if self.affine[0]:
-            grads.append(np.einsum("ij,ij->j", g2, xhat).reshape(pshape)
-                         if self.needs_input_grad[1] else None)
+            grads.append(None if dgamma is None else dgamma.reshape(pshape))
         if self.affine[1]:
-            grads.append((np.ones(g2.shape[0], g2.dtype) @ g2).reshape(pshape)
-                         if self.needs_input_grad[-1] else None)
+            grads.append(column_sums(g2).reshape(pshape) if self.needs_input_grad[-1] else None)
         return tuple(grads)
 
     def _recorded(self, g, x, gamma):
