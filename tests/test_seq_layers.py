@@ -197,6 +197,26 @@ def test_layer_norm_float32_close_to_torch():
                                .numpy(), atol=2e-6)
 
 
+@pytest.mark.parametrize("wants", [(True, False, False), (False, True, False),
+                                   (False, False, True), (False, True, True), (True, True, True)])
+def test_layer_norm_grads_of_any_inputs_match_torch(wants):
+    """Only the inputs that require grad get one, each as PyTorch's (float64, 1e-9)."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 5, 6)) * 2 + 1, rng.standard_normal(6),
+              rng.standard_normal(6)]
+    ours = [tl.Tensor(a, requires_grad=r) for a, r in zip(arrays, wants)]
+    theirs = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, wants)]
+    y = F.layer_norm(ours[0], 6, ours[1], ours[2])
+    ty = torch.nn.functional.layer_norm(theirs[0], (6,), theirs[1], theirs[2])
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL)
+    both_backward(y, ty, y.shape)
+    for a, t, r in zip(ours, theirs, wants):
+        assert (a.grad is not None) == r
+        if r:
+            np.testing.assert_allclose(a.grad.data, t.grad.numpy(), **TOL)
+
+
 def test_layer_norm_errors():
     with pytest.raises(RuntimeError):
         F.layer_norm(tl.Tensor(np.zeros((2, 3))), 4)

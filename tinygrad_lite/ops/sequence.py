@@ -128,14 +128,45 @@ def _layer_norm_rows(x: np.ndarray, gamma: Optional[np.ndarray], beta: Optional[
         y += beta
 
 
-def _layer_norm_grad_rows(dx: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, mean_g: np.ndarray,
-                          mean_gx: np.ndarray, scratch: np.ndarray) -> None:
-    """dx = rstd (g' - mean(g') - xhat mean(g' xhat)) for rows, in place: dx holds g' = g gamma
-    on entry; mean_g, mean_gx: the rows' means (1-d); scratch: an array of dx's shape."""
-    dx -= mean_g[:, None]
-    np.multiply(xhat, mean_gx[:, None], out=scratch)
-    dx -= scratch
-    dx *= rstd
+def _layer_norm_grads(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray,
+                      gamma: Optional[np.ndarray], want_dx: bool, want_dgamma: bool) -> tuple:
+    """(dL/dx, dL/dgamma) of a 2-D layer norm (None where not wanted), for rows of g:
+
+        dx = rstd (g' - mean(g') - xhat mean(g' xhat)),  g' = g gamma
+        dgamma = sum over the rows of g xhat
+
+    in two passes over the rows (shared out over threads): g xhat, the rows' means (matrix-
+    vector products with gamma / width) and g'; then dx, in the memory of g xhat once its
+    column sums are taken.
+    """
+    rows, width = xhat.shape
+    dx = np.empty_like(xhat) if want_dx else None
+    gx = np.empty_like(xhat)  # g xhat, then scratch
+    mean_g, mean_gx = np.empty(rows, xhat.dtype), np.empty(rows, xhat.dtype)
+    inv_n = 1.0 / max(width, 1)
+    w = np.full(width, inv_n, xhat.dtype) if gamma is None else gamma * inv_n
+
+    def products(lo: int, hi: int) -> None:
+        np.multiply(g[lo:hi], xhat[lo:hi], out=gx[lo:hi])
+        if want_dx:
+            np.matmul(gx[lo:hi], w, out=mean_gx[lo:hi])
+            np.matmul(g[lo:hi], w, out=mean_g[lo:hi])
+            if gamma is None:
+                dx[lo:hi] = g[lo:hi]
+            else:
+                np.multiply(g[lo:hi], gamma, out=dx[lo:hi])
+
+    def input_grad(lo: int, hi: int) -> None:
+        dx[lo:hi] -= mean_g[lo:hi, None]
+        np.multiply(xhat[lo:hi], mean_gx[lo:hi, None], out=gx[lo:hi])
+        dx[lo:hi] -= gx[lo:hi]
+        dx[lo:hi] *= rstd[lo:hi]
+
+    parallel.over_rows(products, rows, g.size)
+    dgamma = column_sums(gx) if want_dgamma else None
+    if want_dx:
+        parallel.over_rows(input_grad, rows, g.size)
+    return dx, dgamma
 
 
 class LayerNorm(Function):
@@ -173,40 +204,15 @@ class LayerNorm(Function):
         x, gamma, xhat, rstd = self.saved_tensors
         if isinstance(g, Tensor) or isinstance(x, Tensor):
             return self._recorded(g, x, gamma)
-        shape = x.shape
-        width = xhat.shape[1]
-        g2 = g.reshape(-1, width)
-        pshape = shape[len(shape) - self.k:]
-        want_dx, want_dgamma = self.needs_input_grad[0], self.affine[0] and (
-            self.needs_input_grad[1])
-        dx = np.empty_like(xhat) if want_dx else None
-        gx = np.empty_like(xhat) if want_dx or want_dgamma else None  # g xhat, then scratch
-        rows = xhat.shape[0]
-        mean_g, mean_gx = np.empty(rows, xhat.dtype), np.empty(rows, xhat.dtype)
-        inv_n = 1.0 / max(width, 1)
-        w = (np.full(width, inv_n, xhat.dtype) if gamma is None
-             else gamma.reshape(width) * inv_n)  # mean(g gamma v) over a row = (g v) @ w
-
-        def products(lo: int, hi: int) -> None:
-            np.multiply(g2[lo:hi], xhat[lo:hi], out=gx[lo:hi])
-            if want_dx:
-                np.matmul(gx[lo:hi], w, out=mean_gx[lo:hi])
-                np.matmul(g2[lo:hi], w, out=mean_g[lo:hi])
-                if gamma is None:
-                    dx[lo:hi] = g2[lo:hi]
-                else:
-                    np.multiply(g2[lo:hi], gamma.reshape(width), out=dx[lo:hi])
-
-        def input_grad(lo: int, hi: int) -> None:
-            _layer_norm_grad_rows(dx[lo:hi], xhat[lo:hi], rstd[lo:hi], mean_g[lo:hi],
-                                  mean_gx[lo:hi], gx[lo:hi])
-
-        if gx is not None:
-            parallel.over_rows(products, rows, g2.size)
-        dgamma = column_sums(gx) if want_dgamma else None  # before gx becomes scratch
-        if want_dx:
-            parallel.over_rows(input_grad, rows, g2.size)
-        grads = [None if dx is None else dx.reshape(shape)]
+        g2 = g.reshape(xhat.shape)
+        pshape = x.shape[x.ndim - self.k:]
+        want_dgamma = self.affine[0] and self.needs_input_grad[1]
+        dx, dgamma = None, None
+        if self.needs_input_grad[0] or want_dgamma:
+            dx, dgamma = _layer_norm_grads(g2, xhat, rstd, None if gamma is None else
+                                           gamma.reshape(-1), self.needs_input_grad[0],
+                                           want_dgamma)
+        grads = [None if dx is None else dx.reshape(x.shape)]
         if self.affine[0]:
             grads.append(None if dgamma is None else dgamma.reshape(pshape))
         if self.affine[1]:
