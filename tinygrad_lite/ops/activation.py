@@ -257,7 +257,7 @@ def _gelu_erf_float32(x: np.ndarray, y: np.ndarray, d: Optional[np.ndarray]) -> 
     exactly 0 and 1 where e underflows (|x| > 14), as float32's erf. About 25 passes over x.
     """
     s = np.abs(x)
-    np.clip(s, 0, np.float32(1e4), out=s)  # inf: s = 1 below (and y = inf); clip is faster
+    np.clip(s, 0, np.float32(1e4), out=s)  # inf: s = 1 (y = inf); np.minimum is slower
     scratch = y if d is None else d
     np.add(s, _AS_SCALE, out=scratch)
     s /= scratch
@@ -271,7 +271,9 @@ def _gelu_erf_float32(x: np.ndarray, y: np.ndarray, d: Optional[np.ndarray]) -> 
     np.exp(e, out=e)
     h *= e  # Phi(-|x|)
     cdf = np.subtract(np.float32(0.5), h, out=h)  # Phi(|x|) - 1/2 >= 0 ...
-    cdf.view(np.uint32)[...] |= x.view(np.uint32) & _SIGN_BIT  # ... with the sign of x
+    sign = np.bitwise_and(x.view(np.uint32), _SIGN_BIT, out=(s if d is None else y).view(
+        np.uint32))  # memory free until the end
+    np.bitwise_or(cdf.view(np.uint32), sign, out=cdf.view(np.uint32))  # ... with x's sign
     cdf += np.float32(0.5)  # Phi(x)
     if d is not None:  # cdf is d's memory
         e *= x
