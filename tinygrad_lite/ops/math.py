@@ -19,7 +19,6 @@ from ..core.blas import row_sums
 from ..core.ops import broadcast_to, normalize_axis, reduced_shape
 from ..core.ops import normalize_axes as _axes
 from ..core.tensor import Function, Tensor, sum_to
-from . import parallel
 
 
 def _expand(g: Any, shape: tuple, axes: Optional[tuple]) -> Any:
@@ -398,8 +397,7 @@ def softmax(x: Any, axis: int) -> Any:
 
     Along the last axis the shift is first the maximum of the whole array (one fast reduction,
     no per-row broadcast); a row whose largest exponential falls below ~exp(-20) (it would
-    lose accuracy to underflow) is computed again with its own maximum. The rows are shared
-    out over `tl.set_num_threads` threads (ops/parallel.py).
+    lose accuracy to underflow) is computed again with its own maximum.
     """
     if isinstance(x, Tensor):
         return Softmax.apply(x, axis=axis)
@@ -408,8 +406,7 @@ def softmax(x: Any, axis: int) -> Any:
         if np.isfinite(top):
             x2 = x.reshape(-1, x.shape[-1])
             out = np.empty_like(x2)
-            parallel.over_rows(lambda lo, hi: _softmax_rows(x2[lo:hi], top, out[lo:hi]),
-                               x2.shape[0], x2.size)
+            _softmax_rows(x2, top, out)
             return out.reshape(x.shape)
     e = np.asarray(x - x.max(axis=axis, keepdims=True))
     np.exp(e, out=e)
@@ -433,22 +430,17 @@ def _softmax_rows(x: np.ndarray, top: Any, out: np.ndarray) -> None:
 
 
 def softmax_grad(g: Any, s: Any, axis: int) -> Any:
-    """dL/dx = s (g - sum(g s)) along `axis` for s = softmax(x): an array (its rows shared
-    out over threads, ops/parallel.py), or Tensors recorded."""
+    """dL/dx = s (g - sum(g s)) along `axis` for s = softmax(x): an array (along the last
+    axis in three passes), or Tensors recorded."""
     if type(g) is not np.ndarray or type(s) is not np.ndarray or axis != s.ndim - 1 or (
             g.shape != s.shape or g.dtype != s.dtype or s.size == 0):
         gs = g * s
         return gs - s * _row_sum(gs, axis)
     s2 = s.reshape(-1, s.shape[-1])
     g2 = g.reshape(s2.shape)
-    out = np.empty_like(s2)
-
-    def rows(lo: int, hi: int) -> None:
-        dot = np.einsum("ij,ij->i", g2[lo:hi], s2[lo:hi])  # sum(g s) of each row
-        np.subtract(g2[lo:hi], dot[:, None], out=out[lo:hi])
-        out[lo:hi] *= s2[lo:hi]
-
-    parallel.over_rows(rows, s2.shape[0], s2.size)
+    dot = np.einsum("ij,ij->i", g2, s2)  # sum(g s) of each row, no temporary
+    out = np.subtract(g2, dot[:, None])
+    out *= s2
     return out.reshape(s.shape)
 
 

@@ -13,9 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.blas import column_sums, row_sums
 from ..core.tensor import Function, Tensor
-from . import parallel
 
 # ---- embedding ------------------------------------------------------------------------------
 
@@ -108,67 +106,6 @@ class EmbeddingBackward(Function):
 # ---- layer norm -----------------------------------------------------------------------------
 
 
-def _layer_norm_rows(x: np.ndarray, gamma: Optional[np.ndarray], beta: Optional[np.ndarray],
-                     eps: float, xhat: np.ndarray, rstd: np.ndarray, y: np.ndarray) -> None:
-    """For the rows of a 2-D x: xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps) (a column)
-    and y = xhat gamma + beta, written into the arrays given."""
-    width = x.shape[1]
-    np.subtract(x, row_sums(x)[:, None] * x.dtype.type(1.0 / max(width, 1)), out=xhat)
-    var = np.einsum("ij,ij->i", xhat, xhat)  # no (rows, width) temporary
-    var *= 1.0 / max(width, 1)
-    var += eps
-    np.sqrt(var, out=var)
-    np.divide(1.0, var, out=rstd[:, 0])
-    xhat *= rstd
-    if gamma is None:
-        np.copyto(y, xhat)
-    else:
-        np.multiply(xhat, gamma, out=y)
-    if beta is not None:
-        y += beta
-
-
-def _layer_norm_grads(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray,
-                      gamma: Optional[np.ndarray], want_dx: bool, want_dgamma: bool) -> tuple:
-    """(dL/dx, dL/dgamma) of a 2-D layer norm (None where not wanted), for rows of g:
-
-        dx = rstd (g' - mean(g') - xhat mean(g' xhat)),  g' = g gamma
-        dgamma = sum over the rows of g xhat
-
-    in two passes over the rows (shared out over threads): g xhat, the rows' means (matrix-
-    vector products with gamma / width) and g'; then dx, in the memory of g xhat once its
-    column sums are taken.
-    """
-    rows, width = xhat.shape
-    dx = np.empty_like(xhat) if want_dx else None
-    gx = np.empty_like(xhat)  # g xhat, then scratch
-    mean_g, mean_gx = np.empty(rows, xhat.dtype), np.empty(rows, xhat.dtype)
-    inv_n = 1.0 / max(width, 1)
-    w = np.full(width, inv_n, xhat.dtype) if gamma is None else gamma * inv_n
-
-    def products(lo: int, hi: int) -> None:
-        np.multiply(g[lo:hi], xhat[lo:hi], out=gx[lo:hi])
-        if want_dx:
-            np.matmul(gx[lo:hi], w, out=mean_gx[lo:hi])
-            np.matmul(g[lo:hi], w, out=mean_g[lo:hi])
-            if gamma is None:
-                dx[lo:hi] = g[lo:hi]
-            else:
-                np.multiply(g[lo:hi], gamma, out=dx[lo:hi])
-
-    def input_grad(lo: int, hi: int) -> None:
-        dx[lo:hi] -= mean_g[lo:hi, None]
-        np.multiply(xhat[lo:hi], mean_gx[lo:hi, None], out=gx[lo:hi])
-        dx[lo:hi] -= gx[lo:hi]
-        dx[lo:hi] *= rstd[lo:hi]
-
-    parallel.over_rows(products, rows, g.size)
-    dgamma = column_sums(gx) if want_dgamma else None
-    if want_dx:
-        parallel.over_rows(input_grad, rows, g.size)
-    return dx, dgamma
-
-
 class LayerNorm(Function):
     """Normalise over the last k axes (k = len(normalized_shape)), then scale and shift:
 
@@ -186,37 +123,53 @@ class LayerNorm(Function):
 
     def forward(self, x, *params, k=1, eps=1e-5, affine=(False, False)):
         self.k, self.eps, self.affine = k, eps, affine
+        lead = x.shape[: x.ndim - k]
         width = int(np.prod(x.shape[x.ndim - k:], dtype=np.int64))
         x2 = x.reshape(-1, width)
-        gamma = params[0].reshape(width) if affine[0] else None
-        beta = params[1].reshape(width) if affine[1] else None
-        xhat, y = np.empty_like(x2), np.empty_like(x2)
-        rstd = np.empty((x2.shape[0], 1), x2.dtype)
-
-        def rows(lo: int, hi: int) -> None:
-            _layer_norm_rows(x2[lo:hi], gamma, beta, eps, xhat[lo:hi], rstd[lo:hi], y[lo:hi])
-
-        parallel.over_rows(rows, x2.shape[0], x2.size)
+        inv_n = 1.0 / max(width, 1)
+        xhat = x2 - x2 @ np.full((width, 1), inv_n, x.dtype)  # a matrix-vector mean: fast
+        var = np.einsum("ij,ij->i", xhat, xhat).reshape(-1, 1)  # no (M, width) temporary
+        var *= inv_n
+        var += eps
+        rstd = np.sqrt(var, out=var)
+        np.divide(1.0, rstd, out=rstd)
+        xhat *= rstd
+        gamma = params[0].reshape(1, width) if affine[0] else None
+        if gamma is None:
+            y = xhat.copy()
+        else:
+            y = xhat * gamma
+        if affine[1]:
+            y += params[1].reshape(1, width)
         self.save_for_backward(x, gamma if gamma is None else params[0], xhat, rstd)
+        self.lead = lead
         return y.reshape(x.shape)
 
     def backward(self, g):
         x, gamma, xhat, rstd = self.saved_tensors
         if isinstance(g, Tensor) or isinstance(x, Tensor):
             return self._recorded(g, x, gamma)
-        g2 = g.reshape(xhat.shape)
-        pshape = x.shape[x.ndim - self.k:]
-        want_dgamma = self.affine[0] and self.needs_input_grad[1]
-        dx, dgamma = None, None
-        if self.needs_input_grad[0] or want_dgamma:
-            dx, dgamma = _layer_norm_grads(g2, xhat, rstd, None if gamma is None else
-                                           gamma.reshape(-1), self.needs_input_grad[0],
-                                           want_dgamma)
-        grads = [None if dx is None else dx.reshape(x.shape)]
+        shape = x.shape
+        width = xhat.shape[1]
+        g2 = g.reshape(-1, width)
+        grads = [None]
+        if self.needs_input_grad[0]:
+            gp = g2 * gamma.reshape(1, width) if gamma is not None else g2.copy()
+            ones = np.full((width, 1), 1.0 / width, gp.dtype)
+            mean_g = gp @ ones
+            mean_gx = np.einsum("ij,ij->i", gp, xhat).reshape(-1, 1)
+            mean_gx *= 1.0 / width
+            gp -= mean_g
+            gp -= xhat * mean_gx
+            gp *= rstd
+            grads[0] = gp.reshape(shape)
+        pshape = shape[len(shape) - self.k:]
         if self.affine[0]:
-            grads.append(None if dgamma is None else dgamma.reshape(pshape))
+            grads.append(np.einsum("ij,ij->j", g2, xhat).reshape(pshape)
+                         if self.needs_input_grad[1] else None)
         if self.affine[1]:
-            grads.append(column_sums(g2).reshape(pshape) if self.needs_input_grad[-1] else None)
+            grads.append((np.ones(g2.shape[0], g2.dtype) @ g2).reshape(pshape)
+                         if self.needs_input_grad[-1] else None)
         return tuple(grads)
 
     def _recorded(self, g, x, gamma):
