@@ -423,7 +423,8 @@ def _softmax_rows(x: np.ndarray, top: Any, out: np.ndarray) -> None:
     low = np.flatnonzero(total < _LOWEST_ROW_SUM)
     if low.size:
         rows = x[low]
-        e = np.exp(rows - rows.max(axis=1, keepdims=True))
+        with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as PyTorch, silently
+            e = np.exp(rows - rows.max(axis=1, keepdims=True))
         out[low] = e
         total[low] = row_sums(e)
     out /= total[:, None]
