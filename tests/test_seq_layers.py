@@ -197,6 +197,26 @@ def test_layer_norm_float32_close_to_torch():
                                .numpy(), atol=2e-6)
 
 
+@pytest.mark.parametrize("wants", [(True, False, False), (False, True, False),
+                                   (False, False, True), (False, True, True), (True, True, True)])
+def test_layer_norm_grads_of_any_inputs_match_torch(wants):
+    """Only the inputs that require grad get one, each as PyTorch's (float64, 1e-9)."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 5, 6)) * 2 + 1, rng.standard_normal(6),
+              rng.standard_normal(6)]
+    ours = [tl.Tensor(a, requires_grad=r) for a, r in zip(arrays, wants)]
+    theirs = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, wants)]
+    y = F.layer_norm(ours[0], 6, ours[1], ours[2])
+    ty = torch.nn.functional.layer_norm(theirs[0], (6,), theirs[1], theirs[2])
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL)
+    both_backward(y, ty, y.shape)
+    for a, t, r in zip(ours, theirs, wants):
+        assert (a.grad is not None) == r
+        if r:
+            np.testing.assert_allclose(a.grad.data, t.grad.numpy(), **TOL)
+
+
 def test_layer_norm_errors():
     with pytest.raises(RuntimeError):
         F.layer_norm(tl.Tensor(np.zeros((2, 3))), 4)
@@ -227,9 +247,29 @@ def test_erf_float64_exact_and_float32_close():
     x = np.linspace(-7, 7, 20001)
     want = np.array([math.erf(v) for v in x])
     assert np.abs(ops_activation.erf(x) - want).max() <= 1e-12
-    got32 = ops_activation._erf_float32(x.astype(np.float32))
-    assert got32.dtype == np.float32
-    assert np.abs(got32 - want).max() <= 1e-6
+    # float32's exact GELU y = x Phi(x) and dy/dx = Phi(x) + x phi(x), against float64's
+    # math.erf and math.exp of the same float32 x
+    x32 = np.linspace(-12, 12, 200001).astype(np.float32)
+    x64 = x32.astype(np.float64)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x64])
+    dydx = cdf + x64 * np.exp(-0.5 * x64 * x64) / math.sqrt(2.0 * math.pi)
+    y, d = np.empty_like(x32), np.empty_like(x32)
+    ops_activation._gelu_erf_float32(x32, y, d)
+    assert y.dtype == d.dtype == np.float32
+    assert np.all(np.abs(y - x64 * cdf) <= 2e-7 * np.abs(x64) + 1e-30)  # Phi to 2e-7
+    assert np.abs(d - dydx).max() <= 2.5e-7
+    y_alone = np.empty_like(x32)
+    ops_activation._gelu_erf_float32(x32, y_alone, None)
+    np.testing.assert_array_equal(y_alone, y)  # the same y without dy/dx
+    tail = np.abs(x32) >= 14  # exp(-x^2 / 2) underflows: Phi is exactly 0 or 1
+    np.testing.assert_array_equal(y[tail], np.where(x32[tail] > 0, x32[tail], 0))
+    special = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0], np.float32)
+    ys, ds = np.empty_like(special), np.empty_like(special)
+    with np.errstate(invalid="ignore"):
+        ops_activation._gelu_erf_float32(special, ys, ds)
+        theirs = [v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in special.tolist()]
+    np.testing.assert_array_equal(ys, np.array(theirs, np.float32))  # inf, nan (-inf * 0), ...
+    np.testing.assert_array_equal(ds[3:], [0.5, 0.5])
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

@@ -382,23 +382,52 @@ def softmax(x: Any, axis: int) -> Any:
 
     Along the last axis the shift is first the maximum of the whole array (one fast reduction,
     no per-row broadcast); a row whose largest exponential falls below ~exp(-20) (it would
-    lose accuracy to underflow) sends the whole array to the per-row maximum instead.
+    lose accuracy to underflow) is computed again with its own maximum.
     """
     if isinstance(x, Tensor):
         return Softmax.apply(x, axis=axis)
     if axis == x.ndim - 1 and x.size and x.dtype in (np.float32, np.float64):
         top = x.max()
         if np.isfinite(top):
-            e = np.asarray(x - top)
-            np.exp(e, out=e)
-            total = _row_sum(e, axis)
-            if total.min() >= _LOWEST_ROW_SUM:
-                e /= total
-                return e
+            x2 = x.reshape(-1, x.shape[-1])
+            out = np.empty_like(x2)
+            _softmax_rows(x2, top, out)
+            return out.reshape(x.shape)
     e = np.asarray(x - x.max(axis=axis, keepdims=True))
     np.exp(e, out=e)
     e /= _row_sum(e, axis)
     return e
+
+
+def _softmax_rows(x: np.ndarray, top: Any, out: np.ndarray) -> None:
+    """out = softmax of each row of a 2-D x, shifted by `top` (>= every entry) unless a
+    row's sum of exponentials is under _LOWEST_ROW_SUM; then by the row's own maximum."""
+    np.subtract(x, top, out=out)
+    np.exp(out, out=out)
+    total = row_sums(out)
+    low = np.flatnonzero(total < _LOWEST_ROW_SUM)
+    if low.size:
+        rows = x[low]
+        with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as PyTorch, silently
+            e = np.exp(rows - rows.max(axis=1, keepdims=True))
+        out[low] = e
+        total[low] = row_sums(e)
+    out /= total[:, None]
+
+
+def softmax_grad(g: Any, s: Any, axis: int) -> Any:
+    """dL/dx = s (g - sum(g s)) along `axis` for s = softmax(x): an array (along the last
+    axis in three passes), or Tensors recorded."""
+    if type(g) is not np.ndarray or type(s) is not np.ndarray or axis != s.ndim - 1 or (
+            g.shape != s.shape or g.dtype != s.dtype or s.size == 0):
+        gs = g * s
+        return gs - s * _row_sum(gs, axis)
+    s2 = s.reshape(-1, s.shape[-1])
+    g2 = g.reshape(s2.shape)
+    dot = np.einsum("ij,ij->i", g2, s2)  # sum(g s) of each row, no temporary
+    out = np.subtract(g2, dot[:, None])
+    out *= s2
+    return out.reshape(s.shape)
 
 
 class Softmax(Function):
@@ -420,10 +449,7 @@ class Softmax(Function):
         (y,) = self.saved_tensors
         return self.grad(g, y, self.axis)
 
-    @staticmethod
-    def grad(g, s, axis):
-        gs = g * s
-        return gs - s * _row_sum(gs, axis)
+    grad = staticmethod(softmax_grad)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
