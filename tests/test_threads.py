@@ -134,8 +134,8 @@ def test_an_error_in_any_share_reaches_the_caller_and_the_threads_go_on(threads)
         return hi - lo
 
     with pytest.raises(MemoryError, match="share 0"):
-        blas._shared(work, 9, 1, blas.PARALLEL_WORK)
-    assert blas._shared(lambda lo, hi: (lo, hi), 9, 1, blas.PARALLEL_WORK) == [(0, 3), (3, 6),
+        blas.shared(work, 9, 1, blas.PARALLEL_WORK)
+    assert blas.shared(lambda lo, hi: (lo, hi), 9, 1, blas.PARALLEL_WORK) == [(0, 3), (3, 6),
                                                                                (6, 9)]
     a = np.ones((5000, 784))
     np.testing.assert_array_equal(blas.matmul(a, np.ones((784, 10))), np.full((5000, 10), 784.0))

@@ -118,12 +118,13 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def _shared(work: Callable[[int, int], Any], total: int, step: int, size: int) -> List[Any]:
+def shared(work: Callable[[int, int], Any], total: int, step: int, size: int,
+           least: int = PARALLEL_WORK) -> List[Any]:
     """[work(start, stop), ...] over consecutive ranges that cover range(total), one per
-    thread, each a multiple of `step` long; on the calling thread alone when the product is
-    under PARALLEL_WORK multiply-adds (`size`), there is one thread, or another product has
-    the workers."""
-    if size < PARALLEL_WORK or _threads == 1 or not _busy.acquire(blocking=False):
+    thread, each a multiple of `step` long; on the calling thread alone when the work is
+    under `least` (`size`: a product's multiply-adds; an elementwise kernel's elements,
+    ops/parallel.py), there is one thread, or another call has the workers."""
+    if size < least or _threads == 1 or not _busy.acquire(blocking=False):
         return [work(0, total)]
     try:  # the workers are read under the lock: set_num_threads may replace them meanwhile
         shares = min(len(_workers) + 1, -(-total // max(step, 1)))
@@ -158,7 +159,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if _threads == 1 or a.ndim != 2:
             return a @ b
         if m < k and n < k:  # a small output over a long shared axis: g^T @ x
-            return sum(_shared(lambda lo, hi: a[:, lo:hi] @ b[lo:hi], k, 1, m * n * k))
+            return sum(shared(lambda lo, hi: a[:, lo:hi] @ b[lo:hi], k, 1, m * n * k))
         rows = m
     a2 = a.reshape(m, k)  # the leading axes are rows too
     if blocked and b.dtype == np.float64:
@@ -169,7 +170,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for i in range(lo, hi, rows):
             np.matmul(a2[i : min(i + rows, hi)], b, out=out[i : min(i + rows, hi)])
 
-    _shared(some_rows, m, rows if blocked else 1, m * n * k)
+    shared(some_rows, m, rows if blocked else 1, m * n * k)
     return out.reshape(a.shape[:-1] + (n,))
 
 
@@ -248,7 +249,7 @@ def matmul_wide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for i in range(lo, hi, cols):
             np.matmul(a, b[:, i : min(i + cols, hi)], out=out[:, i : min(i + cols, hi)])
 
-    _shared(some_columns, n, cols if blocked else 1, m * n * k)
+    shared(some_columns, n, cols if blocked else 1, m * n * k)
     return out
 
 
@@ -264,4 +265,4 @@ def matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
 
     k = a.shape[1]
-    return sum(_shared(some_blocks, max(k, 1), WIDE_BLOCK, a.shape[0] * b.shape[0] * k)).T
+    return sum(shared(some_blocks, max(k, 1), WIDE_BLOCK, a.shape[0] * b.shape[0] * k)).T
