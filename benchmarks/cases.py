@@ -885,7 +885,8 @@ def case_seqops(sz: Sizes) -> Result:
         "gelu": lambda x, w, b: F.gelu(x),
     }
     notes = no_torch_note("sequence ops")
-    notes.append(f"sequence ops: forward + backward (a random upstream gradient) of one "
+    notes.append(f"sequence ops: forward + backward (a random upstream gradient, a tensor over "
+                 "one array for both: tl.from_numpy / torch.from_numpy) of one "
                  f"float32 {SEQ_SHAPE} input; LayerNorm with weight and bias, softmax(dim=-1), "
                  "exact (erf) GELU")
     leaves = [tl.Tensor(a, requires_grad=True) for a in (x, w, b)]
@@ -895,7 +896,8 @@ def case_seqops(sz: Sizes) -> Result:
         "softmax": lambda x, w, b: torch_F.softmax(x, -1),
         "gelu": lambda x, w, b: torch_F.gelu(x),
     }
-    tg = torch.from_numpy(g) if torch is not None else None
+    # the upstream gradient, to each library as its own tensor over the same array
+    g_tl, tg = tl.from_numpy(g), (torch.from_numpy(g) if torch is not None else None)
     number = max(1, sz.tiny_iterations // 20)
     times: Times = {}
     for name, op in ops_tl.items():
@@ -903,7 +905,7 @@ def case_seqops(sz: Sizes) -> Result:
         def ours(op=op) -> None:
             for t in leaves:
                 t.grad = None
-            op(*leaves).backward(g)
+            op(*leaves).backward(g_tl)
 
         fns: Dict[str, Callable[[], object]] = {"tinygrad_lite": ours}
         if torch is not None:
