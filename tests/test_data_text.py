@@ -111,8 +111,6 @@ def test_get_batch_generator_is_reproducible_and_covers_every_start():
 
 
 def test_get_batch_with_framework_generator():
-    if not hasattr(tl, "Generator"):
-        pytest.skip("tl.Generator not in this build")
     g = tl.Generator().manual_seed(5)
     a = get_batch(np.arange(50), 6, 4, generator=g)[0].numpy()
     g = tl.Generator().manual_seed(5)

@@ -21,9 +21,6 @@ from tinygrad_lite.utils.data import DataLoader, TensorDataset
 
 SOURCE = Path(__file__).parent / "vendored" / "pytorch_examples_mnist_main.py"
 
-if not hasattr(tl, "flatten"):  # tl.flatten, Tensor.eq and Tensor.view_as: another branch
-    pytest.skip("needs tl.flatten (with Tensor.eq and Tensor.view_as)", allow_module_level=True)
-
 
 def _example(lib: str) -> types.ModuleType:
     """The vendored example with its imports pointed at `lib` ("tinygrad_lite" or "torch")."""
