@@ -254,6 +254,19 @@ def accumulate(node: Any, g: Any, create_graph: bool) -> None:
         t._accumulate(g, create_graph)
 
 
+def zero_grads(tensors: Any, set_to_none: bool = True) -> None:
+    """Forget the tensors' gradients: `.grad = None`, or with `set_to_none=False` zeros in
+    place (a gradient with a graph, from `backward(create_graph=True)`, becomes new zeros).
+    What `Module.zero_grad` and `Optimizer.zero_grad` do."""
+    for t in tensors:
+        if t._grad is None or set_to_none:
+            t.grad = None
+        elif t._grad._ctx is not None:
+            t.grad = np.zeros_like(t.data)
+        else:
+            t._grad.data[...] = 0
+
+
 def release(order: list) -> None:
     """Free the arrays the nodes of a backpropagated graph saved, as PyTorch does: a second
     backward through a node that saved any raises (nodes that saved nothing stay usable)."""

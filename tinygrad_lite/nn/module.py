@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 import numpy as np
 
 from .. import devices
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, zero_grads
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -174,13 +174,7 @@ class Module:
         """Forget the parameters' gradients: `.grad = None` (the default, as PyTorch), or
         with `set_to_none=False` fill them with zeros in place (a gradient that has a graph,
         from `backward(create_graph=True)`, is replaced by zeros)."""
-        for p in self.parameters():
-            if p.grad is None or set_to_none:
-                p.grad = None
-            elif p.grad.grad_fn is not None:
-                p.grad = np.zeros_like(p.data)
-            else:
-                p.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Cast floating parameters (and their grads) and floating buffers (arrays or

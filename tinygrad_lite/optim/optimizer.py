@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..autograd import enable_grad
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, zero_grads
 from ..signatures import init_from_signature, self_and
 
 
@@ -236,16 +236,7 @@ class Optimizer:
         """Forget the accumulated gradients: set `.grad` to None (default), or with
         `set_to_none=False` fill them with zeros in place (a gradient left by
         `backward(create_graph=True)`, which has a graph, is replaced by zeros)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p.grad.grad_fn is not None:
-                    p.grad = np.zeros_like(p.data)
-                else:
-                    p.grad.data[...] = 0
+        zero_grads([p for group in self.param_groups for p in group["params"]], set_to_none)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """One update of every parameter that has a `.grad`; `closure` (optional)
