@@ -196,15 +196,21 @@ def _without_sdpa(*functional_modules: Any):
             m.scaled_dot_product_attention = f
 
 
+def load_both(path: Path, module_name: str, title: str) -> tuple:
+    """(the program on tinygrad_lite, the program on torch), printing the lines changed."""
+    ours, changed = load_program(path, "tinygrad_lite", module_name)
+    theirs, _ = load_program(path, "torch", module_name)
+    print(f"{title} {path}: lines changed {[n for n, _, _ in changed]}")
+    for number, old, new in changed:
+        print(f"  {number}: {old!r} -> {new!r}")
+    return ours, theirs
+
+
 # ---- nanoGPT ------------------------------------------------------------------------------
 def check_nanogpt(path: Path, report: Report, steps: int) -> None:
     import torch
 
-    ours, changed = load_program(path, "tinygrad_lite", "nanogpt_model")
-    theirs, _ = load_program(path, "torch", "nanogpt_model")
-    print(f"nanoGPT {path}: lines changed {[n for n, _, _ in changed]}")
-    for number, old, new in changed:
-        print(f"  {number}: {old!r} -> {new!r}")
+    ours, theirs = load_both(path, "nanogpt_model", "nanoGPT")
     variants = [
         ("bias=False, fused attention", dict(bias=False, dropout=0.0), False),
         ("bias=True, manual attention", dict(bias=True, dropout=0.0), True),
@@ -357,11 +363,7 @@ def _words(n: int, seed: int = 0) -> list:
 def check_makemore(path: Path, report: Report, steps: int) -> None:
     import torch
 
-    ours, changed = load_program(path, "tinygrad_lite", "makemore")
-    theirs, _ = load_program(path, "torch", "makemore")
-    print(f"makemore {path}: lines changed {[n for n, _, _ in changed]}")
-    for number, old, new in changed:
-        print(f"  {number}: {old!r} -> {new!r}")
+    ours, theirs = load_both(path, "makemore", "makemore")
     words = _words(200)
     chars = sorted(set("".join(words)))
     longest = max(len(w) for w in words)

@@ -462,14 +462,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
     opt2 = getattr(optim, name)([{"params": clones[:2]}, {"params": clones[2:]}], **kwargs)
     opt2.load_state_dict(state)
     assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
-    for step in range(5, 10):
-        for ps in (ours, clones):
-            for p, g in zip(ps, grads[step]):
-                p.grad = g.copy()
-        opt.step()
-        opt2.step()
-        for p, c in zip(ours, clones):
-            np.testing.assert_array_equal(p.data, c.data)
+    _step_alike(opt, opt2, ours, clones, grads[5:10])
     # the saved dict is a copy: stepping did not change it, and loading did not alias it
     for i, s in state["state"].items():
         for key, value in s.items():
@@ -485,20 +478,40 @@ def test_state_dict_mismatches_raise():
         optim.Adam([a]).load_state_dict(state)
 
 
-@pytest.mark.parametrize("name, kwargs", STATE_CASES)
-def test_state_dict_has_torchs_layout(name, kwargs):
-    """Our state dict, its arrays made tensors, loads into torch.optim, and both continue
-    alike (and torch's state has the same keys)."""
+def _step_alike(opt, opt2, ours, clones, grads):
+    """Step two optimizers on the same gradients (one list per step); their parameters stay
+    bit-identical."""
+    for g in grads:
+        for ps in (ours, clones):
+            for p, gi in zip(ps, g):
+                p.grad = gi.copy()
+        opt.step()
+        opt2.step()
+        for p, c in zip(ours, clones):
+            np.testing.assert_array_equal(p.data, c.data)
+
+
+def _stepped_twins(name, kwargs, steps=4):
+    """(torch, rng, ours, theirs, opt, topt): optimizer `name` here and in torch on twin
+    parameters, after `steps` steps with the same gradients."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)
     ours = _params(rng)
     theirs = _torch_twins(torch, ours)
     opt = getattr(optim, name)(ours, **kwargs)
     topt = getattr(torch.optim, name)(theirs, **kwargs)
-    for step in range(4):
+    for step in range(steps):
         _set_grads(torch, rng, ours, theirs, step)
         opt.step()
         topt.step()
+    return torch, rng, ours, theirs, opt, topt
+
+
+@pytest.mark.parametrize("name, kwargs", STATE_CASES)
+def test_state_dict_has_torchs_layout(name, kwargs):
+    """Our state dict, its arrays made tensors, loads into torch.optim, and both continue
+    alike (and torch's state has the same keys)."""
+    torch, rng, ours, _, opt, topt = _stepped_twins(name, kwargs)
     ours_sd, theirs_sd = opt.state_dict(), topt.state_dict()
     assert ours_sd["state"].keys() == theirs_sd["state"].keys()
     for i in ours_sd["state"]:

@@ -6,8 +6,8 @@ import copy
 
 import numpy as np
 import pytest
-from test_optim_api import TOL, _assert_same, _params, _set_grads  # the same helpers
-from test_optim_api import _as_groups as _groups
+from test_optim_api import TOL, _assert_same, _params, _set_grads, _step_alike, _stepped_twins
+from test_optim_api import _run_against_torch as _run
 from test_optim_api import _torch_twins as _twins
 
 import tinygrad_lite as tl
@@ -31,21 +31,6 @@ CASES = [
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("NAdam", dict(lr=0.01, betas=(0.3, 0.9), maximize=True)),
 ]
-
-
-def _run(name, kwargs, group_options=None, steps=10, seed=0):
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(seed)
-    ours = _params(rng)
-    theirs = _twins(torch, ours)
-    opt = getattr(optim, name)(_groups(ours, group_options), **kwargs)
-    topt = getattr(torch.optim, name)(_groups(theirs, group_options), **kwargs)
-    for step in range(steps):
-        _set_grads(torch, rng, ours, theirs, step)
-        opt.step()
-        topt.step()
-        _assert_same(ours, theirs)
-    return opt, topt
 
 
 @pytest.mark.parametrize("name, kwargs", CASES)
@@ -112,16 +97,7 @@ STATE_KEYS = {
 def test_state_dict_loads_into_torch_and_back(name, kwargs):
     """Our state dict (arrays made tensors) loads into torch.optim, torch's (tensors made
     arrays) into ours, and all four continue alike."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(6)
-    ours = _params(rng)
-    theirs = _twins(torch, ours)
-    opt = getattr(optim, name)(ours, **kwargs)
-    topt = getattr(torch.optim, name)(theirs, **kwargs)
-    for step in range(4):
-        _set_grads(torch, rng, ours, theirs, step)
-        opt.step()
-        topt.step()
+    torch, rng, ours, theirs, opt, topt = _stepped_twins(name, kwargs)
     ours_sd, theirs_sd = opt.state_dict(), topt.state_dict()
     assert ours_sd["state"].keys() == theirs_sd["state"].keys()
     for i in ours_sd["state"]:
@@ -193,14 +169,7 @@ def test_state_dict_round_trip_continues_identically(name):
     opt2 = getattr(optim, name)([{"params": clones[:2]}, {"params": clones[2:]}])
     opt2.load_state_dict(state)
     assert [gr["lr"] for gr in opt2.param_groups] == [gr["lr"] for gr in opt.param_groups]
-    for step in range(4, 8):
-        for ps in (ours, clones):
-            for p, gi in zip(ps, g[step]):
-                p.grad = gi.copy()
-        opt.step()
-        opt2.step()
-        for p, c in zip(ours, clones):
-            np.testing.assert_array_equal(p.data, c.data)
+    _step_alike(opt, opt2, ours, clones, g[4:8])
     for i, s in state["state"].items():  # stepping did not change the saved copy
         for key, value in s.items():
             np.testing.assert_array_equal(value, frozen["state"][i][key])
